@@ -1,0 +1,231 @@
+//! `docmatrix.toml` or `[tool.docmatrix]` in pyproject.toml, found from the working directory
+//! upward, merged once with the command line into one [`Config`].
+//!
+//! Must not know Markdown or processes.
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use globset::{Glob, GlobSet, GlobSetBuilder};
+use serde::Deserialize;
+
+use crate::error::Error;
+use crate::version::{parse_version_list, PyVersion};
+
+pub const DEFAULT_VERSIONS: &str = "3.9,3.10,3.11,3.12";
+pub const DEFAULT_TIMEOUT_SECS: f64 = 10.0;
+
+/// The file's keys. Unknown keys are errors that name the key.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "kebab-case")]
+pub struct FileConfig {
+    pub versions: Option<Vec<String>>,
+    pub paths: Option<Vec<PathBuf>>,
+    pub exclude: Option<Vec<String>>,
+    pub timeout: Option<f64>,
+    pub jobs: Option<usize>,
+    pub allow_missing: Option<bool>,
+    /// `"3.12" = "/opt/python/bin/python3.12"`
+    pub interpreters: Option<BTreeMap<String, PathBuf>>,
+}
+
+/// What the command line says; `None` leaves the config file's value.
+#[derive(Debug, Default, Clone)]
+pub struct Overrides {
+    pub paths: Vec<PathBuf>,
+    pub python: Option<String>,
+    pub jobs: Option<usize>,
+    pub timeout: Option<f64>,
+    pub allow_missing: bool,
+    pub exclude: Vec<String>,
+    pub config: Option<PathBuf>,
+    pub no_config: bool,
+}
+
+/// The one merged configuration every later stage reads.
+#[derive(Debug, Clone)]
+pub struct Config {
+    pub versions: Vec<PyVersion>,
+    pub paths: Vec<PathBuf>,
+    pub exclude: GlobSet,
+    pub exclude_patterns: Vec<String>,
+    pub timeout: Duration,
+    pub jobs: usize,
+    pub allow_missing: bool,
+    pub interpreters: BTreeMap<PyVersion, PathBuf>,
+    /// The file the settings came from, if any.
+    pub source: Option<PathBuf>,
+}
+
+/// Looks for `docmatrix.toml`, or a pyproject.toml with `[tool.docmatrix]`, in `start` and its
+/// ancestors; the nearest wins.
+pub fn find(start: &Path) -> Option<PathBuf> {
+    start.ancestors().find_map(|dir| {
+        let own = dir.join("docmatrix.toml");
+        if own.is_file() {
+            return Some(own);
+        }
+        let py = dir.join("pyproject.toml");
+        let text = std::fs::read_to_string(&py).ok()?;
+        let value: toml::Table = text.parse().ok()?;
+        value
+            .get("tool")
+            .and_then(|t| t.get("docmatrix"))
+            .map(|_| py)
+    })
+}
+
+/// Reads a config file: a docmatrix.toml, or the `[tool.docmatrix]` table of a pyproject.toml.
+pub fn load(path: &Path) -> Result<FileConfig, Error> {
+    let err = |message: String| Error::Config {
+        path: path.to_path_buf(),
+        message,
+    };
+    let text = std::fs::read_to_string(path).map_err(|e| err(e.to_string()))?;
+    let is_pyproject = path.file_name().is_some_and(|n| n == "pyproject.toml");
+    if is_pyproject {
+        let table: toml::Table = text.parse().map_err(|e: toml::de::Error| err(e.to_string()))?;
+        let section = table
+            .get("tool")
+            .and_then(|t| t.get("docmatrix"))
+            .cloned()
+            .unwrap_or(toml::Value::Table(Default::default()));
+        section
+            .try_into()
+            .map_err(|e: toml::de::Error| err(format!("[tool.docmatrix]: {}", e.message())))
+    } else {
+        toml::from_str(&text).map_err(|e| err(e.to_string().trim_end().to_string()))
+    }
+}
+
+fn build_globs(patterns: &[String]) -> Result<GlobSet, Error> {
+    let mut b = GlobSetBuilder::new();
+    for p in patterns {
+        let p = p.trim_start_matches("./").trim_end_matches('/');
+        for pat in [p.to_string(), format!("**/{p}"), format!("{p}/**"), format!("**/{p}/**")] {
+            let glob = Glob::new(&pat)
+                .map_err(|e| Error::Usage(format!("exclude pattern `{p}`: {e}")))?;
+            b.add(glob);
+        }
+    }
+    b.build()
+        .map_err(|e| Error::Usage(format!("exclude patterns: {e}")))
+}
+
+impl Config {
+    /// Merges the config file (found from `cwd` unless given or disabled) with the command line.
+    pub fn resolve(cwd: &Path, o: &Overrides) -> Result<Config, Error> {
+        let source = if o.no_config {
+            None
+        } else {
+            o.config.clone().or_else(|| find(cwd))
+        };
+        let file = match &source {
+            Some(p) => load(p)?,
+            None => FileConfig::default(),
+        };
+        let cerr = |message: String| Error::Config {
+            path: source.clone().unwrap_or_default(),
+            message,
+        };
+        let base_dir = source
+            .as_deref()
+            .and_then(Path::parent)
+            .map(Path::to_path_buf)
+            .unwrap_or_else(|| cwd.to_path_buf());
+        // Paths in the file are relative to the file; shown relative to cwd when that is the same.
+        let rebase = |p: &PathBuf| -> PathBuf {
+            if p.is_absolute() || base_dir == cwd || base_dir.as_os_str().is_empty() {
+                p.clone()
+            } else {
+                base_dir.join(p)
+            }
+        };
+
+        let versions = match (&o.python, &file.versions) {
+            (Some(s), _) => parse_version_list(s).map_err(Error::Usage)?,
+            (None, Some(list)) => parse_version_list(&list.join(",")).map_err(cerr)?,
+            (None, None) => parse_version_list(DEFAULT_VERSIONS).map_err(Error::Usage)?,
+        };
+        let paths = if !o.paths.is_empty() {
+            o.paths.clone()
+        } else if let Some(p) = &file.paths {
+            p.iter().map(rebase).collect()
+        } else {
+            vec![PathBuf::from("docs")]
+        };
+        let mut exclude_patterns = file.exclude.clone().unwrap_or_default();
+        exclude_patterns.extend(o.exclude.iter().cloned());
+        let timeout = o.timeout.or(file.timeout).unwrap_or(DEFAULT_TIMEOUT_SECS);
+        if !(timeout > 0.0 && timeout.is_finite()) {
+            return Err(Error::Usage(format!("timeout must be a positive number of seconds, not {timeout}")));
+        }
+        let jobs = o
+            .jobs
+            .or(file.jobs)
+            .unwrap_or_else(|| std::thread::available_parallelism().map_or(2, |n| n.get()))
+            .max(1);
+        let mut interpreters = BTreeMap::new();
+        for (k, v) in file.interpreters.iter().flatten() {
+            let ver: PyVersion = k.parse().map_err(|e: String| cerr(format!("[interpreters]: {e}")))?;
+            interpreters.insert(ver, rebase(v));
+        }
+        Ok(Config {
+            versions,
+            paths,
+            exclude: build_globs(&exclude_patterns)?,
+            exclude_patterns,
+            timeout: Duration::from_secs_f64(timeout),
+            jobs,
+            allow_missing: o.allow_missing || file.allow_missing.unwrap_or(false),
+            interpreters,
+            source,
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn unknown_keys_are_named() {
+        let dir = tempfile::tempdir().unwrap();
+        let p = dir.path().join("docmatrix.toml");
+        std::fs::write(&p, "versions = [\"3.10\"]\nfrobnicate = 1\n").unwrap();
+        let e = load(&p).unwrap_err().to_string();
+        assert!(e.contains("frobnicate"), "{e}");
+        let p = dir.path().join("pyproject.toml");
+        std::fs::write(&p, "[tool.docmatrix]\ntimout = 3\n").unwrap();
+        let e = load(&p).unwrap_err().to_string();
+        assert!(e.contains("timout"), "{e}");
+    }
+
+    #[test]
+    fn found_upward_and_merged() {
+        let dir = tempfile::tempdir().unwrap();
+        let root = dir.path();
+        std::fs::write(
+            root.join("pyproject.toml"),
+            "[project]\nname='x'\n[tool.docmatrix]\nversions=['3.12','3.10']\ntimeout=3\npaths=['guides']\nexclude=['drafts']\n",
+        )
+        .unwrap();
+        let sub = root.join("a/b");
+        std::fs::create_dir_all(&sub).unwrap();
+        assert_eq!(find(&sub), Some(root.join("pyproject.toml")));
+        let c = Config::resolve(&sub, &Overrides::default()).unwrap();
+        assert_eq!(c.versions, vec![PyVersion::new(3, 10), PyVersion::new(3, 12)]);
+        assert_eq!(c.timeout, Duration::from_secs(3));
+        assert_eq!(c.paths, vec![root.join("guides")]);
+        assert!(c.exclude.is_match("docs/drafts/x.md"));
+        let o = Overrides {
+            python: Some("3.9".into()),
+            timeout: Some(1.5),
+            ..Default::default()
+        };
+        let c = Config::resolve(&sub, &o).unwrap();
+        assert_eq!(c.versions, vec![PyVersion::new(3, 9)]);
+        assert_eq!(c.timeout, Duration::from_millis(1500));
+    }
+}

@@ -1,0 +1,247 @@
+//! Finding and verifying Python interpreters.
+//!
+//! Order for version 3.X: the config's explicit path; `python3.X` on PATH; pyenv
+//! (`$PYENV_ROOT`, else ~/.pyenv, `versions/3.X.*`); uv-managed Pythons
+//! (`$UV_PYTHON_INSTALL_DIR`, else `$XDG_DATA_HOME/uv/python` or ~/.local/share/uv/python).
+//! Each candidate is run once to learn its exact version and real path (`sys.executable`,
+//! which sees through pyenv shims); the first that really is 3.X wins. Must not know Markdown.
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+use std::process::Command;
+use std::time::Duration;
+
+use rayon::prelude::*;
+use serde::Serialize;
+
+use crate::run::process::{self, Exit, Limits};
+use crate::version::PyVersion;
+
+/// A verified interpreter.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Interpreter {
+    /// The real binary (shims resolved), called by absolute path.
+    pub path: PathBuf,
+    /// The exact version, e.g. `3.11.7`.
+    pub version: String,
+    /// Where it was found: `config`, `PATH`, `pyenv` or `uv`.
+    pub source: &'static str,
+}
+
+/// The outcome of looking for one version.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Found {
+    Yes(Interpreter),
+    /// Not found; the text says where docmatrix looked, and what went wrong.
+    No(String),
+}
+
+/// Where to look: the parts of the environment discovery reads, so tests can set them.
+#[derive(Debug, Clone, Default)]
+pub struct SearchEnv {
+    pub path: Option<std::ffi::OsString>,
+    pub home: Option<PathBuf>,
+    pub pyenv_root: Option<PathBuf>,
+    pub uv_dir: Option<PathBuf>,
+    pub xdg_data_home: Option<PathBuf>,
+}
+
+impl SearchEnv {
+    pub fn from_process() -> Self {
+        let var = |k: &str| std::env::var_os(k).filter(|v| !v.is_empty()).map(PathBuf::from);
+        SearchEnv {
+            path: std::env::var_os("PATH"),
+            home: var("HOME"),
+            pyenv_root: var("PYENV_ROOT"),
+            uv_dir: var("UV_PYTHON_INSTALL_DIR"),
+            xdg_data_home: var("XDG_DATA_HOME"),
+        }
+    }
+}
+
+fn is_executable(p: &Path) -> bool {
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::metadata(p).is_ok_and(|m| m.is_file() && m.permissions().mode() & 0o111 != 0)
+}
+
+/// Subfolders of `dir` whose name starts with `prefix`, newest patch first.
+fn versioned_dirs(dir: &Path, prefix: &str) -> Vec<PathBuf> {
+    let Ok(entries) = std::fs::read_dir(dir) else {
+        return Vec::new();
+    };
+    let mut found: Vec<(Vec<u32>, PathBuf)> = entries
+        .flatten()
+        .filter_map(|e| {
+            let name = e.file_name().to_string_lossy().into_owned();
+            let rest = name.strip_prefix(prefix)?;
+            // `3.11.7`, `cpython-3.11.7-linux-x86_64-gnu`: the next char ends the minor.
+            if !rest.starts_with('.') && !rest.starts_with('-') {
+                return None;
+            }
+            let patch: Vec<u32> = rest
+                .trim_start_matches(['.', '-'])
+                .split(|c: char| !c.is_ascii_digit())
+                .take(1)
+                .filter_map(|p| p.parse().ok())
+                .collect();
+            Some((patch, e.path()))
+        })
+        .collect();
+    found.sort();
+    found.into_iter().rev().map(|(_, p)| p).collect()
+}
+
+/// The candidates for `v`, in discovery order, with their source.
+pub fn candidates(v: PyVersion, env: &SearchEnv) -> Vec<(PathBuf, &'static str)> {
+    let exe = format!("python{v}");
+    let mut out = Vec::new();
+    if let Some(path) = &env.path {
+        for dir in std::env::split_paths(path) {
+            let p = dir.join(&exe);
+            if is_executable(&p) {
+                out.push((p, "PATH"));
+            }
+        }
+    }
+    let pyenv = env
+        .pyenv_root
+        .clone()
+        .or_else(|| env.home.as_ref().map(|h| h.join(".pyenv")));
+    if let Some(root) = pyenv {
+        for d in versioned_dirs(&root.join("versions"), &v.to_string()) {
+            out.push((d.join("bin").join(&exe), "pyenv"));
+        }
+    }
+    let uv = env.uv_dir.clone().or_else(|| {
+        env.xdg_data_home
+            .clone()
+            .or_else(|| env.home.as_ref().map(|h| h.join(".local/share")))
+            .map(|d| d.join("uv/python"))
+    });
+    if let Some(root) = uv {
+        for d in versioned_dirs(&root, &format!("cpython-{v}")) {
+            out.push((d.join("bin").join(&exe), "uv"));
+        }
+    }
+    out.retain(|(p, _)| is_executable(p));
+    out
+}
+
+const PROBE: &str = "import sys; print('%d.%d %s %s' % (sys.version_info[0], sys.version_info[1], sys.version.split()[0], sys.executable))";
+
+/// Runs `path` once: its (feature version, exact version, real path).
+pub fn probe(path: &Path) -> Result<(PyVersion, String, PathBuf), String> {
+    let limits = Limits {
+        timeout: Duration::from_secs(10),
+        output_cap: 16 * 1024,
+        memory: None,
+    };
+    let mut cmd = Command::new(path);
+    cmd.args(["-I", "-S", "-c", PROBE]);
+    let r = process::run(&mut cmd, &limits).map_err(|e| e.to_string())?;
+    if r.exit != Exit::Code(0) {
+        let why = r.stderr.text();
+        let why = why.lines().next().unwrap_or("no output");
+        return Err(format!("{} did not run ({why})", path.display()));
+    }
+    let out = r.stdout.text();
+    let mut parts = out.trim().splitn(3, ' ');
+    let (Some(feature), Some(exact), Some(real)) = (parts.next(), parts.next(), parts.next()) else {
+        return Err(format!("{} printed no version", path.display()));
+    };
+    let feature: PyVersion = feature.parse()?;
+    let real = if real.is_empty() { path.to_path_buf() } else { PathBuf::from(real) };
+    Ok((feature, exact.to_string(), real))
+}
+
+/// Finds one interpreter for each version of `versions`, in parallel across versions.
+pub fn discover(
+    versions: &[PyVersion],
+    configured: &BTreeMap<PyVersion, PathBuf>,
+    env: &SearchEnv,
+) -> BTreeMap<PyVersion, Found> {
+    versions
+        .par_iter()
+        .map(|&v| (v, find_one(v, configured.get(&v), env)))
+        .collect()
+}
+
+fn find_one(v: PyVersion, configured: Option<&PathBuf>, env: &SearchEnv) -> Found {
+    // An explicit path is the user's word: it is used, or reported, never replaced.
+    if let Some(p) = configured {
+        return match probe(p) {
+            Ok((got, version, path)) if got == v => Found::Yes(Interpreter {
+                path,
+                version,
+                source: "config",
+            }),
+            Ok((got, ..)) => Found::No(format!(
+                "the configured interpreter {} is Python {got}, not {v}",
+                p.display()
+            )),
+            Err(e) => Found::No(format!("the configured interpreter {}: {e}", p.display())),
+        };
+    }
+    let mut problems = Vec::new();
+    for (cand, source) in candidates(v, env) {
+        match probe(&cand) {
+            Ok((got, version, path)) if got == v => {
+                return Found::Yes(Interpreter {
+                    path,
+                    version,
+                    source,
+                })
+            }
+            Ok((got, ..)) => problems.push(format!("{} is Python {got}", cand.display())),
+            Err(e) => problems.push(e),
+        }
+    }
+    let mut msg = format!(
+        "no Python {v} found (looked for python{v} on PATH, in pyenv and uv folders; set [interpreters] in the config)"
+    );
+    if !problems.is_empty() {
+        msg.push_str(": ");
+        msg.push_str(&problems.join("; "));
+    }
+    Found::No(msg)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn pyenv_and_uv_layouts_newest_first() {
+        let dir = tempfile::tempdir().unwrap();
+        let root = dir.path();
+        let mk = |rel: &str| {
+            use std::os::unix::fs::PermissionsExt;
+            let p = root.join(rel);
+            std::fs::create_dir_all(p.parent().unwrap()).unwrap();
+            std::fs::write(&p, "#!/bin/sh\n").unwrap();
+            std::fs::set_permissions(&p, std::fs::Permissions::from_mode(0o755)).unwrap();
+        };
+        mk("pyenv/versions/3.11.2/bin/python3.11");
+        mk("pyenv/versions/3.11.10/bin/python3.11");
+        mk("pyenv/versions/3.1.1/bin/python3.1");
+        mk("uv/cpython-3.11.4-linux-x86_64-gnu/bin/python3.11");
+        let env = SearchEnv {
+            pyenv_root: Some(root.join("pyenv")),
+            uv_dir: Some(root.join("uv")),
+            ..Default::default()
+        };
+        let c: Vec<_> = candidates(PyVersion::new(3, 11), &env)
+            .into_iter()
+            .map(|(p, s)| (p.strip_prefix(root).unwrap().to_string_lossy().into_owned(), s))
+            .collect();
+        assert_eq!(
+            c,
+            vec![
+                ("pyenv/versions/3.11.10/bin/python3.11".to_string(), "pyenv"),
+                ("pyenv/versions/3.11.2/bin/python3.11".to_string(), "pyenv"),
+                ("uv/cpython-3.11.4-linux-x86_64-gnu/bin/python3.11".to_string(), "uv"),
+            ]
+        );
+        assert!(candidates(PyVersion::new(3, 1), &env).len() == 1);
+    }
+}

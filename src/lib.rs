@@ -1,0 +1,206 @@
+//! docmatrix: validates the code examples of Markdown guides against a matrix of Python
+//! versions.
+//!
+//! The pipeline is plain data flowing one way (see docs/architecture.md):
+//! [`discover`] paths → [`extract`] snippets → [`plan`] jobs → [`run`] outcomes →
+//! [`judge`] verdicts → [`report`]. Library code neither prints nor panics on user input;
+//! a failing example is an [`model::Outcome`], never an `Err`.
+
+pub mod config;
+pub mod discover;
+pub mod error;
+pub mod extract;
+pub mod interp;
+pub mod judge;
+pub mod model;
+pub mod plan;
+pub mod report;
+pub mod run;
+pub mod target;
+pub mod version;
+
+use std::collections::BTreeMap;
+use std::path::PathBuf;
+use std::time::Instant;
+
+use rayon::prelude::*;
+
+use config::Config;
+use error::Error;
+use interp::{Found, SearchEnv};
+use model::{Diagnostic, Lang, Outcome, Snippet, Status};
+use report::{Example, Report};
+use run::{Executor, Progress};
+use version::PyVersion;
+
+/// What reading the files gave: every snippet (sorted by file and line) and the diagnostics.
+#[derive(Debug, Default)]
+pub struct Corpus {
+    pub files: Vec<PathBuf>,
+    pub snippets: Vec<Snippet>,
+    pub warnings: Vec<Diagnostic>,
+    pub errors: Vec<Diagnostic>,
+}
+
+impl Corpus {
+    pub fn python(&self) -> impl Iterator<Item = &Snippet> {
+        self.snippets.iter().filter(|s| s.lang == Lang::Python)
+    }
+
+    /// Counts of the blocks that are not run, by language.
+    pub fn other_blocks(&self) -> BTreeMap<String, usize> {
+        let mut m = BTreeMap::new();
+        for s in self.snippets.iter().filter(|s| s.lang != Lang::Python) {
+            *m.entry(s.lang.name().to_string()).or_default() += 1;
+        }
+        m
+    }
+}
+
+/// Finds the files of `config` and extracts their snippets, in parallel. A file that cannot
+/// be read or decoded is an error in the corpus; the others are still read.
+pub fn load(config: &Config) -> Result<Corpus, Error> {
+    let files = discover::discover(&config.paths, &config.exclude)?;
+    let per_file: Vec<Result<extract::Extracted, Diagnostic>> = files
+        .par_iter()
+        .map(|f| {
+            let bytes = std::fs::read(f).map_err(|e| Diagnostic::new(f, None, e.to_string()))?;
+            let text = extract::decode(bytes).map_err(|e| Diagnostic::new(f, None, e))?;
+            Ok(extract::extract(f, &text))
+        })
+        .collect();
+    let mut corpus = Corpus {
+        files,
+        ..Default::default()
+    };
+    for r in per_file {
+        match r {
+            Ok(x) => {
+                corpus.snippets.extend(x.snippets);
+                corpus.warnings.extend(x.warnings);
+            }
+            Err(d) => corpus.errors.push(d),
+        }
+    }
+    if corpus.files.is_empty() {
+        let roots: Vec<String> = config.paths.iter().map(|p| p.display().to_string()).collect();
+        corpus.warnings.push(Diagnostic::new(
+            roots.join(", "),
+            None,
+            "no Markdown files (.md, .markdown) found",
+        ));
+    }
+    Ok(corpus)
+}
+
+/// Runs the whole pipeline: load, find interpreters, plan, run, judge.
+pub fn validate(
+    config: &Config,
+    env: &SearchEnv,
+    executor: &dyn Executor,
+    progress: &dyn Progress,
+) -> Result<Report, Error> {
+    let start = Instant::now();
+    let corpus = load(config)?;
+    let examples: Vec<Snippet> = corpus.python().cloned().collect();
+
+    let found = if examples.is_empty() {
+        BTreeMap::new()
+    } else {
+        interp::discover(&config.versions, &config.interpreters, env)
+    };
+    let mut paths = BTreeMap::new();
+    let mut missing = BTreeMap::new();
+    let mut interpreters = BTreeMap::new();
+    for &v in &config.versions {
+        match found.get(&v) {
+            Some(Found::Yes(i)) => {
+                paths.insert(v, i.path.clone());
+                interpreters.insert(v, Some(i.clone()));
+            }
+            Some(Found::No(why)) => {
+                missing.insert(v, why.clone());
+                interpreters.insert(v, None);
+            }
+            None => {
+                interpreters.insert(v, None);
+            }
+        }
+    }
+
+    let the_plan = plan::plan(&examples, &config.versions, &paths, &missing, config.timeout);
+    let results = run::run_all(&the_plan.jobs, executor, config.jobs, progress);
+
+    let mut cells: Vec<BTreeMap<PyVersion, Outcome>> = vec![BTreeMap::new(); examples.len()];
+    for (i, v, o) in the_plan.decided {
+        cells[i].insert(v, o);
+    }
+    for (job, result) in the_plan.jobs.iter().zip(&results) {
+        let ms = u64::try_from(result.duration.as_millis()).unwrap_or(u64::MAX);
+        for (member, block) in job.members.iter().zip(&result.blocks) {
+            let mut o = Outcome::bare(block.status);
+            o.error = block.error.clone();
+            o.error_type = block.error_type.clone();
+            o.exit_code = block.exit_code;
+            o.reason = block.reason.clone();
+            if let Some((m, line)) = block.at {
+                if let Some(s) = job.members.get(m).map(|m| &examples[m.example]) {
+                    o.md_line = Some(s.md_line(line));
+                    o.code = s.code_line(line).map(str::to_string);
+                }
+            }
+            if matches!(block.status, Status::Pass | Status::Fail | Status::Timeout) {
+                o.duration_ms = Some(ms);
+            }
+            if block.status == Status::Fail || block.status == Status::Timeout {
+                o.stderr = Some(tail(&result.stderr, 4000)).filter(|s| !s.is_empty());
+            }
+            cells[member.example].insert(job.version, o);
+        }
+    }
+
+    let mut report = Report {
+        schema: 1,
+        versions: config.versions.clone(),
+        interpreters,
+        examples: Vec::with_capacity(examples.len()),
+        other_blocks: corpus.other_blocks(),
+        warnings: corpus.warnings.clone(),
+        errors: corpus.errors.clone(),
+        summary: Default::default(),
+        foreign: Vec::new(),
+        elapsed: Default::default(),
+    };
+    for (s, results) in examples.iter().zip(cells) {
+        let requires = s.annotations.requires.as_ref().map(ToString::to_string);
+        let verdict = judge::judge(&config.versions, &results, requires.as_deref(), config.allow_missing);
+        report.examples.push(Example {
+            file: s.file.clone(),
+            line: s.line,
+            end_line: s.end_line,
+            language: s.lang.name().to_string(),
+            group: s.annotations.group.clone(),
+            requires,
+            skip: s.annotations.skip.clone(),
+            results,
+            measured: verdict.measured,
+            policy: verdict.policy,
+            policy_message: verdict.message,
+        });
+        if !s.foreign_attrs.is_empty() {
+            report.foreign.push(Diagnostic::new(&s.file, Some(s.line), s.foreign_attrs.join(" ")));
+        }
+    }
+    report.summarize(corpus.files.len());
+    report.elapsed = start.elapsed();
+    Ok(report)
+}
+
+/// The last `max` bytes of `s`, cut at a character boundary.
+fn tail(s: &str, max: usize) -> String {
+    let mut from = s.len().saturating_sub(max);
+    while !s.is_char_boundary(from) {
+        from += 1;
+    }
+    s[from..].trim().to_string()
+}

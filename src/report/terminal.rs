@@ -1,0 +1,284 @@
+//! The terminal report: a matrix (a row per example, a column per version), then every failure
+//! with its file:line, error and code line, then warnings and a summary.
+
+use std::collections::BTreeMap;
+use std::fmt::Write as _;
+
+use super::{Example, Report};
+use crate::judge::Policy;
+use crate::model::{Outcome, Status};
+use crate::version::PyVersion;
+
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Style {
+    pub color: bool,
+    pub verbose: bool,
+}
+
+const GREEN: &str = "32";
+const RED: &str = "31";
+const YELLOW: &str = "33";
+const DIM: &str = "2";
+const BOLD: &str = "1";
+
+impl Style {
+    fn paint(&self, code: &str, s: &str) -> String {
+        if self.color {
+            format!("\x1b[{code}m{s}\x1b[0m")
+        } else {
+            s.to_string()
+        }
+    }
+}
+
+fn symbol(status: Status) -> (&'static str, &'static str) {
+    match status {
+        Status::Pass => ("✓", GREEN),
+        Status::Fail => ("✗", RED),
+        Status::Timeout => ("⧗", RED),
+        Status::Skipped => ("-", DIM),
+        Status::NotApplicable => ("·", DIM),
+        Status::Unavailable => ("?", YELLOW),
+    }
+}
+
+/// Pads `s` to `width` columns (every symbol used here is one column wide).
+fn pad(s: &str, width: usize) -> String {
+    let n = s.chars().count();
+    format!("{s}{}", " ".repeat(width.saturating_sub(n)))
+}
+
+/// Renders the whole report.
+pub fn render(r: &Report, style: Style) -> String {
+    let mut out = String::new();
+    header(&mut out, r, style);
+    if !r.examples.is_empty() {
+        matrix(&mut out, r, style);
+        failures(&mut out, r, style);
+    }
+    diagnostics(&mut out, r, style);
+    summary(&mut out, r, style);
+    out
+}
+
+fn header(out: &mut String, r: &Report, style: Style) {
+    let interps: Vec<String> = r
+        .versions
+        .iter()
+        .map(|v| match r.interpreters.get(v) {
+            Some(Some(i)) => i.version.clone(),
+            _ if r.examples.is_empty() => v.to_string(),
+            _ => style.paint(YELLOW, &format!("{v} (missing)")),
+        })
+        .collect();
+    let files = r.summary.files;
+    let _ = writeln!(
+        out,
+        "docmatrix: {} Python example{} in {} file{} · Python {}",
+        r.examples.len(),
+        plural(r.examples.len()),
+        files,
+        plural(files),
+        interps.join(", "),
+    );
+    if style.verbose {
+        for (v, i) in &r.interpreters {
+            match i {
+                Some(i) => {
+                    let _ = writeln!(out, "  {v}: {} ({}, {})", i.path.display(), i.version, i.source);
+                }
+                None => {
+                    let _ = writeln!(out, "  {v}: not found");
+                }
+            }
+        }
+    }
+    if !r.other_blocks.is_empty() {
+        let others: Vec<String> = r
+            .other_blocks
+            .iter()
+            .map(|(lang, n)| format!("{lang} {n}"))
+            .collect();
+        let _ = writeln!(out, "not run: {}", others.join(", "));
+    }
+    out.push('\n');
+}
+
+fn plural(n: usize) -> &'static str {
+    if n == 1 {
+        ""
+    } else {
+        "s"
+    }
+}
+
+fn matrix(out: &mut String, r: &Report, style: Style) {
+    let loc_w = r
+        .examples
+        .iter()
+        .map(|e| e.location().chars().count())
+        .max()
+        .unwrap_or(0)
+        .max(7);
+    let col_w = r.versions.iter().map(|v| v.to_string().len()).max().unwrap_or(4) + 2;
+    let mut head = pad("example", loc_w + 2);
+    for v in &r.versions {
+        head.push_str(&pad(&v.to_string(), col_w));
+    }
+    head.push_str(&pad("works on", 10));
+    head.push_str("verdict");
+    let _ = writeln!(out, "{}", style.paint(BOLD, head.trim_end()));
+    for e in &r.examples {
+        let mut row = pad(&e.location(), loc_w + 2);
+        for v in &r.versions {
+            let (sym, color) = e.results.get(v).map_or(("", DIM), |o| symbol(o.status));
+            row.push_str(&style.paint(color, sym));
+            row.push_str(&" ".repeat(col_w - sym.chars().count()));
+        }
+        row.push_str(&pad(&e.measured, 10));
+        row.push_str(&verdict_text(e, style));
+        let _ = writeln!(out, "{}", row.trim_end());
+    }
+    let _ = writeln!(
+        out,
+        "{}",
+        style.paint(
+            DIM,
+            "✓ pass  ✗ fail  ⧗ timeout  - skipped  · not applicable  ? no interpreter"
+        )
+    );
+}
+
+fn verdict_text(e: &Example, style: Style) -> String {
+    match e.policy {
+        Policy::Ok => {
+            let note = match &e.requires {
+                Some(req) => format!("ok (requires {req})"),
+                None => "ok".into(),
+            };
+            style.paint(GREEN, &note)
+        }
+        Policy::Fail => style.paint(RED, "FAIL"),
+        Policy::Skipped => {
+            let why = e
+                .skip
+                .as_deref()
+                .filter(|s| !s.is_empty())
+                .map_or("skipped".to_string(), |s| format!("skipped: {s}"));
+            style.paint(DIM, &why)
+        }
+    }
+}
+
+/// Failures of one example, grouped by (error, line) across versions.
+fn grouped(e: &Example) -> Vec<(Vec<PyVersion>, &Outcome)> {
+    // Versions failing the same way at the same line read as one failure (messages may name
+    // each interpreter's own paths).
+    let mut groups: BTreeMap<(Option<usize>, String, Status), (Vec<PyVersion>, &Outcome)> =
+        BTreeMap::new();
+    for (v, o) in &e.results {
+        let problem = matches!(o.status, Status::Fail | Status::Timeout | Status::Unavailable)
+            || (o.status == Status::Skipped
+                && o.reason.as_deref().is_some_and(|r| r.starts_with("not reached")));
+        if !problem {
+            continue;
+        }
+        let kind = o
+            .error_type
+            .clone()
+            .or_else(|| o.error.clone())
+            .or_else(|| o.reason.clone())
+            .unwrap_or_default();
+        groups
+            .entry((o.md_line, kind, o.status))
+            .or_insert_with(|| (Vec::new(), o))
+            .0
+            .push(*v);
+    }
+    let mut list: Vec<_> = groups.into_values().collect();
+    list.sort_by_key(|(vs, _)| vs.first().copied());
+    list
+}
+
+fn failures(out: &mut String, r: &Report, style: Style) {
+    let failing: Vec<&Example> = r
+        .examples
+        .iter()
+        .filter(|e| e.policy == Policy::Fail)
+        .collect();
+    if failing.is_empty() {
+        return;
+    }
+    let _ = writeln!(out, "\n{}", style.paint(BOLD, "Failures"));
+    for e in failing {
+        out.push('\n');
+        let _ = writeln!(
+            out,
+            "{}  {}",
+            style.paint(BOLD, &e.location()),
+            e.policy_message.as_deref().unwrap_or("")
+        );
+        for (vs, o) in grouped(e) {
+            let versions = vs.iter().map(ToString::to_string).collect::<Vec<_>>().join(", ");
+            let at = match o.md_line {
+                Some(l) => format!("{}:{l}", e.file.display()),
+                None => e.location(),
+            };
+            let text = o.error.as_deref().or(o.reason.as_deref()).unwrap_or("");
+            let _ = writeln!(out, "  [{versions}] {at}: {}", style.paint(RED, text));
+            if let (Some(l), Some(code)) = (o.md_line, &o.code) {
+                let _ = writeln!(out, "    {} | {}", style.paint(DIM, &l.to_string()), code.trim_end());
+            }
+        }
+    }
+}
+
+fn diagnostics(out: &mut String, r: &Report, style: Style) {
+    if !r.errors.is_empty() {
+        let _ = writeln!(out, "\n{}", style.paint(BOLD, "Errors"));
+        for d in &r.errors {
+            let _ = writeln!(out, "  {}", style.paint(RED, &d.display()));
+        }
+    }
+    if !r.warnings.is_empty() {
+        let _ = writeln!(out, "\n{}", style.paint(BOLD, "Warnings"));
+        for d in &r.warnings {
+            let _ = writeln!(out, "  {}", style.paint(YELLOW, &d.display()));
+        }
+    }
+    if style.verbose && !r.foreign.is_empty() {
+        let _ = writeln!(out, "\nAttributes left to other tools");
+        for d in &r.foreign {
+            let _ = writeln!(out, "  {}", d.display());
+        }
+    }
+}
+
+fn summary(out: &mut String, r: &Report, style: Style) {
+    let s = &r.summary;
+    let mut jobs: Vec<String> = s
+        .jobs
+        .iter()
+        .filter(|(_, &n)| n > 0)
+        .map(|(k, n)| format!("{n} {k}"))
+        .collect();
+    if jobs.is_empty() {
+        jobs.push("none".into());
+    }
+    let verdict = if r.exit_code() == 0 {
+        style.paint(GREEN, "ok")
+    } else {
+        style.paint(RED, "FAILED")
+    };
+    let _ = writeln!(
+        out,
+        "\n{verdict}: {} example{}: {} ok, {} failed, {} skipped · results: {} · {:.2}s",
+        s.examples,
+        plural(s.examples),
+        s.ok,
+        s.failed,
+        s.skipped,
+        jobs.join(", "),
+        r.elapsed.as_secs_f64()
+    );
+}

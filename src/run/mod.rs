@@ -1,0 +1,167 @@
+//! Running jobs: the [`Executor`] that runs one job, and the scheduler that runs them all in
+//! parallel with rayon, returning results in job order whatever the thread timing.
+//!
+//! An executor is the seam for a warm interpreter pool or a result cache: both are executors
+//! that wrap or replace [`ProcessExecutor`] without reshaping the scheduler. Must not know
+//! Markdown or output formats.
+
+pub mod process;
+
+use std::path::PathBuf;
+use std::time::Duration;
+
+use rayon::prelude::*;
+
+use crate::plan::Job;
+use crate::target::python::{self, BlockResult};
+use process::{Exit, Limits};
+
+/// The result of one job: one [`BlockResult`] per member, and the process's traces.
+#[derive(Debug, Clone)]
+pub struct JobResult {
+    pub blocks: Vec<BlockResult>,
+    pub duration: Duration,
+    pub stdout: String,
+    pub stderr: String,
+}
+
+/// Runs one job.
+pub trait Executor: Sync {
+    fn execute(&self, job: &Job) -> JobResult;
+}
+
+/// Runs every job as a fresh interpreter process in a throwaway directory.
+#[derive(Debug, Clone)]
+pub struct ProcessExecutor {
+    pub limits: Limits,
+    /// Where throwaway job directories are made (the system's temporary folder by default).
+    pub temp_root: Option<PathBuf>,
+}
+
+impl Default for ProcessExecutor {
+    fn default() -> Self {
+        ProcessExecutor {
+            limits: Limits::default(),
+            temp_root: None,
+        }
+    }
+}
+
+/// Environment variables passed through to snippets; everything else is dropped.
+const PASS_ENV: &[&str] = &["PATH", "LD_LIBRARY_PATH", "SYSTEMROOT", "TZ"];
+
+impl ProcessExecutor {
+    fn try_execute(&self, job: &Job) -> std::io::Result<JobResult> {
+        let builder = {
+            let mut b = tempfile::Builder::new();
+            b.prefix("docmatrix-");
+            b
+        };
+        let dir = match &self.temp_root {
+            Some(root) => builder.tempdir_in(root)?,
+            None => builder.tempdir()?,
+        };
+        let work = dir.path().join("work");
+        let tmp = dir.path().join("tmp");
+        std::fs::create_dir(&work)?;
+        std::fs::create_dir(&tmp)?;
+        for (i, m) in job.members.iter().enumerate() {
+            std::fs::write(dir.path().join(python::block_file(i)), &m.code)?;
+        }
+        let result_file = dir.path().join("events.jsonl");
+        let mut cmd = python::command(job, dir.path(), &result_file);
+        cmd.current_dir(&work).env_clear();
+        for k in PASS_ENV {
+            if let Some(v) = std::env::var_os(k) {
+                cmd.env(k, v);
+            }
+        }
+        cmd.env("HOME", &work)
+            .env("TMPDIR", &tmp)
+            .env("LANG", "C.UTF-8")
+            .env("LC_ALL", "C.UTF-8")
+            .env("DOCMATRIX", "1");
+        let limits = Limits {
+            timeout: job.timeout,
+            ..self.limits.clone()
+        };
+        let record = process::run(&mut cmd, &limits)?;
+        let events = std::fs::read_to_string(&result_file).unwrap_or_default();
+        let blocks = python::interpret(job, &events, &record);
+        Ok(JobResult {
+            blocks,
+            duration: record.duration,
+            stdout: record.stdout.text(),
+            stderr: record.stderr.text(),
+        })
+    }
+}
+
+impl Executor for ProcessExecutor {
+    fn execute(&self, job: &Job) -> JobResult {
+        match self.try_execute(job) {
+            Ok(r) => r,
+            // Could not even start (the interpreter vanished, the disk is full): every block
+            // fails with the reason; the run goes on.
+            Err(e) => {
+                let record = process::RunRecord {
+                    exit: Exit::Code(-1),
+                    stdout: Default::default(),
+                    stderr: Default::default(),
+                    duration: Duration::ZERO,
+                };
+                let mut blocks = python::interpret(job, "", &record);
+                for b in blocks.iter_mut().filter(|b| b.error.is_some()) {
+                    b.error = Some(format!(
+                        "cannot run {}: {e}",
+                        job.interpreter.display()
+                    ));
+                }
+                JobResult {
+                    blocks,
+                    duration: Duration::ZERO,
+                    stdout: String::new(),
+                    stderr: String::new(),
+                }
+            }
+        }
+    }
+}
+
+/// Receives progress as jobs finish (from any thread).
+pub trait Progress: Sync {
+    /// Called once, before any job runs, with the number of jobs.
+    fn plan_size(&self, _jobs: usize) {}
+    fn job_done(&self, job: &Job, result: &JobResult);
+}
+
+/// No progress reporting.
+pub struct NoProgress;
+
+impl Progress for NoProgress {
+    fn job_done(&self, _: &Job, _: &JobResult) {}
+}
+
+/// Runs `jobs` on `threads` threads; results come back in job order.
+pub fn run_all(
+    jobs: &[Job],
+    executor: &dyn Executor,
+    threads: usize,
+    progress: &dyn Progress,
+) -> Vec<JobResult> {
+    progress.plan_size(jobs.len());
+    let work = || {
+        jobs.par_iter()
+            .with_max_len(1)
+            .map(|job| {
+                let r = executor.execute(job);
+                progress.job_done(job, &r);
+                r
+            })
+            .collect()
+    };
+    match rayon::ThreadPoolBuilder::new().num_threads(threads).build() {
+        Ok(pool) => pool.install(work),
+        Err(_) => jobs.iter().map(|j| executor.execute(j)).collect(),
+    }
+}

@@ -1,0 +1,337 @@
+//! Runs one command as a contained process: stdin closed, its own process group, a wall-clock
+//! timeout that kills the whole group, memory and core-dump limits, and stdout/stderr captured
+//! head-and-tail so that a flood cannot exhaust memory.
+//!
+//! One thread per running process, no helper threads: the pipes and a pidfd are multiplexed
+//! with `poll(2)`.
+
+use std::collections::VecDeque;
+use std::io::{self, Read};
+use std::os::fd::{AsRawFd, FromRawFd, OwnedFd, RawFd};
+use std::os::unix::process::{CommandExt, ExitStatusExt};
+use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
+
+/// Limits for one process.
+#[derive(Debug, Clone)]
+pub struct Limits {
+    pub timeout: Duration,
+    /// Bytes kept of each stream: half from its start, half from its end.
+    pub output_cap: usize,
+    /// Address-space limit (RLIMIT_AS) in bytes; `None` for no limit.
+    pub memory: Option<u64>,
+}
+
+impl Default for Limits {
+    fn default() -> Self {
+        Limits {
+            timeout: Duration::from_secs(10),
+            output_cap: 256 * 1024,
+            memory: Some(4 << 30),
+        }
+    }
+}
+
+/// How the process ended.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Exit {
+    Code(i32),
+    Signal(i32),
+    TimedOut,
+}
+
+/// One captured stream.
+#[derive(Debug, Clone, Default)]
+pub struct Captured {
+    head: Vec<u8>,
+    tail: VecDeque<u8>,
+    total: u64,
+    cap: usize,
+}
+
+impl Captured {
+    fn new(cap: usize) -> Self {
+        Captured {
+            cap,
+            ..Default::default()
+        }
+    }
+
+    fn push(&mut self, mut data: &[u8]) {
+        self.total += data.len() as u64;
+        let half = self.cap / 2;
+        if self.head.len() < half {
+            let n = (half - self.head.len()).min(data.len());
+            self.head.extend_from_slice(&data[..n]);
+            data = &data[n..];
+        }
+        let keep = self.cap - half;
+        if data.len() >= keep {
+            self.tail.clear();
+            self.tail.extend(&data[data.len() - keep..]);
+        } else {
+            let over = (self.tail.len() + data.len()).saturating_sub(keep);
+            self.tail.drain(..over);
+            self.tail.extend(data);
+        }
+    }
+
+    /// Bytes written in all, kept or not.
+    pub fn total(&self) -> u64 {
+        self.total
+    }
+
+    /// The kept text (lossy UTF-8), with a marker where bytes were dropped.
+    pub fn text(&self) -> String {
+        let kept = (self.head.len() + self.tail.len()) as u64;
+        let mut s = String::from_utf8_lossy(&self.head).into_owned();
+        if self.total > kept {
+            s.push_str(&format!("\n[… {} bytes omitted …]\n", self.total - kept));
+        }
+        let (a, b) = self.tail.as_slices();
+        let mut tail = a.to_vec();
+        tail.extend_from_slice(b);
+        s.push_str(&String::from_utf8_lossy(&tail));
+        s
+    }
+}
+
+/// What one process did.
+#[derive(Debug, Clone)]
+pub struct RunRecord {
+    pub exit: Exit,
+    pub stdout: Captured,
+    pub stderr: Captured,
+    pub duration: Duration,
+}
+
+fn set_limits(memory: Option<u64>) -> io::Result<()> {
+    // SAFETY: async-signal-safe libc calls only, between fork and exec.
+    unsafe {
+        libc::prctl(libc::PR_SET_PDEATHSIG, libc::SIGKILL);
+        let no_core = libc::rlimit {
+            rlim_cur: 0,
+            rlim_max: 0,
+        };
+        libc::setrlimit(libc::RLIMIT_CORE, &no_core);
+        if let Some(bytes) = memory {
+            let lim = libc::rlimit {
+                rlim_cur: bytes as libc::rlim_t,
+                rlim_max: bytes as libc::rlim_t,
+            };
+            libc::setrlimit(libc::RLIMIT_AS, &lim);
+        }
+    }
+    Ok(())
+}
+
+fn kill_group(pgid: u32) {
+    // SAFETY: plain syscall; ESRCH (group already gone) is fine.
+    unsafe {
+        libc::kill(-(pgid as libc::pid_t), libc::SIGKILL);
+    }
+}
+
+fn pidfd_open(pid: u32) -> Option<OwnedFd> {
+    // SAFETY: plain syscall; a negative result means unsupported or gone.
+    let fd = unsafe { libc::syscall(libc::SYS_pidfd_open, pid as libc::pid_t, 0) };
+    // SAFETY: on success the kernel handed us a new descriptor that we alone own.
+    (fd >= 0).then(|| unsafe { OwnedFd::from_raw_fd(fd as RawFd) })
+}
+
+fn poll_fds(fds: &mut [libc::pollfd], timeout: Duration) -> io::Result<usize> {
+    let ms = timeout.as_millis().min(i32::MAX as u128) as libc::c_int;
+    // SAFETY: `fds` is a valid, exclusively borrowed slice of pollfd.
+    let n = unsafe { libc::poll(fds.as_mut_ptr(), fds.len() as libc::nfds_t, ms) };
+    if n < 0 {
+        let e = io::Error::last_os_error();
+        if e.kind() == io::ErrorKind::Interrupted {
+            return Ok(0);
+        }
+        return Err(e);
+    }
+    Ok(n as usize)
+}
+
+/// How long, once the process has ended, to keep reading pipes that something else (a
+/// daemonised grandchild that left the group) still holds open.
+const DRAIN_GRACE: Duration = Duration::from_millis(500);
+
+/// Runs `cmd` under `limits`. Only a failure to start the process is an `Err`.
+pub fn run(cmd: &mut Command, limits: &Limits) -> io::Result<RunRecord> {
+    let memory = limits.memory;
+    cmd.stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .process_group(0);
+    // SAFETY: the closure only calls async-signal-safe functions.
+    unsafe {
+        cmd.pre_exec(move || set_limits(memory));
+    }
+    let start = Instant::now();
+    let mut child = cmd.spawn()?;
+    let pid = child.id();
+    let mut out = child.stdout.take();
+    let mut err = child.stderr.take();
+    let mut stdout = Captured::new(limits.output_cap);
+    let mut stderr = Captured::new(limits.output_cap);
+    let pidfd = pidfd_open(pid);
+    let deadline = start + limits.timeout;
+    let mut exit: Option<Exit> = None;
+    let mut drain_until: Option<Instant> = None;
+    let mut buf = vec![0u8; 64 * 1024];
+
+    loop {
+        if exit.is_none() {
+            if let Some(status) = child.try_wait()? {
+                exit = Some(to_exit(status));
+            }
+        }
+        if exit.is_some() {
+            if drain_until.is_none() {
+                // The main process is gone: whatever it left running in its group goes too.
+                kill_group(pid);
+                drain_until = Some(Instant::now() + DRAIN_GRACE);
+            }
+            if out.is_none() && err.is_none() {
+                break;
+            }
+        }
+        let now = Instant::now();
+        if exit.is_none() && now >= deadline {
+            kill_group(pid);
+            let _ = child.wait()?;
+            exit = Some(Exit::TimedOut);
+            continue;
+        }
+        if drain_until.is_some_and(|t| now >= t) {
+            break;
+        }
+        let wake = match drain_until {
+            Some(t) => t,
+            None => deadline,
+        };
+        let mut fds = Vec::with_capacity(3);
+        for p in [out.as_ref().map(|p| p.as_raw_fd()), err.as_ref().map(|p| p.as_raw_fd())]
+            .into_iter()
+            .flatten()
+        {
+            fds.push(libc::pollfd {
+                fd: p,
+                events: libc::POLLIN,
+                revents: 0,
+            });
+        }
+        let watch_pid = exit.is_none();
+        match (&pidfd, watch_pid) {
+            (Some(fd), true) => fds.push(libc::pollfd {
+                fd: fd.as_raw_fd(),
+                events: libc::POLLIN,
+                revents: 0,
+            }),
+            // Without a pidfd (old kernels), wake up regularly to look at the child.
+            (None, true) if fds.is_empty() => {
+                std::thread::sleep(Duration::from_millis(2));
+                continue;
+            }
+            _ => {}
+        }
+        let mut wait = wake.saturating_duration_since(now);
+        if pidfd.is_none() && watch_pid {
+            wait = wait.min(Duration::from_millis(10));
+        }
+        poll_fds(&mut fds, wait)?;
+        for f in &fds {
+            if f.revents == 0 {
+                continue;
+            }
+            if out.as_ref().is_some_and(|p| p.as_raw_fd() == f.fd) {
+                read_some(&mut out, &mut stdout, &mut buf);
+            } else if err.as_ref().is_some_and(|p| p.as_raw_fd() == f.fd) {
+                read_some(&mut err, &mut stderr, &mut buf);
+            }
+        }
+    }
+    if exit.is_none() {
+        exit = Some(to_exit(child.wait()?));
+    }
+    Ok(RunRecord {
+        exit: exit.unwrap_or(Exit::TimedOut),
+        stdout,
+        stderr,
+        duration: start.elapsed(),
+    })
+}
+
+fn read_some<R: Read>(pipe: &mut Option<R>, into: &mut Captured, buf: &mut [u8]) {
+    let Some(p) = pipe.as_mut() else { return };
+    match p.read(buf) {
+        Ok(0) | Err(_) => *pipe = None,
+        Ok(n) => into.push(&buf[..n]),
+    }
+}
+
+fn to_exit(status: std::process::ExitStatus) -> Exit {
+    match (status.code(), status.signal()) {
+        (Some(c), _) => Exit::Code(c),
+        (None, Some(s)) => Exit::Signal(s),
+        (None, None) => Exit::Code(-1),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn sh(script: &str, timeout_ms: u64) -> RunRecord {
+        let limits = Limits {
+            timeout: Duration::from_millis(timeout_ms),
+            output_cap: 1000,
+            memory: None,
+        };
+        run(Command::new("sh").arg("-c").arg(script), &limits).unwrap()
+    }
+
+    #[test]
+    fn captures_and_exits() {
+        let r = sh("echo out; echo err >&2; exit 3", 5000);
+        assert_eq!(r.exit, Exit::Code(3));
+        assert_eq!(r.stdout.text(), "out\n");
+        assert_eq!(r.stderr.text(), "err\n");
+    }
+
+    #[test]
+    fn timeout_kills_the_group() {
+        let start = Instant::now();
+        let r = sh("sleep 30 & sleep 30; echo never", 300);
+        assert_eq!(r.exit, Exit::TimedOut);
+        assert!(start.elapsed() < Duration::from_secs(5));
+        assert_eq!(r.stdout.text(), "");
+    }
+
+    #[test]
+    fn leftover_children_do_not_hold_the_run() {
+        let start = Instant::now();
+        let r = sh("sleep 30 & echo started", 10_000);
+        assert_eq!(r.exit, Exit::Code(0));
+        assert_eq!(r.stdout.text(), "started\n");
+        assert!(start.elapsed() < Duration::from_secs(5));
+    }
+
+    #[test]
+    fn floods_are_capped_head_and_tail() {
+        let r = sh("yes abcdefgh | head -c 1000000; echo END", 10_000);
+        assert_eq!(r.stdout.total(), 1_000_004);
+        let t = r.stdout.text();
+        assert!(t.starts_with("abcdefgh\n"));
+        assert!(t.ends_with("END\n"));
+        assert!(t.contains("bytes omitted"));
+        assert!(t.len() < 1200);
+    }
+
+    #[test]
+    fn signals_are_reported() {
+        let r = sh("kill -9 $$", 5000);
+        assert_eq!(r.exit, Exit::Signal(9));
+    }
+}
