@@ -14,10 +14,16 @@ use docmatrix::interp::{self, Found, SearchEnv};
 use docmatrix::model::Lang;
 use docmatrix::plan::Job;
 use docmatrix::report::{self, terminal::Style};
+use docmatrix::run::sandbox::Sandbox;
 use docmatrix::run::{JobResult, ProcessExecutor, Progress};
 
 #[derive(Debug, Parser)]
-#[command(name = "docmatrix", version, about = "Validate the code examples of Markdown guides on every Python version", propagate_version = true)]
+#[command(
+    name = "docmatrix",
+    version,
+    about = "Validate the code examples of Markdown guides on every Python version",
+    propagate_version = true
+)]
 struct Cli {
     #[command(subcommand)]
     command: Command,
@@ -83,6 +89,9 @@ struct ValidateArgs {
     /// Colour on the terminal (NO_COLOR turns `auto` off)
     #[arg(long, value_enum, default_value_t = Color::Auto)]
     color: Color,
+    /// Sandbox for snippets: auto (bubblewrap where it works), bwrap, none [default: auto]
+    #[arg(long, value_name = "MODE", value_parser = ["auto", "bwrap", "none"])]
+    sandbox: Option<String>,
     /// No progress bar (it only shows when stderr is a terminal anyway)
     #[arg(long)]
     no_progress: bool,
@@ -174,10 +183,12 @@ fn validate(a: ValidateArgs) -> Result<i32, Error> {
         timeout: a.timeout,
         allow_missing: a.allow_missing,
         exclude: a.exclude.clone(),
+        sandbox: a.sandbox.clone(),
         ..overrides(&a.common)
     };
     let config = resolve(&o)?;
-    let executor = ProcessExecutor::default();
+    let sandbox = Sandbox::select(config.sandbox).map_err(Error::Usage)?;
+    let executor = ProcessExecutor::new(sandbox);
     let show_bar = !a.no_progress && std::io::stderr().is_terminal();
     let bar = ProgressBar::hidden();
     if show_bar {
@@ -198,7 +209,10 @@ fn validate(a: ValidateArgs) -> Result<i32, Error> {
     let color = match a.color {
         Color::Always => true,
         Color::Never => false,
-        Color::Auto => std::io::stdout().is_terminal() && std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty()),
+        Color::Auto => {
+            std::io::stdout().is_terminal()
+                && std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty())
+        }
     };
     let text = match a.format {
         Format::Json => report::json::render(&report),
@@ -230,14 +244,23 @@ impl Progress for CountingProgress<'_> {
 
 fn interpreters(a: InterpArgs) -> Result<i32, Error> {
     let config = resolve(&overrides(&a.common))?;
-    let found = interp::discover(&config.versions, &config.interpreters, &SearchEnv::from_process());
+    let found = interp::discover(
+        &config.versions,
+        &config.interpreters,
+        &SearchEnv::from_process(),
+    );
     let mut missing = 0;
     let mut text = String::new();
     let mut json = serde_json::Map::new();
     for (v, f) in &found {
         match f {
             Found::Yes(i) => {
-                text.push_str(&format!("{v}  {}  {} ({})\n", i.version, i.path.display(), i.source));
+                text.push_str(&format!(
+                    "{v}  {}  {} ({})\n",
+                    i.version,
+                    i.path.display(),
+                    i.source
+                ));
                 json.insert(v.to_string(), serde_json::to_value(i).unwrap_or_default());
             }
             Found::No(why) => {
@@ -295,7 +318,10 @@ fn extract(a: ExtractArgs) -> Result<i32, Error> {
                 "warnings": corpus.warnings,
                 "errors": corpus.errors,
             });
-            write_stdout(&format!("{}\n", serde_json::to_string_pretty(&doc).unwrap_or_default()));
+            write_stdout(&format!(
+                "{}\n",
+                serde_json::to_string_pretty(&doc).unwrap_or_default()
+            ));
         }
         Format::Terminal => {
             let mut text = String::new();
@@ -330,7 +356,11 @@ fn extract(a: ExtractArgs) -> Result<i32, Error> {
 fn describe(a: &docmatrix::model::Annotations) -> String {
     let mut parts = Vec::new();
     if let Some(r) = &a.skip {
-        parts.push(if r.is_empty() { "skip".to_string() } else { format!("skip ({r})") });
+        parts.push(if r.is_empty() {
+            "skip".to_string()
+        } else {
+            format!("skip ({r})")
+        });
     }
     if let Some(r) = &a.requires {
         parts.push(format!("requires {r}"));

@@ -11,6 +11,7 @@ use globset::{Glob, GlobSet, GlobSetBuilder};
 use serde::Deserialize;
 
 use crate::error::Error;
+use crate::run::sandbox::SandboxMode;
 use crate::version::{parse_version_list, PyVersion};
 
 pub const DEFAULT_VERSIONS: &str = "3.9,3.10,3.11,3.12";
@@ -26,6 +27,8 @@ pub struct FileConfig {
     pub timeout: Option<f64>,
     pub jobs: Option<usize>,
     pub allow_missing: Option<bool>,
+    /// `auto` (bwrap where it works), `bwrap`, or `none`.
+    pub sandbox: Option<String>,
     /// `"3.12" = "/opt/python/bin/python3.12"`
     pub interpreters: Option<BTreeMap<String, PathBuf>>,
 }
@@ -41,6 +44,7 @@ pub struct Overrides {
     pub exclude: Vec<String>,
     pub config: Option<PathBuf>,
     pub no_config: bool,
+    pub sandbox: Option<String>,
 }
 
 /// The one merged configuration every later stage reads.
@@ -54,6 +58,7 @@ pub struct Config {
     pub jobs: usize,
     pub allow_missing: bool,
     pub interpreters: BTreeMap<PyVersion, PathBuf>,
+    pub sandbox: SandboxMode,
     /// The file the settings came from, if any.
     pub source: Option<PathBuf>,
 }
@@ -85,7 +90,9 @@ pub fn load(path: &Path) -> Result<FileConfig, Error> {
     let text = std::fs::read_to_string(path).map_err(|e| err(e.to_string()))?;
     let is_pyproject = path.file_name().is_some_and(|n| n == "pyproject.toml");
     if is_pyproject {
-        let table: toml::Table = text.parse().map_err(|e: toml::de::Error| err(e.to_string()))?;
+        let table: toml::Table = text
+            .parse()
+            .map_err(|e: toml::de::Error| err(e.to_string()))?;
         let section = table
             .get("tool")
             .and_then(|t| t.get("docmatrix"))
@@ -103,9 +110,14 @@ fn build_globs(patterns: &[String]) -> Result<GlobSet, Error> {
     let mut b = GlobSetBuilder::new();
     for p in patterns {
         let p = p.trim_start_matches("./").trim_end_matches('/');
-        for pat in [p.to_string(), format!("**/{p}"), format!("{p}/**"), format!("**/{p}/**")] {
-            let glob = Glob::new(&pat)
-                .map_err(|e| Error::Usage(format!("exclude pattern `{p}`: {e}")))?;
+        for pat in [
+            p.to_string(),
+            format!("**/{p}"),
+            format!("{p}/**"),
+            format!("**/{p}/**"),
+        ] {
+            let glob =
+                Glob::new(&pat).map_err(|e| Error::Usage(format!("exclude pattern `{p}`: {e}")))?;
             b.add(glob);
         }
     }
@@ -159,7 +171,9 @@ impl Config {
         exclude_patterns.extend(o.exclude.iter().cloned());
         let timeout = o.timeout.or(file.timeout).unwrap_or(DEFAULT_TIMEOUT_SECS);
         if !(timeout > 0.0 && timeout.is_finite()) {
-            return Err(Error::Usage(format!("timeout must be a positive number of seconds, not {timeout}")));
+            return Err(Error::Usage(format!(
+                "timeout must be a positive number of seconds, not {timeout}"
+            )));
         }
         let jobs = o
             .jobs
@@ -168,10 +182,23 @@ impl Config {
             .max(1);
         let mut interpreters = BTreeMap::new();
         for (k, v) in file.interpreters.iter().flatten() {
-            let ver: PyVersion = k.parse().map_err(|e: String| cerr(format!("[interpreters]: {e}")))?;
+            let ver: PyVersion = k
+                .parse()
+                .map_err(|e: String| cerr(format!("[interpreters]: {e}")))?;
             interpreters.insert(ver, rebase(v));
         }
+        let sandbox = match o.sandbox.as_deref().or(file.sandbox.as_deref()) {
+            None | Some("auto") => SandboxMode::Auto,
+            Some("bwrap") => SandboxMode::Bwrap,
+            Some("none") => SandboxMode::None,
+            Some(other) => {
+                return Err(Error::Usage(format!(
+                    "sandbox must be auto, bwrap or none, not `{other}`"
+                )))
+            }
+        };
         Ok(Config {
+            sandbox,
             versions,
             paths,
             exclude: build_globs(&exclude_patterns)?,
@@ -215,7 +242,10 @@ mod tests {
         std::fs::create_dir_all(&sub).unwrap();
         assert_eq!(find(&sub), Some(root.join("pyproject.toml")));
         let c = Config::resolve(&sub, &Overrides::default()).unwrap();
-        assert_eq!(c.versions, vec![PyVersion::new(3, 10), PyVersion::new(3, 12)]);
+        assert_eq!(
+            c.versions,
+            vec![PyVersion::new(3, 10), PyVersion::new(3, 12)]
+        );
         assert_eq!(c.timeout, Duration::from_secs(3));
         assert_eq!(c.paths, vec![root.join("guides")]);
         assert!(c.exclude.is_match("docs/drafts/x.md"));

@@ -45,8 +45,9 @@ pub fn discover(roots: &[PathBuf], exclude: &GlobSet) -> Result<Vec<PathBuf>, Er
                     return true;
                 }
                 let name = e.file_name().to_string_lossy();
-                !(name.starts_with('.') || SKIPPED_DIRS.contains(&name.as_ref()))
-                    && !excluded(e.path(), exclude)
+                !(name.starts_with('.')
+                    || SKIPPED_DIRS.contains(&name.as_ref())
+                    || excluded(e.path(), exclude))
             });
         for entry in walker {
             let entry = entry.map_err(|e| Error::Path {

@@ -48,7 +48,11 @@ pub struct SearchEnv {
 
 impl SearchEnv {
     pub fn from_process() -> Self {
-        let var = |k: &str| std::env::var_os(k).filter(|v| !v.is_empty()).map(PathBuf::from);
+        let var = |k: &str| {
+            std::env::var_os(k)
+                .filter(|v| !v.is_empty())
+                .map(PathBuf::from)
+        };
         SearchEnv {
             path: std::env::var_os("PATH"),
             home: var("HOME"),
@@ -146,11 +150,16 @@ pub fn probe(path: &Path) -> Result<(PyVersion, String, PathBuf), String> {
     }
     let out = r.stdout.text();
     let mut parts = out.trim().splitn(3, ' ');
-    let (Some(feature), Some(exact), Some(real)) = (parts.next(), parts.next(), parts.next()) else {
+    let (Some(feature), Some(exact), Some(real)) = (parts.next(), parts.next(), parts.next())
+    else {
         return Err(format!("{} printed no version", path.display()));
     };
     let feature: PyVersion = feature.parse()?;
-    let real = if real.is_empty() { path.to_path_buf() } else { PathBuf::from(real) };
+    let real = if real.is_empty() {
+        path.to_path_buf()
+    } else {
+        PathBuf::from(real)
+    };
     Ok((feature, exact.to_string(), real))
 }
 
@@ -232,14 +241,22 @@ mod tests {
         };
         let c: Vec<_> = candidates(PyVersion::new(3, 11), &env)
             .into_iter()
-            .map(|(p, s)| (p.strip_prefix(root).unwrap().to_string_lossy().into_owned(), s))
+            .map(|(p, s)| {
+                (
+                    p.strip_prefix(root).unwrap().to_string_lossy().into_owned(),
+                    s,
+                )
+            })
             .collect();
         assert_eq!(
             c,
             vec![
                 ("pyenv/versions/3.11.10/bin/python3.11".to_string(), "pyenv"),
                 ("pyenv/versions/3.11.2/bin/python3.11".to_string(), "pyenv"),
-                ("uv/cpython-3.11.4-linux-x86_64-gnu/bin/python3.11".to_string(), "uv"),
+                (
+                    "uv/cpython-3.11.4-linux-x86_64-gnu/bin/python3.11".to_string(),
+                    "uv"
+                ),
             ]
         );
         assert!(candidates(PyVersion::new(3, 1), &env).len() == 1);

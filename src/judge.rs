@@ -27,16 +27,22 @@ pub struct Verdict {
 }
 
 fn list(vs: &[PyVersion]) -> String {
-    vs.iter().map(ToString::to_string).collect::<Vec<_>>().join(", ")
+    vs.iter()
+        .map(ToString::to_string)
+        .collect::<Vec<_>>()
+        .join(", ")
 }
 
 /// The versions an example passes on, as runs of the matrix: `3.11+`, `3.9–3.10`,
 /// `3.9, 3.11+`; `none` when it ran and passed nowhere, `-` when it ran nowhere.
 pub fn measured_range(versions: &[PyVersion], results: &BTreeMap<PyVersion, Outcome>) -> String {
     let status = |v: &PyVersion| results.get(v).map(|o| o.status);
-    let ran = versions
-        .iter()
-        .any(|v| matches!(status(v), Some(Status::Pass | Status::Fail | Status::Timeout)));
+    let ran = versions.iter().any(|v| {
+        matches!(
+            status(v),
+            Some(Status::Pass | Status::Fail | Status::Timeout)
+        )
+    });
     if !ran {
         return "-".into();
     }
@@ -90,7 +96,10 @@ pub fn judge(
         with(&|o| o.status == Status::Unavailable)
     };
     let not_reached = with(&|o| {
-        o.status == Status::Skipped && o.reason.as_deref().is_some_and(|r| r.starts_with("not reached"))
+        o.status == Status::Skipped
+            && o.reason
+                .as_deref()
+                .is_some_and(|r| r.starts_with("not reached"))
     });
     let mut problems = Vec::new();
     if !failed.is_empty() {
@@ -100,7 +109,10 @@ pub fn judge(
         problems.push(format!("times out on {}", list(&timed_out)));
     }
     if !not_reached.is_empty() {
-        problems.push(format!("not reached on {} (an earlier block of its group failed)", list(&not_reached)));
+        problems.push(format!(
+            "not reached on {} (an earlier block of its group failed)",
+            list(&not_reached)
+        ));
     }
     if !missing.is_empty() {
         problems.push(format!("no interpreter for {}", list(&missing)));
@@ -126,7 +138,11 @@ pub fn judge(
     });
     Verdict {
         measured,
-        policy: if ran_or_missing { Policy::Ok } else { Policy::Skipped },
+        policy: if ran_or_missing {
+            Policy::Ok
+        } else {
+            Policy::Skipped
+        },
         message: None,
     }
 }
@@ -136,7 +152,10 @@ mod tests {
     use super::*;
 
     fn vs() -> Vec<PyVersion> {
-        ["3.9", "3.10", "3.11", "3.12"].iter().map(|s| s.parse().unwrap()).collect()
+        ["3.9", "3.10", "3.11", "3.12"]
+            .iter()
+            .map(|s| s.parse().unwrap())
+            .collect()
     }
 
     fn res(statuses: &[Status]) -> BTreeMap<PyVersion, Outcome> {
@@ -165,10 +184,22 @@ mod tests {
         assert_eq!(j(&[Pass, Pass, Pass, Pass], false).policy, Policy::Ok);
         let v = j(&[Fail, Fail, Pass, Pass], false);
         assert_eq!(v.policy, Policy::Fail);
-        assert_eq!(v.message.as_deref(), Some("fails on 3.9, 3.10 (declared 3.9+ by default)"));
-        assert_eq!(j(&[NotApplicable, NotApplicable, Pass, Pass], false).policy, Policy::Ok);
-        assert_eq!(j(&[Skipped, Skipped, Skipped, Skipped], false).policy, Policy::Skipped);
-        assert_eq!(j(&[Unavailable, Pass, Pass, Pass], false).policy, Policy::Fail);
+        assert_eq!(
+            v.message.as_deref(),
+            Some("fails on 3.9, 3.10 (declared 3.9+ by default)")
+        );
+        assert_eq!(
+            j(&[NotApplicable, NotApplicable, Pass, Pass], false).policy,
+            Policy::Ok
+        );
+        assert_eq!(
+            j(&[Skipped, Skipped, Skipped, Skipped], false).policy,
+            Policy::Skipped
+        );
+        assert_eq!(
+            j(&[Unavailable, Pass, Pass, Pass], false).policy,
+            Policy::Fail
+        );
         assert_eq!(j(&[Unavailable, Pass, Pass, Pass], true).policy, Policy::Ok);
         assert_eq!(j(&[Pass, Pass, Pass, Timeout], false).policy, Policy::Fail);
     }

@@ -83,7 +83,11 @@ pub fn load(config: &Config) -> Result<Corpus, Error> {
         }
     }
     if corpus.files.is_empty() {
-        let roots: Vec<String> = config.paths.iter().map(|p| p.display().to_string()).collect();
+        let roots: Vec<String> = config
+            .paths
+            .iter()
+            .map(|p| p.display().to_string())
+            .collect();
         corpus.warnings.push(Diagnostic::new(
             roots.join(", "),
             None,
@@ -128,7 +132,13 @@ pub fn validate(
         }
     }
 
-    let the_plan = plan::plan(&examples, &config.versions, &paths, &missing, config.timeout);
+    let the_plan = plan::plan(
+        &examples,
+        &config.versions,
+        &paths,
+        &missing,
+        config.timeout,
+    );
     let results = run::run_all(&the_plan.jobs, executor, config.jobs, progress);
 
     let mut cells: Vec<BTreeMap<PyVersion, Outcome>> = vec![BTreeMap::new(); examples.len()];
@@ -137,12 +147,27 @@ pub fn validate(
     }
     for (job, result) in the_plan.jobs.iter().zip(&results) {
         let ms = u64::try_from(result.duration.as_millis()).unwrap_or(u64::MAX);
+        let first_bad = job
+            .members
+            .iter()
+            .zip(&result.blocks)
+            .find(|(_, b)| b.status != Status::Pass)
+            .map(|(m, _)| &examples[m.example]);
         for (member, block) in job.members.iter().zip(&result.blocks) {
             let mut o = Outcome::bare(block.status);
             o.error = block.error.clone();
             o.error_type = block.error_type.clone();
             o.exit_code = block.exit_code;
             o.reason = block.reason.clone();
+            if o.reason.as_deref() == Some(target::python::NOT_REACHED_AFTER_FAILURE) {
+                if let Some(b) = first_bad {
+                    o.reason = Some(format!(
+                        "not reached: the block at {}:{} did not finish",
+                        b.file.display(),
+                        b.line
+                    ));
+                }
+            }
             if let Some((m, line)) = block.at {
                 if let Some(s) = job.members.get(m).map(|m| &examples[m.example]) {
                     o.md_line = Some(s.md_line(line));
@@ -153,7 +178,7 @@ pub fn validate(
                 o.duration_ms = Some(ms);
             }
             if block.status == Status::Fail || block.status == Status::Timeout {
-                o.stderr = Some(tail(&result.stderr, 4000)).filter(|s| !s.is_empty());
+                o.stderr = Some(result.stderr.clone()).filter(|s| !s.is_empty());
             }
             cells[member.example].insert(job.version, o);
         }
@@ -162,6 +187,7 @@ pub fn validate(
     let mut report = Report {
         schema: 1,
         versions: config.versions.clone(),
+        sandbox: executor.sandbox(),
         interpreters,
         examples: Vec::with_capacity(examples.len()),
         other_blocks: corpus.other_blocks(),
@@ -173,7 +199,12 @@ pub fn validate(
     };
     for (s, results) in examples.iter().zip(cells) {
         let requires = s.annotations.requires.as_ref().map(ToString::to_string);
-        let verdict = judge::judge(&config.versions, &results, requires.as_deref(), config.allow_missing);
+        let verdict = judge::judge(
+            &config.versions,
+            &results,
+            requires.as_deref(),
+            config.allow_missing,
+        );
         report.examples.push(Example {
             file: s.file.clone(),
             line: s.line,
@@ -188,19 +219,14 @@ pub fn validate(
             policy_message: verdict.message,
         });
         if !s.foreign_attrs.is_empty() {
-            report.foreign.push(Diagnostic::new(&s.file, Some(s.line), s.foreign_attrs.join(" ")));
+            report.foreign.push(Diagnostic::new(
+                &s.file,
+                Some(s.line),
+                s.foreign_attrs.join(" "),
+            ));
         }
     }
     report.summarize(corpus.files.len());
     report.elapsed = start.elapsed();
     Ok(report)
-}
-
-/// The last `max` bytes of `s`, cut at a character boundary.
-fn tail(s: &str, max: usize) -> String {
-    let mut from = s.len().saturating_sub(max);
-    while !s.is_char_boundary(from) {
-        from += 1;
-    }
-    s[from..].trim().to_string()
 }

@@ -76,8 +76,13 @@ pub fn plan(
             for &i in unit {
                 match &examples[i].annotations.skip {
                     Some(r) => {
-                        let reason = if r.is_empty() { "skip annotation".into() } else { r.clone() };
-                        out.decided.push((i, v, Outcome::decided(Status::Skipped, reason)));
+                        let reason = if r.is_empty() {
+                            "skip annotation".into()
+                        } else {
+                            r.clone()
+                        };
+                        out.decided
+                            .push((i, v, Outcome::decided(Status::Skipped, reason)));
                     }
                     None => run.push(i),
                 }
@@ -98,7 +103,11 @@ pub fn plan(
                     format!("requires {req}")
                 };
                 for &i in &run {
-                    out.decided.push((i, v, Outcome::decided(Status::NotApplicable, reason.clone())));
+                    out.decided.push((
+                        i,
+                        v,
+                        Outcome::decided(Status::NotApplicable, reason.clone()),
+                    ));
                 }
                 continue;
             }
@@ -108,7 +117,8 @@ pub fn plan(
                     .cloned()
                     .unwrap_or_else(|| format!("no Python {v} interpreter found"));
                 for &i in &run {
-                    out.decided.push((i, v, Outcome::decided(Status::Unavailable, reason.clone())));
+                    out.decided
+                        .push((i, v, Outcome::decided(Status::Unavailable, reason.clone())));
                 }
                 continue;
             };

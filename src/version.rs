@@ -133,9 +133,9 @@ impl FromStr for Specifier {
             .find_map(|(p, op)| part.strip_prefix(p).map(|r| (*op, r)))
             .unwrap_or((Op::Ge, part));
             let rest = rest.trim().trim_end_matches(".*");
-            let v: PyVersion = rest
-                .parse()
-                .map_err(|_| format!("`{s}` is not a version specifier like 3.10 or >=3.10,<3.13"))?;
+            let v: PyVersion = rest.parse().map_err(|_| {
+                format!("`{s}` is not a version specifier like 3.10 or >=3.10,<3.13")
+            })?;
             clauses.push((op, v));
         }
         if clauses.is_empty() {

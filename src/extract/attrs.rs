@@ -110,10 +110,10 @@ pub fn apply(attrs: &[Attr], origin: Origin, ann: &mut Annotations) -> (Vec<Stri
             ("skip" | "notest", None) => {
                 ann.skip.get_or_insert_with(String::new);
             }
-            ("skip", Some(v)) if matches!(v, "true" | "yes" | "1") => {
+            ("skip", Some("true" | "yes" | "1")) => {
                 ann.skip.get_or_insert_with(String::new);
             }
-            ("skip", Some(v)) if matches!(v, "false" | "no" | "0") => ann.skip = None,
+            ("skip", Some("false" | "no" | "0")) => ann.skip = None,
             ("skip", Some(v)) => ann.skip = Some(v.to_string()),
             ("test", Some("skip")) => {
                 ann.skip.get_or_insert_with(String::new);
@@ -127,7 +127,9 @@ pub fn apply(attrs: &[Attr], origin: Origin, ann: &mut Annotations) -> (Vec<Stri
             ("raises", Some(v)) if !v.is_empty() => ann.raises = Some(v.to_string()),
             ("timeout", Some(v)) => match v.trim_end_matches('s').parse::<f64>() {
                 Ok(t) if t > 0.0 && t.is_finite() => ann.timeout = Some(t),
-                _ => warnings.push(format!("timeout: `{v}` is not a positive number of seconds")),
+                _ => warnings.push(format!(
+                    "timeout: `{v}` is not a positive number of seconds"
+                )),
             },
             (k @ ("requires" | "group" | "raises" | "timeout" | "reason"), None) => {
                 warnings.push(format!("`{k}` needs a value, as in {k}=…"))
@@ -146,7 +148,10 @@ pub fn apply(attrs: &[Attr], origin: Origin, ann: &mut Annotations) -> (Vec<Stri
 }
 
 fn is_foreign(key: &str) -> bool {
-    key.starts_with('.') || key.starts_with('#') || key.starts_with("data-") || FOREIGN.contains(&key)
+    key.starts_with('.')
+        || key.starts_with('#')
+        || key.starts_with("data-")
+        || FOREIGN.contains(&key)
 }
 
 fn display(a: &Attr) -> String {
@@ -189,7 +194,8 @@ mod tests {
     #[test]
     fn applies_and_warns() {
         let mut ann = Annotations::default();
-        let attrs = tokenize(r#"skip reason="no key" requires=">=3.10" timeout=2 title="x.py" frob=1"#);
+        let attrs =
+            tokenize(r#"skip reason="no key" requires=">=3.10" timeout=2 title="x.py" frob=1"#);
         let (w, f) = apply(&attrs, Origin::InfoString, &mut ann);
         assert_eq!(ann.skip.as_deref(), Some("no key"));
         assert_eq!(ann.requires.unwrap().to_string(), ">=3.10");
@@ -198,7 +204,11 @@ mod tests {
         assert_eq!(w, vec!["unknown annotation key `frob`"]);
 
         let mut ann = Annotations::default();
-        let (w, _) = apply(&tokenize("title=x requires=banana"), Origin::Comment, &mut ann);
+        let (w, _) = apply(
+            &tokenize("title=x requires=banana"),
+            Origin::Comment,
+            &mut ann,
+        );
         assert_eq!(w.len(), 2, "{w:?}");
     }
 }

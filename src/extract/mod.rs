@@ -200,7 +200,10 @@ impl Open {
         let mut lines = Vec::new();
         let mut at = 0;
         while at < self.code.len() {
-            let piece = self.pieces.partition_point(|&(c, _)| c <= at).saturating_sub(1);
+            let piece = self
+                .pieces
+                .partition_point(|&(c, _)| c <= at)
+                .saturating_sub(1);
             let (c, src) = self.pieces.get(piece).copied().unwrap_or((0, 0));
             lines.push(index.line(src + (at - c)));
             at = match self.code[at..].find('\n') {
@@ -240,14 +243,18 @@ fn merge(base: &Annotations, own: &Annotations, _info: &str, _lang: &Lang) -> An
 }
 
 fn push_warnings(out: &mut Vec<Diagnostic>, file: &Path, line: usize, msgs: Vec<String>) {
-    out.extend(msgs.into_iter().map(|m| Diagnostic::new(file, Some(line), m)));
+    out.extend(
+        msgs.into_iter()
+            .map(|m| Diagnostic::new(file, Some(line), m)),
+    );
 }
 
 /// Only blank space and container markers (block quotes, list bullets) separate a comment from
 /// the fence it annotates.
 fn only_markers_between(s: &str) -> bool {
-    s.chars()
-        .all(|c| c.is_whitespace() || matches!(c, '>' | '-' | '*' | '+' | '.' | ')') || c.is_ascii_digit())
+    s.chars().all(|c| {
+        c.is_whitespace() || matches!(c, '>' | '-' | '*' | '+' | '.' | ')') || c.is_ascii_digit()
+    })
 }
 
 /// Whether a fenced block's source ends with a closing fence.
@@ -321,7 +328,8 @@ mod tests {
 
     #[test]
     fn lines_in_containers() {
-        let md = "# T\n\n> ```python\n> a = 1\n> b = 2\n> ```\n\n- item\n\n  ~~~py\n  x = 1\n  ~~~\n";
+        let md =
+            "# T\n\n> ```python\n> a = 1\n> b = 2\n> ```\n\n- item\n\n  ~~~py\n  x = 1\n  ~~~\n";
         let e = ex(md);
         assert_eq!(e.snippets.len(), 2);
         let s = &e.snippets[0];
@@ -347,7 +355,15 @@ mod tests {
     fn comments_annotate_the_next_fence_only() {
         let md = "<!-- docmatrix: requires=3.10 -->\n\n```python\nx\n```\n\ntext\n<!-- docmatrix: skip -->\n\nparagraph\n\n```python\ny\n```\n";
         let e = ex(md);
-        assert_eq!(e.snippets[0].annotations.requires.as_ref().unwrap().to_string(), ">=3.10");
+        assert_eq!(
+            e.snippets[0]
+                .annotations
+                .requires
+                .as_ref()
+                .unwrap()
+                .to_string(),
+            ">=3.10"
+        );
         assert_eq!(e.snippets[1].annotations.skip, None);
     }
 
@@ -355,14 +371,31 @@ mod tests {
     fn file_wide_is_under_block_attrs() {
         let md = "```python {requires=\"3.12\"}\nx\n```\n\n<!-- docmatrix-file: requires=3.10 timeout=3 -->\n\n```python\ny\n```\n";
         let e = ex(md);
-        assert_eq!(e.snippets[0].annotations.requires.as_ref().unwrap().to_string(), ">=3.12");
-        assert_eq!(e.snippets[1].annotations.requires.as_ref().unwrap().to_string(), ">=3.10");
+        assert_eq!(
+            e.snippets[0]
+                .annotations
+                .requires
+                .as_ref()
+                .unwrap()
+                .to_string(),
+            ">=3.12"
+        );
+        assert_eq!(
+            e.snippets[1]
+                .annotations
+                .requires
+                .as_ref()
+                .unwrap()
+                .to_string(),
+            ">=3.10"
+        );
         assert_eq!(e.snippets[1].annotations.timeout, Some(3.0));
     }
 
     #[test]
     fn brace_info_and_languages() {
-        let e = ex("```{ .dockerfile .annotate }\nFROM x\n```\n\n```Python title=\"a.py\"\nx\n```\n");
+        let e =
+            ex("```{ .dockerfile .annotate }\nFROM x\n```\n\n```Python title=\"a.py\"\nx\n```\n");
         assert_eq!(e.snippets[0].lang, Lang::Other("dockerfile".into()));
         assert_eq!(e.snippets[1].lang, Lang::Python);
         assert_eq!(e.snippets[1].foreign_attrs, vec![r#"title="a.py""#]);

@@ -60,6 +60,8 @@ pub struct Summary {
 pub struct Report {
     pub schema: u32,
     pub versions: Vec<PyVersion>,
+    /// `bwrap` or `none`.
+    pub sandbox: &'static str,
     pub interpreters: BTreeMap<PyVersion, Option<Interpreter>>,
     pub examples: Vec<Example>,
     pub other_blocks: BTreeMap<String, usize>,

@@ -81,11 +81,27 @@ fn header(out: &mut String, r: &Report, style: Style) {
         plural(files),
         interps.join(", "),
     );
+    if r.sandbox == "none" && !r.examples.is_empty() {
+        let _ = writeln!(
+            out,
+            "{}",
+            style.paint(
+                YELLOW,
+                "not sandboxed: snippets ran in throwaway folders, without bubblewrap"
+            )
+        );
+    }
     if style.verbose {
         for (v, i) in &r.interpreters {
             match i {
                 Some(i) => {
-                    let _ = writeln!(out, "  {v}: {} ({}, {})", i.path.display(), i.version, i.source);
+                    let _ = writeln!(
+                        out,
+                        "  {v}: {} ({}, {})",
+                        i.path.display(),
+                        i.version,
+                        i.source
+                    );
                 }
                 None => {
                     let _ = writeln!(out, "  {v}: not found");
@@ -120,7 +136,13 @@ fn matrix(out: &mut String, r: &Report, style: Style) {
         .max()
         .unwrap_or(0)
         .max(7);
-    let col_w = r.versions.iter().map(|v| v.to_string().len()).max().unwrap_or(4) + 2;
+    let col_w = r
+        .versions
+        .iter()
+        .map(|v| v.to_string().len())
+        .max()
+        .unwrap_or(4)
+        + 2;
     let mut head = pad("example", loc_w + 2);
     for v in &r.versions {
         head.push_str(&pad(&v.to_string(), col_w));
@@ -170,16 +192,22 @@ fn verdict_text(e: &Example, style: Style) -> String {
     }
 }
 
+/// Versions that failed one way, and the first of their outcomes.
+type FailureGroup<'a> = (Vec<PyVersion>, &'a Outcome);
+
 /// Failures of one example, grouped by (error, line) across versions.
-fn grouped(e: &Example) -> Vec<(Vec<PyVersion>, &Outcome)> {
+fn grouped(e: &Example) -> Vec<FailureGroup<'_>> {
     // Versions failing the same way at the same line read as one failure (messages may name
     // each interpreter's own paths).
-    let mut groups: BTreeMap<(Option<usize>, String, Status), (Vec<PyVersion>, &Outcome)> =
-        BTreeMap::new();
+    let mut groups: BTreeMap<(Option<usize>, String, Status), FailureGroup> = BTreeMap::new();
     for (v, o) in &e.results {
-        let problem = matches!(o.status, Status::Fail | Status::Timeout | Status::Unavailable)
-            || (o.status == Status::Skipped
-                && o.reason.as_deref().is_some_and(|r| r.starts_with("not reached")));
+        let problem = matches!(
+            o.status,
+            Status::Fail | Status::Timeout | Status::Unavailable
+        ) || (o.status == Status::Skipped
+            && o.reason
+                .as_deref()
+                .is_some_and(|r| r.starts_with("not reached")));
         if !problem {
             continue;
         }
@@ -219,7 +247,11 @@ fn failures(out: &mut String, r: &Report, style: Style) {
             e.policy_message.as_deref().unwrap_or("")
         );
         for (vs, o) in grouped(e) {
-            let versions = vs.iter().map(ToString::to_string).collect::<Vec<_>>().join(", ");
+            let versions = vs
+                .iter()
+                .map(ToString::to_string)
+                .collect::<Vec<_>>()
+                .join(", ");
             let at = match o.md_line {
                 Some(l) => format!("{}:{l}", e.file.display()),
                 None => e.location(),
@@ -227,7 +259,12 @@ fn failures(out: &mut String, r: &Report, style: Style) {
             let text = o.error.as_deref().or(o.reason.as_deref()).unwrap_or("");
             let _ = writeln!(out, "  [{versions}] {at}: {}", style.paint(RED, text));
             if let (Some(l), Some(code)) = (o.md_line, &o.code) {
-                let _ = writeln!(out, "    {} | {}", style.paint(DIM, &l.to_string()), code.trim_end());
+                let _ = writeln!(
+                    out,
+                    "    {} | {}",
+                    style.paint(DIM, &l.to_string()),
+                    code.trim_end()
+                );
             }
         }
     }

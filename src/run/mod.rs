@@ -6,6 +6,7 @@
 //! Markdown or output formats.
 
 pub mod process;
+pub mod sandbox;
 
 use std::path::PathBuf;
 use std::time::Duration;
@@ -15,19 +16,25 @@ use rayon::prelude::*;
 use crate::plan::Job;
 use crate::target::python::{self, BlockResult};
 use process::{Exit, Limits};
+use sandbox::Sandbox;
 
 /// The result of one job: one [`BlockResult`] per member, and the process's traces.
 #[derive(Debug, Clone)]
 pub struct JobResult {
     pub blocks: Vec<BlockResult>,
     pub duration: Duration,
-    pub stdout: String,
+    /// The tail of stderr, kept only when a block did not pass.
     pub stderr: String,
 }
+
+/// Bytes of stderr kept with a failing job.
+const STDERR_KEPT: usize = 4000;
 
 /// Runs one job.
 pub trait Executor: Sync {
     fn execute(&self, job: &Job) -> JobResult;
+    /// The sandbox jobs run in, for the report (`bwrap`, `none`).
+    fn sandbox(&self) -> &'static str;
 }
 
 /// Runs every job as a fresh interpreter process in a throwaway directory.
@@ -36,13 +43,15 @@ pub struct ProcessExecutor {
     pub limits: Limits,
     /// Where throwaway job directories are made (the system's temporary folder by default).
     pub temp_root: Option<PathBuf>,
+    pub sandbox: Sandbox,
 }
 
-impl Default for ProcessExecutor {
-    fn default() -> Self {
+impl ProcessExecutor {
+    pub fn new(sandbox: Sandbox) -> Self {
         ProcessExecutor {
             limits: Limits::default(),
             temp_root: None,
+            sandbox,
         }
     }
 }
@@ -69,8 +78,11 @@ impl ProcessExecutor {
             std::fs::write(dir.path().join(python::block_file(i)), &m.code)?;
         }
         let result_file = dir.path().join("events.jsonl");
-        let mut cmd = python::command(job, dir.path(), &result_file);
-        cmd.current_dir(&work).env_clear();
+        let args = python::args(job, dir.path(), &result_file);
+        let mut cmd = self
+            .sandbox
+            .command(&job.interpreter, &args, &work, dir.path());
+        cmd.env_clear();
         for k in PASS_ENV {
             if let Some(v) = std::env::var_os(k) {
                 cmd.env(k, v);
@@ -85,19 +97,35 @@ impl ProcessExecutor {
             timeout: job.timeout,
             ..self.limits.clone()
         };
-        let record = process::run(&mut cmd, &limits)?;
+        let mut record = process::run(&mut cmd, &limits)?;
+        if let Exit::Code(c) = record.exit {
+            if let Some(sig) = self.sandbox.signal_of(c) {
+                record.exit = Exit::Signal(sig);
+            }
+        }
         let events = std::fs::read_to_string(&result_file).unwrap_or_default();
         let blocks = python::interpret(job, &events, &record);
+        let failed = blocks
+            .iter()
+            .any(|b| b.status != crate::model::Status::Pass);
+        let stderr = if failed {
+            tail(&record.stderr.text(), STDERR_KEPT)
+        } else {
+            String::new()
+        };
         Ok(JobResult {
             blocks,
             duration: record.duration,
-            stdout: record.stdout.text(),
-            stderr: record.stderr.text(),
+            stderr,
         })
     }
 }
 
 impl Executor for ProcessExecutor {
+    fn sandbox(&self) -> &'static str {
+        self.sandbox.name()
+    }
+
     fn execute(&self, job: &Job) -> JobResult {
         match self.try_execute(job) {
             Ok(r) => r,
@@ -112,15 +140,11 @@ impl Executor for ProcessExecutor {
                 };
                 let mut blocks = python::interpret(job, "", &record);
                 for b in blocks.iter_mut().filter(|b| b.error.is_some()) {
-                    b.error = Some(format!(
-                        "cannot run {}: {e}",
-                        job.interpreter.display()
-                    ));
+                    b.error = Some(format!("cannot run {}: {e}", job.interpreter.display()));
                 }
                 JobResult {
                     blocks,
                     duration: Duration::ZERO,
-                    stdout: String::new(),
                     stderr: String::new(),
                 }
             }
@@ -164,4 +188,13 @@ pub fn run_all(
         Ok(pool) => pool.install(work),
         Err(_) => jobs.iter().map(|j| executor.execute(j)).collect(),
     }
+}
+
+/// The last `max` bytes of `s`, cut at a character boundary.
+fn tail(s: &str, max: usize) -> String {
+    let mut from = s.len().saturating_sub(max);
+    while !s.is_char_boundary(from) {
+        from += 1;
+    }
+    s[from..].trim().to_string()
 }

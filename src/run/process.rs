@@ -212,9 +212,12 @@ pub fn run(cmd: &mut Command, limits: &Limits) -> io::Result<RunRecord> {
             None => deadline,
         };
         let mut fds = Vec::with_capacity(3);
-        for p in [out.as_ref().map(|p| p.as_raw_fd()), err.as_ref().map(|p| p.as_raw_fd())]
-            .into_iter()
-            .flatten()
+        for p in [
+            out.as_ref().map(|p| p.as_raw_fd()),
+            err.as_ref().map(|p| p.as_raw_fd()),
+        ]
+        .into_iter()
+        .flatten()
         {
             fds.push(libc::pollfd {
                 fd: p,

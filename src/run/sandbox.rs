@@ -1,0 +1,132 @@
+//! Sandboxing a job's process with bubblewrap where the machine allows: the root file system
+//! read-only, a private /tmp, the job's own directory writable, no network, its own PID
+//! namespace (so that nothing it starts, daemonised or not, outlives it), and death with
+//! docmatrix. Where bwrap is missing or does not work, jobs run unsandboxed in their
+//! throwaway directory, and the report says so.
+
+use std::ffi::OsString;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+
+use serde::Serialize;
+
+/// Which sandbox jobs run in.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase", tag = "kind")]
+pub enum Sandbox {
+    /// No sandbox: a throwaway directory, a private HOME and TMPDIR, and limits only.
+    None,
+    Bwrap {
+        path: PathBuf,
+    },
+}
+
+/// What the user asked for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum SandboxMode {
+    /// bwrap when it works here, else none.
+    #[default]
+    Auto,
+    /// bwrap, or a setup error.
+    Bwrap,
+    None,
+}
+
+impl Sandbox {
+    /// Picks the sandbox for `mode`: `Err` when bwrap was demanded and does not work.
+    pub fn select(mode: SandboxMode) -> Result<Sandbox, String> {
+        match mode {
+            SandboxMode::None => Ok(Sandbox::None),
+            SandboxMode::Auto => Ok(Self::probe().unwrap_or(Sandbox::None)),
+            SandboxMode::Bwrap => Self::probe().ok_or_else(|| {
+                "bubblewrap (bwrap) is not installed or cannot create namespaces here".to_string()
+            }),
+        }
+    }
+
+    /// Finds bwrap on PATH and checks that it can make the namespaces docmatrix uses.
+    fn probe() -> Option<Sandbox> {
+        let path = std::env::var_os("PATH")?;
+        let bwrap = std::env::split_paths(&path)
+            .map(|d| d.join("bwrap"))
+            .find(|p| p.is_file())?;
+        let ok = Command::new(&bwrap)
+            .args(base_args(Path::new("/")))
+            .arg("true")
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .status()
+            .is_ok_and(|s| s.success());
+        ok.then_some(Sandbox::Bwrap { path: bwrap })
+    }
+
+    pub fn name(&self) -> &'static str {
+        match self {
+            Sandbox::None => "none",
+            Sandbox::Bwrap { .. } => "bwrap",
+        }
+    }
+
+    /// A command running `program args…` in `cwd`, inside the sandbox, where `job_dir` (which
+    /// holds `cwd`) is the only writable place besides a private /tmp.
+    pub fn command(
+        &self,
+        program: &Path,
+        args: &[OsString],
+        cwd: &Path,
+        job_dir: &Path,
+    ) -> Command {
+        match self {
+            Sandbox::None => {
+                let mut c = Command::new(program);
+                c.args(args).current_dir(cwd);
+                c
+            }
+            Sandbox::Bwrap { path } => {
+                let mut c = Command::new(path);
+                c.args(base_args(job_dir))
+                    .arg("--chdir")
+                    .arg(cwd)
+                    .arg("--")
+                    .arg(program)
+                    .args(args);
+                c
+            }
+        }
+    }
+
+    /// Reads an exit code through the sandbox: bwrap reports a child killed by signal N as
+    /// exit code 128 + N.
+    pub fn signal_of(&self, code: i32) -> Option<i32> {
+        match self {
+            Sandbox::Bwrap { .. } if (129..160).contains(&code) => Some(code - 128),
+            _ => None,
+        }
+    }
+}
+
+fn base_args(job_dir: &Path) -> Vec<OsString> {
+    let mut a: Vec<OsString> = [
+        "--ro-bind",
+        "/",
+        "/",
+        "--dev",
+        "/dev",
+        "--proc",
+        "/proc",
+        "--tmpfs",
+        "/tmp",
+        "--unshare-net",
+        "--unshare-pid",
+        "--unshare-ipc",
+        "--die-with-parent",
+    ]
+    .iter()
+    .map(OsString::from)
+    .collect();
+    if job_dir != Path::new("/") {
+        a.extend(["--bind".into(), job_dir.into(), job_dir.into()]);
+    }
+    a
+}
