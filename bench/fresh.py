@@ -121,11 +121,11 @@ def run_fresh(blocks: List[Tuple[str, str]], interpreters: Dict[str, str],
     return verdicts, elapsed
 
 
-def read_verdicts(path: Path) -> Verdicts:
-    """Parse a verdicts TSV: a `block` column, then one column per Python version."""
+def read_verdicts(path: Path) -> Tuple[List[str], Verdicts]:
+    """Parse a verdicts TSV (a `block` column, then one per version): (versions, verdicts)."""
     lines = path.read_text(encoding="utf-8").splitlines()
-    header = lines[0].split("\t")
-    if header[0] != "block":
+    header = lines[0].split("\t") if lines else []
+    if not header or header[0] != "block":
         raise ValueError(f"{path}: first column must be `block`")
     verdicts: Verdicts = {}
     for number, line in enumerate(lines[1:], start=2):
@@ -135,7 +135,7 @@ def read_verdicts(path: Path) -> Verdicts:
         if len(cells) != len(header):
             raise ValueError(f"{path}:{number}: expected {len(header)} columns")
         verdicts[cells[0]] = dict(zip(header[1:], cells[1:]))
-    return verdicts
+    return header[1:], verdicts
 
 
 def compare(expected: Verdicts, actual: Verdicts, versions: List[str]) -> List[str]:
@@ -178,7 +178,7 @@ def main() -> int:
     for version in versions:
         passes, fails = count_cells(actual, version)
         print(f"  {version:5} {interpreters[version]}: {passes} pass, {fails} fail")
-    expected = read_verdicts(args.verdicts or args.corpus / "expected.tsv")
+    _, expected = read_verdicts(args.verdicts or args.corpus / "expected.tsv")
     problems = compare(expected, actual, versions)
     for problem in problems:
         print("  MISMATCH", problem)

@@ -104,7 +104,13 @@ impl ProcessExecutor {
             }
         }
         let events = std::fs::read_to_string(&result_file).unwrap_or_default();
-        let blocks = python::interpret(job, &events, &record);
+        let stack = match record.exit {
+            Exit::TimedOut => {
+                std::fs::read_to_string(dir.path().join(python::STACK_FILE)).unwrap_or_default()
+            }
+            _ => String::new(),
+        };
+        let blocks = python::interpret(job, &events, &stack, &record);
         let failed = blocks
             .iter()
             .any(|b| b.status != crate::model::Status::Pass);
@@ -138,7 +144,7 @@ impl Executor for ProcessExecutor {
                     stderr: Default::default(),
                     duration: Duration::ZERO,
                 };
-                let mut blocks = python::interpret(job, "", &record);
+                let mut blocks = python::interpret(job, "", "", &record);
                 for b in blocks.iter_mut().filter(|b| b.error.is_some()) {
                     b.error = Some(format!("cannot run {}: {e}", job.interpreter.display()));
                 }
