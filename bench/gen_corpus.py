@@ -1251,7 +1251,10 @@ def route(event: dict) -> str:
     return "invalid"
 
 
-events = json.loads('[{"type": "click", "x": $k, "y": $n}, {"type": "key", "key": "q"}, {"type": "$word", "a": 1}, {}]')
+events = json.loads(
+    '[{"type": "click", "x": $k, "y": $n}, {"type": "key", "key": "q"},'
+    ' {"type": "$word", "a": 1}, {}]'
+)
 print([route(e) for e in events])
 assert [route(e) for e in events] == ["click at $k,$n", "key q", "$word with ['a']", "invalid"]
 ''', "match"),
@@ -1474,7 +1477,8 @@ def generate(out: Path, files: int, blocks: int, seed: int) -> int:
         text, recipes = render_guide(number, blocks, rng)
         (out / name).write_text(text, encoding="utf-8", newline="\n")
         stem = Path(name).stem
-        rows += ["\t".join([f"{stem}_b{i:02d}.py"] + expected_cells(r)) for i, r in enumerate(recipes)]
+        rows += ["\t".join([f"{stem}_b{i:02d}.py"] + expected_cells(recipe))
+                 for i, recipe in enumerate(recipes)]
     (out / "expected.tsv").write_text("\n".join(rows) + "\n", encoding="utf-8", newline="\n")
     return files * blocks
 
@@ -1483,7 +1487,8 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("outdir", type=Path)
     parser.add_argument("--files", type=int, default=50, help="number of guides (default 50)")
-    parser.add_argument("--blocks", type=int, default=20, help="python blocks per guide (default 20)")
+    parser.add_argument("--blocks", type=int, default=20,
+                        help="python blocks per guide (default 20)")
     parser.add_argument("--seed", type=int, default=1, help="random seed (default 1)")
     args = parser.parse_args()
     if args.files < 1 or args.blocks < 1:

@@ -290,10 +290,12 @@ def parse_args() -> argparse.Namespace:
     source.add_argument("--shared", action="store_true",
                         help="corpus from ../shared/bench/gen.py, with its verdicts.tsv and "
                              "peers.sh (explicit --verdicts/--peers win)")
-    parser.add_argument("--files", type=int, default=50, help="generated guides (default 50)")
+    parser.add_argument("--files", type=int, default=50,
+                        help="guides in the generated corpus (default 50)")
     parser.add_argument("--blocks", type=int, default=20,
                         help="python blocks per generated guide (default 20)")
-    parser.add_argument("--seed", type=int, default=1, help="generator seed (default 1)")
+    parser.add_argument("--seed", type=int, default=1,
+                        help="seed of the generated corpus (default 1)")
     parser.add_argument("--jobs", type=int, help="passed to docmatrix as --jobs")
     parser.add_argument("--verdicts", type=Path,
                         help="expected TSV (default: CORPUS/expected.tsv when present)")

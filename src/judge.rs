@@ -118,17 +118,17 @@ pub fn judge(
         problems.push(format!("no interpreter for {}", list(&missing)));
     }
     if !problems.is_empty() {
-        let declared = match declared {
-            Some(d) => format!("declared {d}"),
+        let expected = match declared {
+            Some(d) => format!("expected to work on {d} (declared)"),
             None => match versions.first() {
-                Some(v) => format!("declared {v}+ by default"),
+                Some(v) => format!("expected to work on {v}+ (the default)"),
                 None => "no versions".into(),
             },
         };
         return Verdict {
             measured,
             policy: Policy::Fail,
-            message: Some(format!("{} ({declared})", problems.join("; "))),
+            message: Some(format!("{} — {expected}", problems.join("; "))),
         };
     }
     let ran_or_missing = versions.iter().any(|v| {
@@ -186,7 +186,7 @@ mod tests {
         assert_eq!(v.policy, Policy::Fail);
         assert_eq!(
             v.message.as_deref(),
-            Some("fails on 3.9, 3.10 (declared 3.9+ by default)")
+            Some("fails on 3.9, 3.10 — expected to work on 3.9+ (the default)")
         );
         assert_eq!(
             j(&[NotApplicable, NotApplicable, Pass, Pass], false).policy,

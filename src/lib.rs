@@ -65,7 +65,7 @@ pub fn load(config: &Config) -> Result<Corpus, Error> {
         .par_iter()
         .map(|f| {
             let bytes = std::fs::read(f).map_err(|e| Diagnostic::new(f, None, e.to_string()))?;
-            let text = extract::decode(bytes).map_err(|e| Diagnostic::new(f, None, e))?;
+            let text = extract::decode(bytes).map_err(|(l, e)| Diagnostic::new(f, Some(l), e))?;
             Ok(extract::extract(f, &text))
         })
         .collect();

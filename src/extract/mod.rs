@@ -22,12 +22,15 @@ pub struct Extracted {
     pub warnings: Vec<Diagnostic>,
 }
 
-/// Decodes a file's bytes: invalid UTF-8 is an error naming the line.
-pub fn decode(bytes: Vec<u8>) -> Result<String, String> {
+/// Decodes a file's bytes: invalid UTF-8 is an error at its line.
+pub fn decode(bytes: Vec<u8>) -> Result<String, (usize, String)> {
     String::from_utf8(bytes).map_err(|e| {
         let at = e.utf8_error().valid_up_to();
         let line = 1 + e.as_bytes()[..at].iter().filter(|&&b| b == b'\n').count();
-        format!("invalid UTF-8 at line {line} (byte {at}); docmatrix reads UTF-8 Markdown only")
+        (
+            line,
+            format!("invalid UTF-8 (byte {at}); docmatrix reads UTF-8 Markdown only, so no example of this file ran"),
+        )
     })
 }
 
@@ -403,7 +406,8 @@ mod tests {
 
     #[test]
     fn invalid_utf8_names_the_line() {
-        let err = decode(b"ok\nok\n\xff\n".to_vec()).unwrap_err();
-        assert!(err.contains("line 3"), "{err}");
+        let (line, err) = decode(b"ok\nok\n\xff\n".to_vec()).unwrap_err();
+        assert_eq!(line, 3);
+        assert!(err.contains("byte 6"), "{err}");
     }
 }

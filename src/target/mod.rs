@@ -1,0 +1,3 @@
+//! One module per snippet kind: how a job becomes a command, and how its result is read.
+
+pub mod python;

@@ -1,0 +1,296 @@
+//! Python jobs: how a [`Job`] becomes a command (the driver in `driver.py`), and how the
+//! driver's event lines and the process's exit become one [`BlockResult`] per block.
+//!
+//! Must not know rayon or output formats.
+
+use std::ffi::OsString;
+use std::path::Path;
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+use serde::Deserialize;
+
+use crate::model::Status;
+use crate::plan::Job;
+use crate::run::process::{Exit, RunRecord};
+
+/// The driver program, passed with `-c`.
+pub const DRIVER: &str = include_str!("driver.py");
+
+/// The file name of block `i` of a job inside its directory.
+pub fn block_file(i: usize) -> String {
+    format!("block_{i}.py")
+}
+
+/// The file the driver's stack dump goes to, inside a job's directory.
+pub const STACK_FILE: &str = "stack.txt";
+
+/// When the driver dumps its stacks, as a Unix time: late enough to show where the program
+/// was stuck, early enough to be written before the kill at the timeout, counted from now
+/// (just before the spawn) so that a slow start-up does not push it past the kill.
+fn dump_at(timeout: Duration) -> f64 {
+    let t = timeout.as_secs_f64();
+    let margin = (t * 0.05).clamp(0.1, 0.25).min(t / 2.0);
+    let now = SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map_or(0.0, |d| d.as_secs_f64());
+    now + t - margin
+}
+
+/// The interpreter's arguments to run `job`, whose blocks were written to `dir` (see
+/// [`block_file`]), reporting to `result`.
+pub fn args(job: &Job, dir: &Path, result: &Path) -> Vec<OsString> {
+    let mut a: Vec<OsString> = vec![
+        "-I".into(),
+        "-c".into(),
+        DRIVER.into(),
+        result.into(),
+        dir.join(STACK_FILE).into(),
+        format!("{:.3}", dump_at(job.timeout)).into(),
+    ];
+    for (i, m) in job.members.iter().enumerate() {
+        a.push(dir.join(block_file(i)).into());
+        a.push(m.raises.as_deref().unwrap_or("-").into());
+    }
+    a
+}
+
+/// The reason given to the blocks of a group after one that did not finish.
+pub const NOT_REACHED_AFTER_FAILURE: &str =
+    "not reached: an earlier block of its group did not finish";
+
+/// What happened to one block of a job.
+#[derive(Debug, Clone, PartialEq)]
+pub struct BlockResult {
+    pub status: Status,
+    pub error_type: Option<String>,
+    /// One line: `Type: message`, or what ended the process.
+    pub error: Option<String>,
+    /// Where: (index of the block among the job's members, 1-based line in that block).
+    pub at: Option<(usize, usize)>,
+    pub exit_code: Option<i32>,
+    /// For skipped blocks: why.
+    pub reason: Option<String>,
+}
+
+impl BlockResult {
+    fn new(status: Status) -> Self {
+        BlockResult {
+            status,
+            error_type: None,
+            error: None,
+            at: None,
+            exit_code: None,
+            reason: None,
+        }
+    }
+
+    fn fail(error_type: Option<&str>, error: String) -> Self {
+        BlockResult {
+            error_type: error_type.map(str::to_string),
+            error: Some(error),
+            ..BlockResult::new(Status::Fail)
+        }
+    }
+}
+
+#[derive(Debug, Deserialize)]
+struct Event {
+    ev: String,
+    block: usize,
+    #[serde(rename = "type")]
+    ty: Option<String>,
+    message: Option<String>,
+    lineno: Option<usize>,
+    file: Option<String>,
+    code: Option<i32>,
+}
+
+#[derive(Debug, Clone)]
+enum State {
+    NotStarted,
+    Started,
+    Done(BlockResult),
+}
+
+fn signal_name(sig: i32) -> &'static str {
+    match sig {
+        libc::SIGKILL => "SIGKILL",
+        libc::SIGSEGV => "SIGSEGV",
+        libc::SIGABRT => "SIGABRT",
+        libc::SIGTERM => "SIGTERM",
+        libc::SIGBUS => "SIGBUS",
+        libc::SIGFPE => "SIGFPE",
+        libc::SIGXCPU => "SIGXCPU",
+        libc::SIGXFSZ => "SIGXFSZ",
+        libc::SIGPIPE => "SIGPIPE",
+        _ => "a signal",
+    }
+}
+
+/// How the process ending mid-block reads, for a block that started and never reported.
+fn ended_mid_block(exit: Exit, timeout_secs: f64) -> BlockResult {
+    match exit {
+        Exit::TimedOut => BlockResult {
+            error: Some(format!("timed out after {}", fmt_secs(timeout_secs))),
+            ..BlockResult::new(Status::Timeout)
+        },
+        Exit::Code(0) => BlockResult::new(Status::Pass),
+        Exit::Code(c) => BlockResult {
+            exit_code: Some(c),
+            ..BlockResult::fail(None, format!("the process exited with code {c}"))
+        },
+        Exit::Signal(s) => BlockResult {
+            exit_code: Some(128 + s),
+            ..BlockResult::fail(None, format!("killed by signal {s} ({})", signal_name(s)))
+        },
+    }
+}
+
+pub fn fmt_secs(s: f64) -> String {
+    if s.fract() == 0.0 {
+        format!("{s:.0}s")
+    } else {
+        format!("{s}s")
+    }
+}
+
+/// The deepest frame inside the job's blocks in a faulthandler dump (most recent call first):
+/// (member, line).
+pub fn stuck_at(stack: &str, members: usize) -> Option<(usize, usize)> {
+    stack.lines().find_map(|l| {
+        // `  File "/tmp/docmatrix-x/block_0.py", line 9 in <module>`
+        let rest = l.trim_start().strip_prefix("File \"")?;
+        let (file, rest) = rest.split_once("\", line ")?;
+        let line: usize = rest.split_whitespace().next()?.parse().ok()?;
+        let name = Path::new(file).file_name()?.to_str()?;
+        (0..members)
+            .find(|&i| block_file(i) == name)
+            .map(|m| (m, line))
+    })
+}
+
+/// Reads the driver's `events`, its stack dump and the process record into one result per
+/// block of `job`.
+pub fn interpret(job: &Job, events: &str, stack: &str, record: &RunRecord) -> Vec<BlockResult> {
+    let n = job.members.len();
+    let mut states = vec![State::NotStarted; n];
+    let member_of = |file: &str| -> Option<usize> {
+        let name = Path::new(file).file_name()?.to_str()?;
+        (0..n).find(|&i| block_file(i) == name)
+    };
+    for line in events.lines() {
+        let Ok(e) = serde_json::from_str::<Event>(line) else {
+            continue;
+        };
+        if e.block >= n {
+            continue;
+        }
+        let lineno = e.lineno;
+        let at = lineno.map(|l| (e.file.as_deref().and_then(member_of).unwrap_or(e.block), l));
+        states[e.block] = match e.ev.as_str() {
+            "start" => State::Started,
+            "ok" => State::Done(BlockResult::new(Status::Pass)),
+            "fail" => {
+                let ty = e.ty.unwrap_or_else(|| "Exception".into());
+                let error = match e.message.as_deref() {
+                    Some("") | None => ty.clone(),
+                    Some(m) => format!("{ty}: {}", first_line(m)),
+                };
+                State::Done(BlockResult {
+                    at,
+                    exit_code: Some(1),
+                    ..BlockResult::fail(Some(&ty), error)
+                })
+            }
+            "noraise" => State::Done(BlockResult::fail(
+                None,
+                format!(
+                    "expected {} to be raised, but the block finished without it",
+                    e.ty.unwrap_or_default()
+                ),
+            )),
+            "exit" => match e.code.unwrap_or(0) {
+                0 => State::Done(BlockResult::new(Status::Pass)),
+                c => State::Done(BlockResult {
+                    exit_code: Some(c),
+                    at,
+                    ..BlockResult::fail(
+                        Some("SystemExit"),
+                        match e.message {
+                            Some(m) => format!("SystemExit: {} (exit code {c})", first_line(&m)),
+                            None => format!("SystemExit: {c}"),
+                        },
+                    )
+                }),
+            },
+            _ => continue,
+        };
+    }
+
+    let timeout_secs = job.timeout.as_secs_f64();
+    let mut out = Vec::with_capacity(n);
+    let mut stopped_at: Option<usize> = None;
+    for (i, state) in states.iter().enumerate() {
+        let r = match state {
+            State::Done(r) => r.clone(),
+            State::Started => {
+                let mut r = ended_mid_block(record.exit, timeout_secs);
+                if r.status == Status::Timeout {
+                    r.at = stuck_at(stack, n);
+                }
+                r
+            }
+            State::NotStarted if i == 0 => match record.exit {
+                // Nothing ran: the interpreter itself failed.
+                Exit::TimedOut => ended_mid_block(record.exit, timeout_secs),
+                _ => BlockResult::fail(
+                    None,
+                    format!(
+                        "the interpreter failed before running the block: {}",
+                        first_line(record.stderr.text().trim()),
+                    ),
+                ),
+            },
+            State::NotStarted => BlockResult {
+                reason: Some(match stopped_at {
+                    Some(_) => NOT_REACHED_AFTER_FAILURE.into(),
+                    None => "not reached: the program ended earlier".into(),
+                }),
+                ..BlockResult::new(Status::Skipped)
+            },
+        };
+        if stopped_at.is_none() && r.status != Status::Pass {
+            stopped_at = Some(i);
+        }
+        out.push(r);
+    }
+    // Every block reported success, yet the process did not end well: blame the last block.
+    let all_done = states.iter().all(|s| matches!(s, State::Done(_)));
+    if all_done && out.iter().all(|r| r.status == Status::Pass) {
+        let late = match record.exit {
+            Exit::Code(0) => None,
+            Exit::TimedOut => Some(BlockResult {
+                error: Some(format!(
+                    "timed out after {} at shutdown (a thread or atexit handler did not end)",
+                    fmt_secs(timeout_secs)
+                )),
+                ..BlockResult::new(Status::Timeout)
+            }),
+            other => {
+                let mut r = ended_mid_block(other, timeout_secs);
+                if let Some(e) = &mut r.error {
+                    e.push_str(" at shutdown");
+                }
+                Some(r)
+            }
+        };
+        if let (Some(r), Some(last)) = (late, out.last_mut()) {
+            *last = r;
+        }
+    }
+    out
+}
+
+fn first_line(s: &str) -> &str {
+    s.lines().next().unwrap_or("").trim_end()
+}

@@ -1,0 +1,78 @@
+//! The command line: exit statuses, usage errors, the progress bar and colour on a terminal.
+
+use std::process::Command;
+
+use crate::common::*;
+
+#[test]
+fn exit_statuses() {
+    let ok = docmatrix(&["validate", "--no-config", "fixtures/broken/valid.md"]);
+    assert_eq!(ok.status.code(), Some(0), "{}", stdout(&ok));
+    let failing = docmatrix(&["validate", "--no-config", "fixtures/seed/guide.md"]);
+    assert_eq!(failing.status.code(), Some(1));
+    let usage = docmatrix(&["validate", "--no-such-flag"]);
+    assert_eq!(usage.status.code(), Some(2));
+    let bad_version = docmatrix(&["validate", "--no-config", "--python", "three"]);
+    assert_eq!(bad_version.status.code(), Some(2));
+    assert!(stderr(&bad_version).contains("`three` is not a Python version"));
+    let missing = docmatrix(&["validate", "--no-config", "no/such/folder"]);
+    assert_eq!(missing.status.code(), Some(2));
+    assert!(stderr(&missing).contains("no/such/folder"), "{}", stderr(&missing));
+}
+
+/// Runs `docmatrix` on a pseudo-terminal (util-linux `script`), as a writer would.
+fn on_tty(args: &str, no_color: bool) -> String {
+    let bin = env!("CARGO_BIN_EXE_docmatrix");
+    let mut cmd = Command::new("script");
+    cmd.args(["-qec", &format!("{bin} {args}"), "/dev/null"])
+        .current_dir(root())
+        .env_remove("NO_COLOR");
+    if no_color {
+        cmd.env("NO_COLOR", "1");
+    }
+    let out = cmd.output().expect("util-linux script runs");
+    String::from_utf8_lossy(&out.stdout).into_owned()
+}
+
+#[test]
+fn progress_bar_and_colour_on_a_terminal_only() {
+    let tty = on_tty("validate --no-config fixtures/broken/valid.md", false);
+    assert!(tty.contains("/4 jobs"), "a progress bar on a terminal: {tty:?}");
+    assert!(tty.contains("\x1b[32m"), "colour on a terminal");
+    let no_color = on_tty("validate --no-config fixtures/broken/valid.md", true);
+    assert!(!no_color.contains("\x1b[32m"), "NO_COLOR: {no_color:?}");
+    let piped = docmatrix(&["validate", "--no-config", "fixtures/broken/valid.md"]);
+    assert!(!stderr(&piped).contains("jobs"), "no bar when stderr is not a terminal");
+    assert!(!stdout(&piped).contains('\x1b'));
+}
+
+#[test]
+fn sandbox_none_still_contains_the_run() {
+    let (code, doc) = validate_json(&["--sandbox", "none", "fixtures/broken/valid.md"]);
+    assert_eq!(code, 0);
+    assert_eq!(doc["sandbox"], "none");
+    let out = docmatrix(&["validate", "--no-config", "--sandbox", "none", "fixtures/broken/valid.md"]);
+    assert!(stdout(&out).contains("not sandboxed"), "{}", stdout(&out));
+}
+
+#[test]
+fn the_sandbox_blocks_writes_outside_and_the_network() {
+    let (_, doc) = validate_json(&["--python", "3.12", "fixtures/broken/valid.md"]);
+    if doc["sandbox"] != "bwrap" {
+        eprintln!("bubblewrap is not usable here; .ci/run installs it");
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let target = dir.path().join("escaped.txt");
+    let md = format!(
+        "```python raises=OSError\nopen({:?}, 'w')\n```\n\n```python raises=OSError\nimport socket\nsocket.create_connection(('127.0.0.1', 9), timeout=2)\n```\n",
+        target.display().to_string()
+    );
+    std::fs::write(dir.path().join("guide.md"), md).unwrap();
+    let out = docmatrix_in(dir.path(), &["validate", "--no-config", "--python", "3.12", "--format", "json", "guide.md"]);
+    let doc: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    for e in doc["examples"].as_array().unwrap() {
+        assert_eq!(e["results"]["3.12"]["status"], "pass", "{e}");
+    }
+    assert!(!target.exists());
+}

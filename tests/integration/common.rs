@@ -1,0 +1,94 @@
+//! Helpers shared by the integration tests: run the real binary on real fixtures, with the
+//! real interpreters, and make its output stable for snapshots.
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+use serde_json::Value;
+
+pub fn root() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+}
+
+pub fn fixture(rel: &str) -> PathBuf {
+    root().join("fixtures").join(rel)
+}
+
+/// `docmatrix ARGS` in the project root, config files ignored unless a test passes its own.
+pub fn docmatrix(args: &[&str]) -> Output {
+    docmatrix_in(&root(), args)
+}
+
+pub fn docmatrix_in(cwd: &Path, args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_docmatrix"))
+        .args(args)
+        .current_dir(cwd)
+        .env_remove("NO_COLOR")
+        .output()
+        .expect("the docmatrix binary runs")
+}
+
+pub fn stdout(o: &Output) -> String {
+    String::from_utf8_lossy(&o.stdout).into_owned()
+}
+
+pub fn stderr(o: &Output) -> String {
+    String::from_utf8_lossy(&o.stderr).into_owned()
+}
+
+/// `validate … --format json` in the project root: (exit status, document).
+pub fn validate_json(args: &[&str]) -> (i32, Value) {
+    let mut all = vec!["validate", "--format", "json", "--no-config"];
+    all.extend_from_slice(args);
+    let out = docmatrix(&all);
+    let doc: Value = serde_json::from_slice(&out.stdout).unwrap_or_else(|e| {
+        panic!("not JSON ({e}): {}\nstderr: {}", stdout(&out), stderr(&out))
+    });
+    (out.status.code().unwrap_or(-1), doc)
+}
+
+/// The example whose opening fence is at `file:line`.
+pub fn example<'a>(doc: &'a Value, file: &str, line: u64) -> &'a Value {
+    doc["examples"]
+        .as_array()
+        .and_then(|a| {
+            a.iter()
+                .find(|e| e["file"].as_str().is_some_and(|f| f.ends_with(file)) && e["line"] == line)
+        })
+        .unwrap_or_else(|| panic!("no example at {file}:{line} in {doc:#}"))
+}
+
+/// The statuses of an example on 3.9, 3.10, 3.11, 3.12, as one string: `fail fail pass pass`.
+pub fn statuses(e: &Value) -> String {
+    ["3.9", "3.10", "3.11", "3.12"]
+        .iter()
+        .map(|v| e["results"][v]["status"].as_str().unwrap_or("?").to_string())
+        .collect::<Vec<_>>()
+        .join(" ")
+}
+
+/// The 1-based line of the first line of `file` containing `needle`.
+pub fn line_of(file: &Path, needle: &str) -> u64 {
+    let text = std::fs::read_to_string(file).expect("fixture readable");
+    let idx = text
+        .lines()
+        .position(|l| l.contains(needle))
+        .unwrap_or_else(|| panic!("{needle:?} not in {}", file.display()));
+    idx as u64 + 1
+}
+
+/// Insta settings that make run output stable: timings, interpreter paths and patch versions,
+/// temporary folders.
+pub fn stable() -> insta::Settings {
+    let mut s = insta::Settings::clone_current();
+    s.add_filter(r"\d+\.\d\ds\n", "[elapsed]\n");
+    s.add_filter(r#""duration_ms": \d+"#, r#""duration_ms": "[ms]""#);
+    s.add_filter(r"/[^\s'\x22]*/lib/python3\.\d+/", "[stdlib]/");
+    s.add_filter(r#""path": "[^"]*""#, r#""path": "[interpreter]""#);
+    s.add_filter(r"3\.(9|10|11|12)\.\d+", "3.$1.x");
+    s.add_filter(r"/tmp/docmatrix-[A-Za-z0-9]+", "[tmp]");
+    s.add_filter(r#""source": "(PATH|pyenv|uv|config)""#, r#""source": "[source]""#);
+    s.set_snapshot_path(root().join("tests/integration/snapshots"));
+    s.set_prepend_module_to_snapshot(false);
+    s
+}

@@ -1,0 +1,44 @@
+//! Extraction: one snapshot per fixture file of what `docmatrix extract` finds, with lines.
+
+use crate::common::*;
+
+#[test]
+fn every_fixture_file() {
+    insta::glob!("../../fixtures", "**/*.md", |path| {
+        let rel = path.strip_prefix(root()).unwrap().to_string_lossy().into_owned();
+        let out = docmatrix(&["extract", "--no-config", "--format", "json", &rel]);
+        let doc: serde_json::Value = serde_json::from_slice(&out.stdout)
+            .unwrap_or_else(|e| panic!("{rel}: not JSON ({e}): {}", stderr(&out)));
+        stable().bind(|| insta::assert_json_snapshot!(doc));
+    });
+}
+
+#[test]
+fn code_lines_map_to_markdown_lines() {
+    // Every code line's Markdown line holds that very code line (containers add a prefix).
+    insta::glob!("../../fixtures", "**/*.md", |path| {
+        let rel = path.strip_prefix(root()).unwrap().to_string_lossy().into_owned();
+        let Ok(text) = std::fs::read_to_string(path) else { return };
+        let md: Vec<&str> = text.lines().collect();
+        let out = docmatrix(&["extract", "--no-config", "--format", "json", &rel]);
+        let doc: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+        for b in doc["blocks"].as_array().unwrap() {
+            let code = b["code"].as_str().unwrap();
+            let lines = b["code_lines"].as_array().unwrap();
+            assert_eq!(code.lines().count(), lines.len(), "{rel}:{}", b["line"]);
+            for (c, l) in code.lines().zip(lines) {
+                let l = l.as_u64().unwrap() as usize;
+                let md_line = md[l - 1].trim_end_matches('\r');
+                assert!(md_line.ends_with(c), "{rel}:{l}: {md_line:?} does not end with {c:?}");
+            }
+            assert!(md[b["line"].as_u64().unwrap() as usize - 1].contains("``")
+                || md[b["line"].as_u64().unwrap() as usize - 1].contains("~~"));
+        }
+    });
+}
+
+#[test]
+fn terminal_listing() {
+    let out = docmatrix(&["extract", "--no-config", "fixtures/annotations/skip.md"]);
+    insta::assert_snapshot!(stdout(&out));
+}

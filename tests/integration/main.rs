@@ -1,0 +1,13 @@
+//! One integration-test binary, a module per feature. Every test runs the real `docmatrix`
+//! binary on real Markdown, with the real interpreters.
+
+mod common;
+
+mod annotations;
+mod cli;
+mod extraction;
+mod inputs;
+mod interpreters;
+mod matrix;
+mod misbehave;
+mod reports;

@@ -1,0 +1,81 @@
+//! Examples that misbehave are contained and reported; the others still run; nothing is left
+//! in the user's folder or home, no process outlives the run, and docmatrix stays small.
+
+use std::process::Command;
+use std::time::{Duration, Instant};
+
+use crate::common::*;
+
+fn max_rss_of_children_kib() -> i64 {
+    // SAFETY: getrusage fills the struct we pass.
+    unsafe {
+        let mut u: libc::rusage = std::mem::zeroed();
+        libc::getrusage(libc::RUSAGE_CHILDREN, &mut u);
+        u.ru_maxrss
+    }
+}
+
+#[test]
+fn contained_and_reported() {
+    let work = tempfile::tempdir().unwrap();
+    let home = tempfile::tempdir().unwrap();
+    std::fs::copy(fixture("misbehave/misbehave.md"), work.path().join("misbehave.md")).unwrap();
+    let pyenv = std::env::var_os("PYENV_ROOT")
+        .map(std::path::PathBuf::from)
+        .or_else(|| std::env::var_os("HOME").map(|h| std::path::PathBuf::from(h).join(".pyenv")))
+        .unwrap();
+
+    let start = Instant::now();
+    let out = Command::new(env!("CARGO_BIN_EXE_docmatrix"))
+        .args(["validate", "--no-config", "--format", "json", "misbehave.md"])
+        .current_dir(work.path())
+        .env("HOME", home.path())
+        .env("PYENV_ROOT", &pyenv)
+        .output()
+        .unwrap();
+    let elapsed = start.elapsed();
+    let doc: serde_json::Value = serde_json::from_slice(&out.stdout).expect("a JSON report");
+    let f = work.path().join("misbehave.md");
+
+    // Every example has a verdict on every version.
+    let e = doc["examples"].as_array().unwrap();
+    assert_eq!(e.len(), 8);
+    let by = |needle: &str| {
+        let at = line_of(&f, needle);
+        e.iter()
+            .find(|x| x["line"].as_u64().unwrap() < at && x["end_line"].as_u64().unwrap() > at)
+            .unwrap()
+    };
+    let input = by("name = input(");
+    assert_eq!(statuses(input), "fail fail fail fail");
+    assert_eq!(input["results"]["3.9"]["error_type"], "EOFError");
+    assert_eq!(input["results"]["3.9"]["md_line"], line_of(&f, "name = input("));
+    let looping = by("while True:");
+    assert_eq!(statuses(looping), "timeout timeout timeout timeout");
+    assert_eq!(statuses(by("os._exit(0)")), "pass pass pass pass");
+    assert_eq!(statuses(by("for _ in range(200 * 1024)")), "pass pass pass pass");
+    assert_eq!(statuses(by("subprocess.Popen")), "pass pass pass pass");
+    assert_eq!(statuses(by("artifact.bin")), "pass pass pass pass");
+    let exit3 = by("sys.exit(3)");
+    assert_eq!(statuses(exit3), "fail fail fail fail");
+    assert_eq!(exit3["results"]["3.12"]["exit_code"], 3);
+    assert_eq!(exit3["results"]["3.12"]["md_line"], line_of(&f, "sys.exit(3)"));
+    assert_eq!(statuses(by("still runs")), "pass pass pass pass");
+
+    // Two-second timeouts on four versions over two cores, and nothing that waits on a child:
+    // far below what hanging on `input()`, the loop or `sleep 300` would take.
+    assert!(elapsed < Duration::from_secs(60), "took {elapsed:?}");
+
+    // Nothing left in the user's folder or home.
+    let left: Vec<_> = std::fs::read_dir(work.path()).unwrap().flatten().map(|e| e.file_name()).collect();
+    assert_eq!(left, vec![std::ffi::OsString::from("misbehave.md")]);
+    assert_eq!(std::fs::read_dir(home.path()).unwrap().count(), 0, "home untouched");
+
+    // No `sleep 300` survives.
+    let ps = Command::new("pgrep").args(["-f", "^sleep 300$"]).output().unwrap();
+    assert!(ps.stdout.is_empty(), "left behind: {}", String::from_utf8_lossy(&ps.stdout));
+
+    // docmatrix did not keep the 200 MB flood (RUSAGE_CHILDREN: the largest child, in KiB).
+    let rss = max_rss_of_children_kib();
+    assert!(rss < 150 * 1024, "max RSS of a child: {rss} KiB");
+}
