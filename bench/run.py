@@ -237,14 +237,15 @@ def fresh_baseline(corpus: Path, report: dict) -> float:
     return seconds
 
 
-def table(headers: Sequence[str], rows: Sequence[Sequence[object]]) -> str:
-    """A plain text table: first column left-aligned, the others right-aligned."""
+def table(headers: Sequence[str], rows: Sequence[Sequence[object]], align: str = "") -> str:
+    """A plain text table; `align` has one `l` or `r` per column (default: first `l`, rest `r`)."""
+    align = align or "l" + "r" * (len(headers) - 1)
     cells = [list(map(str, headers))] + [[str(c) for c in row] for row in rows]
     widths = [max(len(row[i]) for row in cells) for i in range(len(headers))]
 
     def fmt(row: List[str]) -> str:
-        return "  ".join(c.ljust(w) if i == 0 else c.rjust(w)
-                         for i, (c, w) in enumerate(zip(row, widths))).rstrip()
+        return "  ".join(c.ljust(w) if a == "l" else c.rjust(w)
+                         for c, w, a in zip(row, widths, align)).rstrip()
 
     return "\n".join([fmt(cells[0]), fmt(["-" * w for w in widths])] + [fmt(r) for r in cells[1:]])
 
@@ -334,7 +335,7 @@ def report_figures(binary: Path, corpus: Path, m: Measurement, report: dict,
         ("warnings / errors in report",
          f"{len(report.get('warnings', []))} / {len(report.get('errors', []))}"),
     ]
-    print(table(("figure", "value"), rows) + "\n")
+    print(table(("figure", "value"), rows, "ll") + "\n")
     print(table(("version", "pass", "fail", "timeout", "other"),
                 [(v, c["pass"], c["fail"], c["timeout"],
                   sum(c.values()) - sum(c[s] for s in RUN_STATUSES))

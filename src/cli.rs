@@ -95,6 +95,9 @@ struct ValidateArgs {
     /// No progress bar (it only shows when stderr is a terminal anyway)
     #[arg(long)]
     no_progress: bool,
+    /// Read and plan only: count what would run, run nothing
+    #[arg(long)]
+    dry_run: bool,
     /// Also list interpreters' paths and the info-string attributes left to other tools
     #[arg(long, short)]
     verbose: bool,
@@ -187,6 +190,9 @@ fn validate(a: ValidateArgs) -> Result<i32, Error> {
         ..overrides(&a.common)
     };
     let config = resolve(&o)?;
+    if a.dry_run {
+        return dry_run(&config, a.format);
+    }
     let sandbox = Sandbox::select(config.sandbox).map_err(Error::Usage)?;
     let executor = ProcessExecutor::new(sandbox);
     let show_bar = !a.no_progress && std::io::stderr().is_terminal();
@@ -242,6 +248,68 @@ impl Progress for CountingProgress<'_> {
     }
 }
 
+/// `validate --dry-run`: the plan, with every matrix version assumed present.
+fn dry_run(config: &Config, format: Format) -> Result<i32, Error> {
+    let start = std::time::Instant::now();
+    let corpus = docmatrix::load(config)?;
+    let examples: Vec<_> = corpus.python().cloned().collect();
+    let assumed = config
+        .versions
+        .iter()
+        .map(|v| (*v, PathBuf::from(format!("python{v}"))))
+        .collect();
+    let plan = docmatrix::plan::plan(
+        &examples,
+        &config.versions,
+        &assumed,
+        &Default::default(),
+        config.timeout,
+    );
+    let elapsed = start.elapsed();
+    let bytes: u64 = corpus
+        .files
+        .iter()
+        .filter_map(|f| std::fs::metadata(f).ok())
+        .map(|m| m.len())
+        .sum();
+    let versions: Vec<String> = config.versions.iter().map(ToString::to_string).collect();
+    match format {
+        Format::Json => {
+            let doc = serde_json::json!({
+                "files": corpus.files.len(),
+                "bytes": bytes,
+                "examples": examples.len(),
+                "jobs": plan.jobs.len(),
+                "decided": plan.decided.len(),
+                "versions": versions,
+                "warnings": corpus.warnings,
+                "errors": corpus.errors,
+            });
+            write_stdout(&format!(
+                "{}\n",
+                serde_json::to_string_pretty(&doc).unwrap_or_default()
+            ));
+        }
+        Format::Terminal => {
+            let mut text = String::new();
+            for d in corpus.errors.iter().chain(&corpus.warnings) {
+                text.push_str(&format!("{}\n", d.display()));
+            }
+            text.push_str(&format!(
+                "dry run: {} files ({bytes} bytes), {} Python examples: {} jobs to run on {}, {} decided without running (skipped, not applicable); read and planned in {:.3}s\n",
+                corpus.files.len(),
+                examples.len(),
+                plan.jobs.len(),
+                versions.join(", "),
+                plan.decided.len(),
+                elapsed.as_secs_f64(),
+            ));
+            write_stdout(&text);
+        }
+    }
+    Ok(if corpus.errors.is_empty() { 0 } else { 1 })
+}
+
 fn interpreters(a: InterpArgs) -> Result<i32, Error> {
     let config = resolve(&overrides(&a.common))?;
     let found = interp::discover(
@@ -251,7 +319,8 @@ fn interpreters(a: InterpArgs) -> Result<i32, Error> {
     );
     let mut missing = 0;
     let mut text = String::new();
-    let mut json = serde_json::Map::new();
+    // Keyed by version, so that 3.9 comes before 3.10 in the JSON too.
+    let mut json = std::collections::BTreeMap::new();
     for (v, f) in &found {
         match f {
             Found::Yes(i) => {
@@ -261,12 +330,12 @@ fn interpreters(a: InterpArgs) -> Result<i32, Error> {
                     i.path.display(),
                     i.source
                 ));
-                json.insert(v.to_string(), serde_json::to_value(i).unwrap_or_default());
+                json.insert(*v, Some(i));
             }
             Found::No(why) => {
                 missing += 1;
                 text.push_str(&format!("{v}  missing: {why}\n"));
-                json.insert(v.to_string(), serde_json::Value::Null);
+                json.insert(*v, None);
             }
         }
     }

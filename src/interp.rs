@@ -139,6 +139,7 @@ pub fn probe(path: &Path) -> Result<(PyVersion, String, PathBuf), String> {
         timeout: Duration::from_secs(10),
         output_cap: 16 * 1024,
         memory: None,
+        dump_file: None,
     };
     let mut cmd = Command::new(path);
     cmd.args(["-I", "-S", "-c", PROBE]);

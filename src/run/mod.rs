@@ -95,6 +95,7 @@ impl ProcessExecutor {
             .env("DOCMATRIX", "1");
         let limits = Limits {
             timeout: job.timeout,
+            dump_file: Some(dir.path().join(python::STACK_FILE)),
             ..self.limits.clone()
         };
         let mut record = process::run(&mut cmd, &limits)?;

@@ -20,7 +20,14 @@ pub struct Limits {
     pub output_cap: usize,
     /// Address-space limit (RLIMIT_AS) in bytes; `None` for no limit.
     pub memory: Option<u64>,
+    /// A file the process writes just before its timeout (a stack dump): at the timeout, the
+    /// kill waits up to [`DUMP_GRACE`] for it to be non-empty, so a loaded machine that runs
+    /// the process late still gets the dump.
+    pub dump_file: Option<std::path::PathBuf>,
 }
+
+/// How long past its timeout a process may take to finish writing its dump file.
+pub const DUMP_GRACE: Duration = Duration::from_millis(300);
 
 impl Default for Limits {
     fn default() -> Self {
@@ -28,6 +35,7 @@ impl Default for Limits {
             timeout: Duration::from_secs(10),
             output_cap: 256 * 1024,
             memory: Some(4 << 30),
+            dump_file: None,
         }
     }
 }
@@ -176,7 +184,8 @@ pub fn run(cmd: &mut Command, limits: &Limits) -> io::Result<RunRecord> {
     let mut stdout = Captured::new(limits.output_cap);
     let mut stderr = Captured::new(limits.output_cap);
     let pidfd = pidfd_open(pid);
-    let deadline = start + limits.timeout;
+    let mut deadline = start + limits.timeout;
+    let mut dump_waited = false;
     let mut exit: Option<Exit> = None;
     let mut drain_until: Option<Instant> = None;
     let mut buf = vec![0u8; 64 * 1024];
@@ -199,6 +208,17 @@ pub fn run(cmd: &mut Command, limits: &Limits) -> io::Result<RunRecord> {
         }
         let now = Instant::now();
         if exit.is_none() && now >= deadline {
+            if let (Some(f), false) = (&limits.dump_file, dump_waited) {
+                dump_waited = true;
+                if std::fs::metadata(f).map_or(true, |m| m.len() == 0) {
+                    deadline = now + DUMP_GRACE;
+                    continue;
+                }
+            }
+            if dump_waited && limits.dump_file.is_some() {
+                // Let the dump's last lines land.
+                std::thread::sleep(Duration::from_millis(20));
+            }
             kill_group(pid);
             let _ = child.wait()?;
             exit = Some(Exit::TimedOut);
@@ -291,6 +311,7 @@ mod tests {
             timeout: Duration::from_millis(timeout_ms),
             output_cap: 1000,
             memory: None,
+            dump_file: None,
         };
         run(Command::new("sh").arg("-c").arg(script), &limits).unwrap()
     }

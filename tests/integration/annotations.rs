@@ -16,7 +16,10 @@ fn skip_in_every_form() {
             assert_eq!(e["policy"], "ok", "{e}");
         }
     }
-    assert_eq!(skipped, 8, "skip, notest, test=skip, reason, comment, three peer markers");
+    assert_eq!(
+        skipped, 8,
+        "skip, notest, test=skip, reason, comment, three peer markers"
+    );
     let api = line_of(&skip, "needs an API key") + 2;
     assert_eq!(example(&doc, "skip.md", api)["skip"], "needs an API key");
     assert_eq!(
@@ -27,12 +30,23 @@ fn skip_in_every_form() {
 
 #[test]
 fn requires_makes_lower_versions_not_applicable() {
-    let (_, doc) = validate_json(&["fixtures/annotations/requires.md", "fixtures/annotations/file-wide.md"]);
+    let (_, doc) = validate_json(&[
+        "fixtures/annotations/requires.md",
+        "fixtures/annotations/file-wide.md",
+    ]);
     let mut rows: Vec<String> = doc["examples"]
         .as_array()
         .unwrap()
         .iter()
-        .map(|e| format!("{} {} | {} | {}", e["file"].as_str().unwrap().rsplit('/').next().unwrap(), e["line"], e["requires"], statuses(e)))
+        .map(|e| {
+            format!(
+                "{} {} | {} | {}",
+                e["file"].as_str().unwrap().rsplit('/').next().unwrap(),
+                e["line"],
+                e["requires"],
+                statuses(e)
+            )
+        })
         .collect();
     rows.sort();
     insta::assert_snapshot!(rows.join("\n"));
@@ -44,7 +58,10 @@ fn requires_makes_lower_versions_not_applicable() {
         .values()
         .find(|r| r["status"] == "not-applicable")
         .expect("a not-applicable cell");
-    assert!(na["reason"].as_str().unwrap().starts_with("requires >="), "{na}");
+    assert!(
+        na["reason"].as_str().unwrap().starts_with("requires >="),
+        "{na}"
+    );
     assert!(na.get("duration_ms").is_none());
 }
 
@@ -66,9 +83,15 @@ fn groups_share_state_and_blame_the_failing_block() {
     }
     let after = &examples[6];
     assert_eq!(statuses(after), "skipped skipped skipped skipped");
-    assert_eq!(after["policy"], "fail", "a block that never ran does not pass");
+    assert_eq!(
+        after["policy"], "fail",
+        "a block that never ran does not pass"
+    );
     let reason = after["results"]["3.12"]["reason"].as_str().unwrap();
-    assert!(reason.contains(&format!("groups.md:{}", failing["line"])), "{reason}");
+    assert!(
+        reason.contains(&format!("groups.md:{}", failing["line"])),
+        "{reason}"
+    );
 }
 
 #[test]
@@ -76,17 +99,35 @@ fn raises_and_timeout() {
     let (_, doc) = validate_json(&["fixtures/annotations/run-options.md"]);
     let f = fixture("annotations/run-options.md");
     let e = doc["examples"].as_array().unwrap();
-    assert_eq!(statuses(&e[0]), "pass pass pass pass", "a short sleep within timeout=2");
+    assert_eq!(
+        statuses(&e[0]),
+        "pass pass pass pass",
+        "a short sleep within timeout=2"
+    );
     assert_eq!(statuses(&e[1]), "timeout timeout timeout timeout");
     let sleep = line_of(&f, "time.sleep(5)");
-    assert_eq!(e[1]["results"]["3.11"]["md_line"], sleep, "a timeout names the stuck line");
+    assert_eq!(
+        e[1]["results"]["3.11"]["md_line"], sleep,
+        "a timeout names the stuck line"
+    );
     assert_eq!(e[1]["results"]["3.11"]["error"], "timed out after 1s");
     assert_eq!(statuses(&e[2]), "pass pass pass pass", "raises=ValueError");
-    assert_eq!(statuses(&e[3]), "pass pass pass pass", "a subclass of the expected exception");
+    assert_eq!(
+        statuses(&e[3]),
+        "pass pass pass pass",
+        "a subclass of the expected exception"
+    );
     assert_eq!(statuses(&e[4]), "fail fail fail fail", "another exception");
     assert_eq!(e[4]["results"]["3.9"]["error_type"], "IndexError");
-    assert_eq!(statuses(&e[5]), "fail fail fail fail", "no exception at all");
-    assert!(e[5]["results"]["3.9"]["error"].as_str().unwrap().contains("expected ValueError"));
+    assert_eq!(
+        statuses(&e[5]),
+        "fail fail fail fail",
+        "no exception at all"
+    );
+    assert!(e[5]["results"]["3.9"]["error"]
+        .as_str()
+        .unwrap()
+        .contains("expected ValueError"));
 }
 
 #[test]
@@ -98,13 +139,24 @@ fn unknown_keys_warn_at_their_line() {
         .as_array()
         .unwrap()
         .iter()
-        .map(|w| (w["line"].as_u64().unwrap(), w["message"].as_str().unwrap().to_string()))
+        .map(|w| {
+            (
+                w["line"].as_u64().unwrap(),
+                w["message"].as_str().unwrap().to_string(),
+            )
+        })
         .collect();
     assert_eq!(
         warnings,
         vec![
-            (line_of(&f, "docmatrix: frobnicate"), "unknown annotation key `frobnicate`".to_string()),
-            (line_of(&f, "{frobnicate="), "unknown annotation key `frobnicate`".to_string()),
+            (
+                line_of(&f, "docmatrix: frobnicate"),
+                "unknown annotation key `frobnicate`".to_string()
+            ),
+            (
+                line_of(&f, "{frobnicate="),
+                "unknown annotation key `frobnicate`".to_string()
+            ),
         ]
     );
     for e in doc["examples"].as_array().unwrap() {

@@ -17,7 +17,11 @@ fn exit_statuses() {
     assert!(stderr(&bad_version).contains("`three` is not a Python version"));
     let missing = docmatrix(&["validate", "--no-config", "no/such/folder"]);
     assert_eq!(missing.status.code(), Some(2));
-    assert!(stderr(&missing).contains("no/such/folder"), "{}", stderr(&missing));
+    assert!(
+        stderr(&missing).contains("no/such/folder"),
+        "{}",
+        stderr(&missing)
+    );
 }
 
 /// Runs `docmatrix` on a pseudo-terminal (util-linux `script`), as a writer would.
@@ -37,12 +41,18 @@ fn on_tty(args: &str, no_color: bool) -> String {
 #[test]
 fn progress_bar_and_colour_on_a_terminal_only() {
     let tty = on_tty("validate --no-config fixtures/broken/valid.md", false);
-    assert!(tty.contains("/4 jobs"), "a progress bar on a terminal: {tty:?}");
+    assert!(
+        tty.contains("/4 jobs"),
+        "a progress bar on a terminal: {tty:?}"
+    );
     assert!(tty.contains("\x1b[32m"), "colour on a terminal");
     let no_color = on_tty("validate --no-config fixtures/broken/valid.md", true);
     assert!(!no_color.contains("\x1b[32m"), "NO_COLOR: {no_color:?}");
     let piped = docmatrix(&["validate", "--no-config", "fixtures/broken/valid.md"]);
-    assert!(!stderr(&piped).contains("jobs"), "no bar when stderr is not a terminal");
+    assert!(
+        !stderr(&piped).contains("jobs"),
+        "no bar when stderr is not a terminal"
+    );
     assert!(!stdout(&piped).contains('\x1b'));
 }
 
@@ -51,7 +61,13 @@ fn sandbox_none_still_contains_the_run() {
     let (code, doc) = validate_json(&["--sandbox", "none", "fixtures/broken/valid.md"]);
     assert_eq!(code, 0);
     assert_eq!(doc["sandbox"], "none");
-    let out = docmatrix(&["validate", "--no-config", "--sandbox", "none", "fixtures/broken/valid.md"]);
+    let out = docmatrix(&[
+        "validate",
+        "--no-config",
+        "--sandbox",
+        "none",
+        "fixtures/broken/valid.md",
+    ]);
     assert!(stdout(&out).contains("not sandboxed"), "{}", stdout(&out));
 }
 
@@ -69,7 +85,18 @@ fn the_sandbox_blocks_writes_outside_and_the_network() {
         target.display().to_string()
     );
     std::fs::write(dir.path().join("guide.md"), md).unwrap();
-    let out = docmatrix_in(dir.path(), &["validate", "--no-config", "--python", "3.12", "--format", "json", "guide.md"]);
+    let out = docmatrix_in(
+        dir.path(),
+        &[
+            "validate",
+            "--no-config",
+            "--python",
+            "3.12",
+            "--format",
+            "json",
+            "guide.md",
+        ],
+    );
     let doc: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
     for e in doc["examples"].as_array().unwrap() {
         assert_eq!(e["results"]["3.12"]["status"], "pass", "{e}");

@@ -41,9 +41,8 @@ pub fn validate_json(args: &[&str]) -> (i32, Value) {
     let mut all = vec!["validate", "--format", "json", "--no-config"];
     all.extend_from_slice(args);
     let out = docmatrix(&all);
-    let doc: Value = serde_json::from_slice(&out.stdout).unwrap_or_else(|e| {
-        panic!("not JSON ({e}): {}\nstderr: {}", stdout(&out), stderr(&out))
-    });
+    let doc: Value = serde_json::from_slice(&out.stdout)
+        .unwrap_or_else(|e| panic!("not JSON ({e}): {}\nstderr: {}", stdout(&out), stderr(&out)));
     (out.status.code().unwrap_or(-1), doc)
 }
 
@@ -52,8 +51,9 @@ pub fn example<'a>(doc: &'a Value, file: &str, line: u64) -> &'a Value {
     doc["examples"]
         .as_array()
         .and_then(|a| {
-            a.iter()
-                .find(|e| e["file"].as_str().is_some_and(|f| f.ends_with(file)) && e["line"] == line)
+            a.iter().find(|e| {
+                e["file"].as_str().is_some_and(|f| f.ends_with(file)) && e["line"] == line
+            })
         })
         .unwrap_or_else(|| panic!("no example at {file}:{line} in {doc:#}"))
 }
@@ -62,7 +62,12 @@ pub fn example<'a>(doc: &'a Value, file: &str, line: u64) -> &'a Value {
 pub fn statuses(e: &Value) -> String {
     ["3.9", "3.10", "3.11", "3.12"]
         .iter()
-        .map(|v| e["results"][v]["status"].as_str().unwrap_or("?").to_string())
+        .map(|v| {
+            e["results"][v]["status"]
+                .as_str()
+                .unwrap_or("?")
+                .to_string()
+        })
         .collect::<Vec<_>>()
         .join(" ")
 }
@@ -87,7 +92,10 @@ pub fn stable() -> insta::Settings {
     s.add_filter(r#""path": "[^"]*""#, r#""path": "[interpreter]""#);
     s.add_filter(r"3\.(9|10|11|12)\.\d+", "3.$1.x");
     s.add_filter(r"/tmp/docmatrix-[A-Za-z0-9]+", "[tmp]");
-    s.add_filter(r#""source": "(PATH|pyenv|uv|config)""#, r#""source": "[source]""#);
+    s.add_filter(
+        r#""source": "(PATH|pyenv|uv|config)""#,
+        r#""source": "[source]""#,
+    );
     s.set_snapshot_path(root().join("tests/integration/snapshots"));
     s.set_prepend_module_to_snapshot(false);
     s

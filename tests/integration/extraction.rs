@@ -5,7 +5,11 @@ use crate::common::*;
 #[test]
 fn every_fixture_file() {
     insta::glob!("../../fixtures", "**/*.md", |path| {
-        let rel = path.strip_prefix(root()).unwrap().to_string_lossy().into_owned();
+        let rel = path
+            .strip_prefix(root())
+            .unwrap()
+            .to_string_lossy()
+            .into_owned();
         let out = docmatrix(&["extract", "--no-config", "--format", "json", &rel]);
         let doc: serde_json::Value = serde_json::from_slice(&out.stdout)
             .unwrap_or_else(|e| panic!("{rel}: not JSON ({e}): {}", stderr(&out)));
@@ -17,8 +21,14 @@ fn every_fixture_file() {
 fn code_lines_map_to_markdown_lines() {
     // Every code line's Markdown line holds that very code line (containers add a prefix).
     insta::glob!("../../fixtures", "**/*.md", |path| {
-        let rel = path.strip_prefix(root()).unwrap().to_string_lossy().into_owned();
-        let Ok(text) = std::fs::read_to_string(path) else { return };
+        let rel = path
+            .strip_prefix(root())
+            .unwrap()
+            .to_string_lossy()
+            .into_owned();
+        let Ok(text) = std::fs::read_to_string(path) else {
+            return;
+        };
         let md: Vec<&str> = text.lines().collect();
         let out = docmatrix(&["extract", "--no-config", "--format", "json", &rel]);
         let doc: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
@@ -29,10 +39,15 @@ fn code_lines_map_to_markdown_lines() {
             for (c, l) in code.lines().zip(lines) {
                 let l = l.as_u64().unwrap() as usize;
                 let md_line = md[l - 1].trim_end_matches('\r');
-                assert!(md_line.ends_with(c), "{rel}:{l}: {md_line:?} does not end with {c:?}");
+                assert!(
+                    md_line.ends_with(c),
+                    "{rel}:{l}: {md_line:?} does not end with {c:?}"
+                );
             }
-            assert!(md[b["line"].as_u64().unwrap() as usize - 1].contains("``")
-                || md[b["line"].as_u64().unwrap() as usize - 1].contains("~~"));
+            assert!(
+                md[b["line"].as_u64().unwrap() as usize - 1].contains("``")
+                    || md[b["line"].as_u64().unwrap() as usize - 1].contains("~~")
+            );
         }
     });
 }

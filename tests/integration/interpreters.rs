@@ -23,14 +23,27 @@ fn finds_every_matrix_version_by_absolute_path() {
         let i = &doc[v];
         let path = PathBuf::from(i["path"].as_str().unwrap());
         assert!(path.is_absolute() && path.is_file(), "{v}: {i}");
-        assert!(!path.to_string_lossy().contains("/shims/"), "{v}: a shim was not resolved: {i}");
-        assert!(i["version"].as_str().unwrap().starts_with(&format!("{v}.")), "{i}");
+        assert!(
+            !path.to_string_lossy().contains("/shims/"),
+            "{v}: a shim was not resolved: {i}"
+        );
+        assert!(
+            i["version"].as_str().unwrap().starts_with(&format!("{v}.")),
+            "{i}"
+        );
     }
 }
 
 #[test]
 fn a_shim_on_path_is_resolved_to_the_real_binary() {
-    let out = docmatrix(&["interpreters", "--no-config", "--python", "3.10", "--format", "json"]);
+    let out = docmatrix(&[
+        "interpreters",
+        "--no-config",
+        "--python",
+        "3.10",
+        "--format",
+        "json",
+    ]);
     let doc: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
     let real = doc["3.10"]["path"].as_str().unwrap().to_string();
 
@@ -40,7 +53,18 @@ fn a_shim_on_path_is_resolved_to_the_real_binary() {
     use std::os::unix::fs::PermissionsExt;
     std::fs::set_permissions(&shim, std::fs::Permissions::from_mode(0o755)).unwrap();
     let path = format!("{}:/usr/bin:/bin", bin.path().display());
-    let out = run_env(&root(), &["interpreters", "--no-config", "--python", "3.10", "--format", "json"], &path);
+    let out = run_env(
+        &root(),
+        &[
+            "interpreters",
+            "--no-config",
+            "--python",
+            "3.10",
+            "--format",
+            "json",
+        ],
+        &path,
+    );
     let doc: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
     assert_eq!(doc["3.10"]["path"], real.as_str());
     assert_eq!(doc["3.10"]["source"], "PATH");
@@ -48,22 +72,45 @@ fn a_shim_on_path_is_resolved_to_the_real_binary() {
 
 #[test]
 fn a_missing_version_is_unavailable_never_a_pass() {
-    let args = ["validate", "--no-config", "--format", "json", "--python", "3.12,3.98", "fixtures/broken/valid.md"];
+    let args = [
+        "validate",
+        "--no-config",
+        "--format",
+        "json",
+        "--python",
+        "3.12,3.98",
+        "fixtures/broken/valid.md",
+    ];
     let out = docmatrix(&args);
-    assert_eq!(out.status.code(), Some(1), "a missing interpreter fails the run");
+    assert_eq!(
+        out.status.code(),
+        Some(1),
+        "a missing interpreter fails the run"
+    );
     let doc: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
     let r = &doc["examples"][0]["results"];
     assert_eq!(r["3.12"]["status"], "pass");
     assert_eq!(r["3.98"]["status"], "unavailable");
-    assert!(r["3.98"]["reason"].as_str().unwrap().contains("no Python 3.98 found"));
+    assert!(r["3.98"]["reason"]
+        .as_str()
+        .unwrap()
+        .contains("no Python 3.98 found"));
     assert_eq!(doc["interpreters"]["3.98"], serde_json::Value::Null);
 
     let mut allow = args.to_vec();
     allow.push("--allow-missing");
     let out = docmatrix(&allow);
-    assert_eq!(out.status.code(), Some(0), "--allow-missing: {}", stdout(&out));
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "--allow-missing: {}",
+        stdout(&out)
+    );
     let doc: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
-    assert_eq!(doc["examples"][0]["results"]["3.98"]["status"], "unavailable");
+    assert_eq!(
+        doc["examples"][0]["results"]["3.98"]["status"],
+        "unavailable"
+    );
 }
 
 #[test]
@@ -80,5 +127,11 @@ fn a_configured_path_is_used_or_reported() {
     let doc: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
     let r = &doc["examples"][0]["results"]["3.11"];
     assert_eq!(r["status"], "unavailable");
-    assert!(r["reason"].as_str().unwrap().contains("/nonexistent/python3.11"), "{r}");
+    assert!(
+        r["reason"]
+            .as_str()
+            .unwrap()
+            .contains("/nonexistent/python3.11"),
+        "{r}"
+    );
 }

@@ -10,14 +10,54 @@ fn syntax_and_library_changes_by_version() {
     let syntax = fixture("versions/syntax.md");
     let cases = [
         // (file, a line inside the block, expected statuses, error type on failure)
-        (&stdlib, "from typing import Self", "fail fail pass pass", "ImportError"),
-        (&stdlib, "def first_word", "fail pass pass pass", "TypeError"),
-        (&stdlib, "list(zip(names, years, strict=True))", "fail pass pass pass", "TypeError"),
-        (&stdlib, "import tomllib", "fail fail pass pass", "ModuleNotFoundError"),
-        (&stdlib, "from itertools import batched", "fail fail fail pass", "ImportError"),
-        (&stdlib, "distutils is importable", "pass pass pass fail", "ModuleNotFoundError"),
-        (&syntax, "match command.split():", "fail pass pass pass", "SyntaxError"),
-        (&syntax, "except* ValueError", "fail fail pass pass", "SyntaxError"),
+        (
+            &stdlib,
+            "from typing import Self",
+            "fail fail pass pass",
+            "ImportError",
+        ),
+        (
+            &stdlib,
+            "def first_word",
+            "fail pass pass pass",
+            "TypeError",
+        ),
+        (
+            &stdlib,
+            "list(zip(names, years, strict=True))",
+            "fail pass pass pass",
+            "TypeError",
+        ),
+        (
+            &stdlib,
+            "import tomllib",
+            "fail fail pass pass",
+            "ModuleNotFoundError",
+        ),
+        (
+            &stdlib,
+            "from itertools import batched",
+            "fail fail fail pass",
+            "ImportError",
+        ),
+        (
+            &stdlib,
+            "distutils is importable",
+            "pass pass pass fail",
+            "ModuleNotFoundError",
+        ),
+        (
+            &syntax,
+            "match command.split():",
+            "fail pass pass pass",
+            "SyntaxError",
+        ),
+        (
+            &syntax,
+            "except* ValueError",
+            "fail fail pass pass",
+            "SyntaxError",
+        ),
         (&syntax, "type Pair", "fail fail fail pass", "SyntaxError"),
     ];
     for (file, needle, want, err) in cases {
@@ -37,10 +77,20 @@ fn syntax_and_library_changes_by_version() {
             if r["status"] == "fail" {
                 assert_eq!(r["error_type"], err, "{needle} on {v}: {r}");
                 let md_line = r["md_line"].as_u64().unwrap();
-                assert!(md_line > e["line"].as_u64().unwrap() && md_line < e["end_line"].as_u64().unwrap());
+                assert!(
+                    md_line > e["line"].as_u64().unwrap()
+                        && md_line < e["end_line"].as_u64().unwrap()
+                );
             }
         }
-        assert_eq!(e["policy"], if want.starts_with("pass pass pass pass") { "ok" } else { "fail" });
+        assert_eq!(
+            e["policy"],
+            if want.starts_with("pass pass pass pass") {
+                "ok"
+            } else {
+                "fail"
+            }
+        );
     }
 }
 
@@ -59,10 +109,15 @@ fn measured_ranges_and_policy_messages() {
     }
     let m = line_of(&syntax, "match command.split():");
     assert!(
-        seen.iter().any(|s| s.contains("3.10+ fails on 3.9 — expected to work on 3.9+ (the default)")),
+        seen.iter()
+            .any(|s| s.contains("3.10+ fails on 3.9 — expected to work on 3.9+ (the default)")),
         "{seen:#?} (match at {m})"
     );
-    assert!(seen.iter().any(|s| s.contains("3.12+ fails on 3.9, 3.10, 3.11")), "{seen:#?}");
+    assert!(
+        seen.iter()
+            .any(|s| s.contains("3.12+ fails on 3.9, 3.10, 3.11")),
+        "{seen:#?}"
+    );
 }
 
 /// Our own reproduction of the seed guide, and the seed guide itself when it is beside us.

@@ -19,7 +19,11 @@ fn max_rss_of_children_kib() -> i64 {
 fn contained_and_reported() {
     let work = tempfile::tempdir().unwrap();
     let home = tempfile::tempdir().unwrap();
-    std::fs::copy(fixture("misbehave/misbehave.md"), work.path().join("misbehave.md")).unwrap();
+    std::fs::copy(
+        fixture("misbehave/misbehave.md"),
+        work.path().join("misbehave.md"),
+    )
+    .unwrap();
     let pyenv = std::env::var_os("PYENV_ROOT")
         .map(std::path::PathBuf::from)
         .or_else(|| std::env::var_os("HOME").map(|h| std::path::PathBuf::from(h).join(".pyenv")))
@@ -27,7 +31,13 @@ fn contained_and_reported() {
 
     let start = Instant::now();
     let out = Command::new(env!("CARGO_BIN_EXE_docmatrix"))
-        .args(["validate", "--no-config", "--format", "json", "misbehave.md"])
+        .args([
+            "validate",
+            "--no-config",
+            "--format",
+            "json",
+            "misbehave.md",
+        ])
         .current_dir(work.path())
         .env("HOME", home.path())
         .env("PYENV_ROOT", &pyenv)
@@ -49,17 +59,26 @@ fn contained_and_reported() {
     let input = by("name = input(");
     assert_eq!(statuses(input), "fail fail fail fail");
     assert_eq!(input["results"]["3.9"]["error_type"], "EOFError");
-    assert_eq!(input["results"]["3.9"]["md_line"], line_of(&f, "name = input("));
+    assert_eq!(
+        input["results"]["3.9"]["md_line"],
+        line_of(&f, "name = input(")
+    );
     let looping = by("while True:");
     assert_eq!(statuses(looping), "timeout timeout timeout timeout");
     assert_eq!(statuses(by("os._exit(0)")), "pass pass pass pass");
-    assert_eq!(statuses(by("for _ in range(200 * 1024)")), "pass pass pass pass");
+    assert_eq!(
+        statuses(by("for _ in range(200 * 1024)")),
+        "pass pass pass pass"
+    );
     assert_eq!(statuses(by("subprocess.Popen")), "pass pass pass pass");
     assert_eq!(statuses(by("artifact.bin")), "pass pass pass pass");
     let exit3 = by("sys.exit(3)");
     assert_eq!(statuses(exit3), "fail fail fail fail");
     assert_eq!(exit3["results"]["3.12"]["exit_code"], 3);
-    assert_eq!(exit3["results"]["3.12"]["md_line"], line_of(&f, "sys.exit(3)"));
+    assert_eq!(
+        exit3["results"]["3.12"]["md_line"],
+        line_of(&f, "sys.exit(3)")
+    );
     assert_eq!(statuses(by("still runs")), "pass pass pass pass");
 
     // Two-second timeouts on four versions over two cores, and nothing that waits on a child:
@@ -67,13 +86,28 @@ fn contained_and_reported() {
     assert!(elapsed < Duration::from_secs(60), "took {elapsed:?}");
 
     // Nothing left in the user's folder or home.
-    let left: Vec<_> = std::fs::read_dir(work.path()).unwrap().flatten().map(|e| e.file_name()).collect();
+    let left: Vec<_> = std::fs::read_dir(work.path())
+        .unwrap()
+        .flatten()
+        .map(|e| e.file_name())
+        .collect();
     assert_eq!(left, vec![std::ffi::OsString::from("misbehave.md")]);
-    assert_eq!(std::fs::read_dir(home.path()).unwrap().count(), 0, "home untouched");
+    assert_eq!(
+        std::fs::read_dir(home.path()).unwrap().count(),
+        0,
+        "home untouched"
+    );
 
     // No `sleep 300` survives.
-    let ps = Command::new("pgrep").args(["-f", "^sleep 300$"]).output().unwrap();
-    assert!(ps.stdout.is_empty(), "left behind: {}", String::from_utf8_lossy(&ps.stdout));
+    let ps = Command::new("pgrep")
+        .args(["-f", "^sleep 300$"])
+        .output()
+        .unwrap();
+    assert!(
+        ps.stdout.is_empty(),
+        "left behind: {}",
+        String::from_utf8_lossy(&ps.stdout)
+    );
 
     // docmatrix did not keep the 200 MB flood (RUSAGE_CHILDREN: the largest child, in KiB).
     let rss = max_rss_of_children_kib();

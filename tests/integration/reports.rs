@@ -2,7 +2,11 @@
 
 use crate::common::*;
 
-const SHARED: &[&str] = &["fixtures/seed", "fixtures/versions", "fixtures/annotations/skip.md"];
+const SHARED: &[&str] = &[
+    "fixtures/seed",
+    "fixtures/versions",
+    "fixtures/annotations/skip.md",
+];
 
 fn run(format: &[&str]) -> (i32, String) {
     let mut args = vec!["validate", "--no-config", "--color", "never"];
@@ -16,7 +20,10 @@ fn run(format: &[&str]) -> (i32, String) {
 fn terminal() {
     let (code, text) = run(&[]);
     assert_eq!(code, 1);
-    assert!(!text.contains('\x1b'), "no colour when not asked and not a TTY");
+    assert!(
+        !text.contains('\x1b'),
+        "no colour when not asked and not a TTY"
+    );
     stable().bind(|| insta::assert_snapshot!(text));
 }
 
@@ -39,7 +46,13 @@ fn json() {
 
 #[test]
 fn colour_only_when_asked_and_never_with_no_color() {
-    let args = ["validate", "--no-config", "--color", "always", "fixtures/broken/valid.md"];
+    let args = [
+        "validate",
+        "--no-config",
+        "--color",
+        "always",
+        "fixtures/broken/valid.md",
+    ];
     let out = docmatrix(&args);
     assert!(stdout(&out).contains("\x1b[32m"), "{}", stdout(&out));
     let out = std::process::Command::new(env!("CARGO_BIN_EXE_docmatrix"))
