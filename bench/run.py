@@ -47,10 +47,10 @@ class BenchError(Exception):
 @dataclass
 class Measurement:
     """One timed docmatrix run."""
-    wall: float                 # seconds from spawn to exit
+    wall: float                   # seconds from spawn to exit
     exit_code: int
-    own_peak_kib: Optional[int]  # VmHWM of the docmatrix process itself (Linux /proc sampling)
-    tree_peak_kib: int          # wait4 ru_maxrss: largest of docmatrix and its reaped descendants
+    own_peak_kib: Optional[int]   # VmHWM of the docmatrix process itself (sampled in /proc)
+    tree_peak_kib: int            # wait4 ru_maxrss: largest of docmatrix and its descendants
     stdout: str
     stderr: str
 
@@ -362,7 +362,7 @@ def report_comparisons(wall: float, peers: Dict[str, Dict[str, float]],
     print("(docmatrix/total below 1 means docmatrix is faster)\n")
 
 
-def report_verdicts(verdicts_path: Optional[Path], report: dict) -> int:
+def report_verdicts(verdicts_path: Optional[Path], report: dict, corpus: Path) -> int:
     """Check docmatrix's verdicts against the TSV, print the outcome; 1 on any mismatch."""
     if verdicts_path is None:
         print("verdicts: not checked (no --verdicts and no expected.tsv in the corpus)")
@@ -370,6 +370,8 @@ def report_verdicts(verdicts_path: Optional[Path], report: dict) -> int:
     columns, expected = fresh.read_verdicts(verdicts_path)
     versions = [v for v in VERSIONS if v in columns]
     checked, mismatches = check_verdicts(expected, block_results(report), versions)
+    if mismatches:
+        print(f"mismatches (Markdown paths are relative to {corpus}):")
     for mismatch in mismatches[:MAX_MISMATCHES_SHOWN]:
         print(f"MISMATCH {mismatch}")
     if len(mismatches) > MAX_MISMATCHES_SHOWN:
@@ -395,7 +397,7 @@ def benchmark(args: argparse.Namespace, tmp: Path) -> int:
     fresh_seconds = fresh_baseline(corpus, report) if args.fresh_baseline else None
     report_figures(binary, corpus, m, report, args.jobs)
     report_comparisons(m.wall, peers, fresh_seconds)
-    return report_verdicts(verdicts_path, report)
+    return report_verdicts(verdicts_path, report, corpus)
 
 
 def main() -> int:

@@ -3,19 +3,23 @@
 
 use std::io::{IsTerminal, Write};
 use std::path::PathBuf;
-use std::sync::atomic::{AtomicUsize, Ordering};
 
 use clap::{Args, Parser, Subcommand, ValueEnum};
 use indicatif::{ProgressBar, ProgressStyle};
 
-use docmatrix::config::{Config, Overrides};
+use docmatrix::config::{Config, Isolation, Overrides};
 use docmatrix::error::Error;
-use docmatrix::interp::{self, Found, SearchEnv};
+use docmatrix::interp::{self, Found, Interpreter, SearchEnv};
 use docmatrix::model::Lang;
 use docmatrix::plan::Job;
-use docmatrix::report::{self, terminal::Style};
+use docmatrix::report::terminal::Style;
+use docmatrix::run::cache::{Cache, CachingExecutor};
 use docmatrix::run::sandbox::Sandbox;
-use docmatrix::run::{JobResult, ProcessExecutor, Progress};
+use docmatrix::run::warm::WarmExecutor;
+use docmatrix::run::{Executor, JobResult, ProcessExecutor, Progress};
+use docmatrix::target::python;
+
+mod outputs;
 
 #[derive(Debug, Parser)]
 #[command(
@@ -35,8 +39,12 @@ enum Command {
     Validate(ValidateArgs),
     /// List the interpreters found for the matrix, and where.
     Interpreters(InterpArgs),
+    /// Show or clear the result cache.
+    Cache(CacheArgs),
     /// List the code blocks found, with their lines and annotations (nothing is run).
     Extract(ExtractArgs),
+    /// Join the JSON reports of several runs (e.g. --partition shards) and report on them.
+    Merge(outputs::MergeArgs),
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
@@ -84,8 +92,13 @@ struct ValidateArgs {
     #[arg(long, value_name = "GLOB")]
     exclude: Vec<String>,
     /// Output format on stdout
-    #[arg(long, value_enum, default_value_t = Format::Terminal)]
-    format: Format,
+    #[arg(long, value_enum, default_value_t = outputs::OutFormat::Terminal)]
+    format: outputs::OutFormat,
+    #[command(flatten)]
+    outputs: outputs::OutputArgs,
+    /// Run only shard K of N of the examples (a group stays whole); join with `merge`
+    #[arg(long, value_name = "K/N")]
+    partition: Option<docmatrix::partition::Partition>,
     /// Colour on the terminal (NO_COLOR turns `auto` off)
     #[arg(long, value_enum, default_value_t = Color::Auto)]
     color: Color,
@@ -95,12 +108,39 @@ struct ValidateArgs {
     /// No progress bar (it only shows when stderr is a terminal anyway)
     #[arg(long)]
     no_progress: bool,
+    /// How jobs are isolated: warm (a forking worker per interpreter) or process (a fresh
+    /// interpreter per job) [default: warm]
+    #[arg(long, value_name = "MODE", value_parser = ["warm", "process"])]
+    isolation: Option<String>,
+    /// Run everything; neither read nor write the result cache
+    #[arg(long)]
+    no_cache: bool,
+    /// The result cache's folder [default: $XDG_CACHE_HOME/docmatrix]
+    #[arg(long, value_name = "DIR")]
+    cache_dir: Option<PathBuf>,
     /// Read and plan only: count what would run, run nothing
     #[arg(long)]
     dry_run: bool,
     /// Also list interpreters' paths and the info-string attributes left to other tools
     #[arg(long, short)]
     verbose: bool,
+}
+
+#[derive(Debug, Args)]
+struct CacheArgs {
+    #[command(subcommand)]
+    action: CacheAction,
+    /// The result cache's folder [default: the config's `cache-dir`, else $XDG_CACHE_HOME/docmatrix]
+    #[arg(long, value_name = "DIR", global = true)]
+    cache_dir: Option<PathBuf>,
+}
+
+#[derive(Debug, Subcommand)]
+enum CacheAction {
+    /// Where the cache is, and how large
+    Info,
+    /// Remove every cached result and interpreter probe
+    Clear,
 }
 
 #[derive(Debug, Args)]
@@ -149,7 +189,9 @@ pub fn main() -> i32 {
     let result = match cli.command {
         Command::Validate(a) => validate(a),
         Command::Interpreters(a) => interpreters(a),
+        Command::Cache(a) => cache(a),
         Command::Extract(a) => extract(a),
+        Command::Merge(a) => outputs::merge(a),
     };
     match result {
         Ok(code) => code,
@@ -167,14 +209,31 @@ fn write_stdout(s: &str) {
     let _ = out.flush();
 }
 
+/// The progress bar on stderr: drawn only on a terminal, sized once the plan is known.
 struct Bar {
     bar: ProgressBar,
-    done: AtomicUsize,
+}
+
+impl Bar {
+    fn new(visible: bool) -> Bar {
+        let bar = ProgressBar::hidden();
+        if visible {
+            bar.set_draw_target(indicatif::ProgressDrawTarget::stderr());
+            bar.set_style(
+                ProgressStyle::with_template("{spinner} {pos}/{len} jobs {wide_bar} {elapsed}")
+                    .unwrap_or_else(|_| ProgressStyle::default_bar()),
+            );
+        }
+        Bar { bar }
+    }
 }
 
 impl Progress for Bar {
+    fn plan_size(&self, jobs: usize) {
+        self.bar.set_length(jobs as u64);
+    }
+
     fn job_done(&self, _job: &Job, _r: &JobResult) {
-        self.done.fetch_add(1, Ordering::Relaxed);
         self.bar.inc(1);
     }
 }
@@ -187,72 +246,68 @@ fn validate(a: ValidateArgs) -> Result<i32, Error> {
         allow_missing: a.allow_missing,
         exclude: a.exclude.clone(),
         sandbox: a.sandbox.clone(),
+        isolation: a.isolation.clone(),
+        no_cache: a.no_cache,
+        cache_dir: a.cache_dir.clone(),
+        partition: a.partition,
         ..overrides(&a.common)
     };
     let config = resolve(&o)?;
     if a.dry_run {
-        return dry_run(&config, a.format);
+        return dry_run(&config, a.format.plain()?);
     }
+    let mut env = SearchEnv::from_process();
+    env.probe_cache = config
+        .cache_dir
+        .as_ref()
+        .map(|d| d.join("interpreters.json"));
+    let prepared = docmatrix::prepare(&config, &env)?;
     let sandbox = Sandbox::select(config.sandbox).map_err(Error::Usage)?;
-    let executor = ProcessExecutor::new(sandbox);
-    let show_bar = !a.no_progress && std::io::stderr().is_terminal();
-    let bar = ProgressBar::hidden();
-    if show_bar {
-        bar.set_draw_target(indicatif::ProgressDrawTarget::stderr());
-        bar.set_style(
-            ProgressStyle::with_template("{spinner} {pos}/{len} jobs {wide_bar} {elapsed}")
-                .unwrap_or_else(|_| ProgressStyle::default_bar()),
-        );
-    }
-    let progress = Bar {
-        bar,
-        done: AtomicUsize::new(0),
-    };
-    // The bar's length is known once the plan is made; the executor reports per job.
-    let counting = CountingProgress { inner: &progress };
-    let report = docmatrix::validate(&config, &SearchEnv::from_process(), &executor, &counting)?;
-    progress.bar.finish_and_clear();
-    let color = match a.color {
-        Color::Always => true,
-        Color::Never => false,
-        Color::Auto => {
-            std::io::stdout().is_terminal()
-                && std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty())
+    let process = ProcessExecutor::new(sandbox);
+    let interpreters: Vec<Interpreter> =
+        prepared.interpreters.values().flatten().cloned().collect();
+    let warm = match config.isolation {
+        Isolation::Warm => {
+            let paths: Vec<PathBuf> = interpreters.iter().map(|i| i.path.clone()).collect();
+            let preload = python::preload_for(prepared.examples.iter().map(|s| s.code.as_str()));
+            WarmExecutor::new(&paths, &preload, process.clone()).ok()
         }
+        Isolation::Process => None,
     };
-    let text = match a.format {
-        Format::Json => report::json::render(&report),
-        Format::Terminal => report::terminal::render(
-            &report,
-            Style {
-                color,
-                verbose: a.verbose,
-            },
-        ),
+    let base: &dyn Executor = match &warm {
+        Some(w) => w,
+        None => &process,
     };
-    write_stdout(&text);
-    Ok(report.exit_code())
-}
-
-/// Sets the bar's length lazily from the first job's plan size.
-struct CountingProgress<'a> {
-    inner: &'a Bar,
-}
-
-impl Progress for CountingProgress<'_> {
-    fn job_done(&self, job: &Job, r: &JobResult) {
-        self.inner.job_done(job, r);
+    let isolation = match config.isolation {
+        Isolation::Warm => "warm",
+        Isolation::Process => "process",
+    };
+    let caching = config
+        .cache_dir
+        .clone()
+        .map(|dir| CachingExecutor::new(base, Cache::new(dir), &interpreters, isolation));
+    let executor: &dyn Executor = match &caching {
+        Some(c) => c,
+        None => base,
+    };
+    let bar = Bar::new(!a.no_progress && std::io::stderr().is_terminal());
+    let report = docmatrix::run_prepared(&config, prepared, executor, &bar);
+    bar.bar.finish_and_clear();
+    if let Some(c) = &caching {
+        c.cache().prune();
     }
-    fn plan_size(&self, jobs: usize) {
-        self.inner.bar.set_length(jobs as u64);
-    }
+    let style = Style {
+        color: outputs::colour(a.color),
+        verbose: a.verbose,
+    };
+    outputs::emit(&report, a.format, &a.outputs, style)
 }
 
 /// `validate --dry-run`: the plan, with every matrix version assumed present.
 fn dry_run(config: &Config, format: Format) -> Result<i32, Error> {
     let start = std::time::Instant::now();
     let corpus = docmatrix::load(config)?;
-    let examples: Vec<_> = corpus.python().cloned().collect();
+    let examples = docmatrix::partition::select(corpus.python(), config.partition);
     let assumed = config
         .versions
         .iter()
@@ -308,6 +363,29 @@ fn dry_run(config: &Config, format: Format) -> Result<i32, Error> {
         }
     }
     Ok(if corpus.errors.is_empty() { 0 } else { 1 })
+}
+
+fn cache(a: CacheArgs) -> Result<i32, Error> {
+    let config = resolve(&Overrides {
+        cache_dir: a.cache_dir.clone(),
+        ..Default::default()
+    })?;
+    let Some(dir) = config.cache_dir else {
+        write_stdout("the result cache is off (`cache = false` in the config)\n");
+        return Ok(0);
+    };
+    let cache = Cache::new(dir.clone());
+    match a.action {
+        CacheAction::Info => {
+            let (n, bytes) = cache.size();
+            write_stdout(&format!("{}: {n} results, {bytes} bytes\n", dir.display()));
+        }
+        CacheAction::Clear => {
+            let n = cache.clear()?;
+            write_stdout(&format!("{}: removed {n} results\n", dir.display()));
+        }
+    }
+    Ok(0)
 }
 
 fn interpreters(a: InterpArgs) -> Result<i32, Error> {

@@ -11,6 +11,7 @@ use globset::{Glob, GlobSet, GlobSetBuilder};
 use serde::Deserialize;
 
 use crate::error::Error;
+use crate::partition::Partition;
 use crate::run::sandbox::SandboxMode;
 use crate::version::{parse_version_list, PyVersion};
 
@@ -29,6 +30,12 @@ pub struct FileConfig {
     pub allow_missing: Option<bool>,
     /// `auto` (bwrap where it works), `bwrap`, or `none`.
     pub sandbox: Option<String>,
+    /// `warm` (a forking worker per interpreter) or `process` (a fresh interpreter per job).
+    pub isolation: Option<String>,
+    /// `false` turns the result cache off.
+    pub cache: Option<bool>,
+    /// Where the result cache lives (relative to this file); default `$XDG_CACHE_HOME/docmatrix`.
+    pub cache_dir: Option<PathBuf>,
     /// `"3.12" = "/opt/python/bin/python3.12"`
     pub interpreters: Option<BTreeMap<String, PathBuf>>,
 }
@@ -45,6 +52,20 @@ pub struct Overrides {
     pub config: Option<PathBuf>,
     pub no_config: bool,
     pub sandbox: Option<String>,
+    pub isolation: Option<String>,
+    pub no_cache: bool,
+    pub cache_dir: Option<PathBuf>,
+    /// `--partition K/N`: run only that slice of the examples.
+    pub partition: Option<Partition>,
+}
+
+/// How jobs are isolated from each other.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Isolation {
+    /// A child forked from a warm worker per interpreter (the default).
+    Warm,
+    /// A fresh interpreter process per job.
+    Process,
 }
 
 /// The one merged configuration every later stage reads.
@@ -59,6 +80,11 @@ pub struct Config {
     pub allow_missing: bool,
     pub interpreters: BTreeMap<PyVersion, PathBuf>,
     pub sandbox: SandboxMode,
+    pub isolation: Isolation,
+    /// The result cache's folder; `None` when the cache is off.
+    pub cache_dir: Option<PathBuf>,
+    /// The slice of the examples to run (`--partition`); all of them when `None`.
+    pub partition: Option<Partition>,
     /// The file the settings came from, if any.
     pub source: Option<PathBuf>,
 }
@@ -175,11 +201,6 @@ impl Config {
                 "timeout must be a positive number of seconds, not {timeout}"
             )));
         }
-        let jobs = o
-            .jobs
-            .or(file.jobs)
-            .unwrap_or_else(|| std::thread::available_parallelism().map_or(2, |n| n.get()))
-            .max(1);
         let mut interpreters = BTreeMap::new();
         for (k, v) in file.interpreters.iter().flatten() {
             let ver: PyVersion = k
@@ -197,7 +218,31 @@ impl Config {
                 )))
             }
         };
+        let isolation = match o.isolation.as_deref().or(file.isolation.as_deref()) {
+            None | Some("warm") => Isolation::Warm,
+            Some("process") => Isolation::Process,
+            Some(other) => {
+                return Err(Error::Usage(format!(
+                    "isolation must be warm or process, not `{other}`"
+                )))
+            }
+        };
+        // Warm jobs spend part of their time in their worker (compiling, forking), so twice
+        // as many in flight keep the cores busy; fresh processes need one per core.
+        let cores = std::thread::available_parallelism().map_or(2, |n| n.get());
+        let per_core = if isolation == Isolation::Warm { 2 } else { 1 };
+        let jobs = o.jobs.or(file.jobs).unwrap_or(cores * per_core).max(1);
+        let cache_dir = if o.no_cache || file.cache == Some(false) {
+            None
+        } else {
+            o.cache_dir
+                .clone()
+                .or_else(|| file.cache_dir.as_ref().map(rebase))
+                .or_else(crate::run::cache::Cache::default_dir)
+        };
         Ok(Config {
+            isolation,
+            cache_dir,
             sandbox,
             versions,
             paths,
@@ -207,6 +252,7 @@ impl Config {
             jobs,
             allow_missing: o.allow_missing || file.allow_missing.unwrap_or(false),
             interpreters,
+            partition: o.partition,
             source,
         })
     }

@@ -44,6 +44,10 @@ pub struct SearchEnv {
     pub pyenv_root: Option<PathBuf>,
     pub uv_dir: Option<PathBuf>,
     pub xdg_data_home: Option<PathBuf>,
+    /// A JSON file remembering probes, so that a run whose interpreters have not changed
+    /// starts none of them: a probe is reused while the candidate and the binary it resolved
+    /// to keep their size and mtime.
+    pub probe_cache: Option<PathBuf>,
 }
 
 impl SearchEnv {
@@ -59,6 +63,7 @@ impl SearchEnv {
             pyenv_root: var("PYENV_ROOT"),
             uv_dir: var("UV_PYTHON_INSTALL_DIR"),
             xdg_data_home: var("XDG_DATA_HOME"),
+            probe_cache: None,
         }
     }
 }
@@ -164,22 +169,98 @@ pub fn probe(path: &Path) -> Result<(PyVersion, String, PathBuf), String> {
     Ok((feature, exact.to_string(), real))
 }
 
+/// A remembered probe: what a candidate was, while its files stay as they were.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, serde::Deserialize)]
+struct Probed {
+    stamp: String,
+    feature: String,
+    version: String,
+    real: PathBuf,
+}
+
+type Probes = std::sync::Mutex<BTreeMap<PathBuf, Probed>>;
+
+/// Size and mtime of a file (following links), as text.
+fn stamp(p: &Path) -> String {
+    std::fs::metadata(p).map_or_else(
+        |_| "missing".into(),
+        |m| {
+            let t = m
+                .modified()
+                .ok()
+                .and_then(|t| t.duration_since(std::time::UNIX_EPOCH).ok());
+            format!("{}:{}", m.len(), t.map_or(0, |d| d.as_nanos()))
+        },
+    )
+}
+
+/// [`probe`], through the remembered probes.
+fn probe_via(path: &Path, probes: &Probes) -> Result<(PyVersion, String, PathBuf), String> {
+    let known = probes.lock().ok().and_then(|m| m.get(path).cloned());
+    if let Some(p) = known {
+        if p.stamp == format!("{}|{}", stamp(path), stamp(&p.real)) {
+            if let Ok(feature) = p.feature.parse() {
+                return Ok((feature, p.version, p.real));
+            }
+        }
+    }
+    let (feature, version, real) = probe(path)?;
+    if let Ok(mut m) = probes.lock() {
+        m.insert(
+            path.to_path_buf(),
+            Probed {
+                stamp: format!("{}|{}", stamp(path), stamp(&real)),
+                feature: feature.to_string(),
+                version: version.clone(),
+                real: real.clone(),
+            },
+        );
+    }
+    Ok((feature, version, real))
+}
+
 /// Finds one interpreter for each version of `versions`, in parallel across versions.
 pub fn discover(
     versions: &[PyVersion],
     configured: &BTreeMap<PyVersion, PathBuf>,
     env: &SearchEnv,
 ) -> BTreeMap<PyVersion, Found> {
-    versions
+    let loaded: BTreeMap<PathBuf, Probed> = env
+        .probe_cache
+        .as_ref()
+        .and_then(|f| std::fs::read_to_string(f).ok())
+        .and_then(|t| serde_json::from_str(&t).ok())
+        .unwrap_or_default();
+    let probes = std::sync::Mutex::new(loaded.clone());
+    let found = versions
         .par_iter()
-        .map(|&v| (v, find_one(v, configured.get(&v), env)))
-        .collect()
+        .map(|&v| (v, find_one(v, configured.get(&v), env, &probes)))
+        .collect();
+    if let (Some(file), Ok(now)) = (&env.probe_cache, probes.into_inner()) {
+        if now != loaded {
+            // Best effort: an unwritable cache only costs a probe next time.
+            let _ = write_atomically(
+                file,
+                &serde_json::to_string_pretty(&now).unwrap_or_default(),
+            );
+        }
+    }
+    found
 }
 
-fn find_one(v: PyVersion, configured: Option<&PathBuf>, env: &SearchEnv) -> Found {
+fn write_atomically(file: &Path, text: &str) -> std::io::Result<()> {
+    let dir = file.parent().unwrap_or(Path::new("."));
+    std::fs::create_dir_all(dir)?;
+    let mut tmp = tempfile::NamedTempFile::new_in(dir)?;
+    std::io::Write::write_all(&mut tmp, text.as_bytes())?;
+    tmp.persist(file).map_err(|e| e.error)?;
+    Ok(())
+}
+
+fn find_one(v: PyVersion, configured: Option<&PathBuf>, env: &SearchEnv, probes: &Probes) -> Found {
     // An explicit path is the user's word: it is used, or reported, never replaced.
     if let Some(p) = configured {
-        return match probe(p) {
+        return match probe_via(p, probes) {
             Ok((got, version, path)) if got == v => Found::Yes(Interpreter {
                 path,
                 version,
@@ -194,7 +275,7 @@ fn find_one(v: PyVersion, configured: Option<&PathBuf>, env: &SearchEnv) -> Foun
     }
     let mut problems = Vec::new();
     for (cand, source) in candidates(v, env) {
-        match probe(&cand) {
+        match probe_via(&cand, probes) {
             Ok((got, version, path)) if got == v => {
                 return Found::Yes(Interpreter {
                     path,

@@ -13,6 +13,7 @@ pub mod extract;
 pub mod interp;
 pub mod judge;
 pub mod model;
+pub mod partition;
 pub mod plan;
 pub mod report;
 pub mod run;
@@ -104,9 +105,25 @@ pub fn validate(
     executor: &dyn Executor,
     progress: &dyn Progress,
 ) -> Result<Report, Error> {
+    let prepared = prepare(config, env)?;
+    Ok(run_prepared(config, prepared, executor, progress))
+}
+
+/// A run read and planned, ready for an executor: the executor can be chosen knowing the
+/// interpreters (a warm worker per interpreter) and the examples (what to preload).
+pub struct Prepared {
+    start: Instant,
+    corpus: Corpus,
+    pub examples: Vec<Snippet>,
+    pub interpreters: BTreeMap<PyVersion, Option<interp::Interpreter>>,
+    pub plan: plan::Plan,
+}
+
+/// Reads, finds interpreters and plans.
+pub fn prepare(config: &Config, env: &SearchEnv) -> Result<Prepared, Error> {
     let start = Instant::now();
     let corpus = load(config)?;
-    let examples: Vec<Snippet> = corpus.python().cloned().collect();
+    let examples: Vec<Snippet> = partition::select(corpus.python(), config.partition);
 
     let found = if examples.is_empty() {
         BTreeMap::new()
@@ -139,6 +156,29 @@ pub fn validate(
         &missing,
         config.timeout,
     );
+    Ok(Prepared {
+        start,
+        corpus,
+        examples,
+        interpreters,
+        plan: the_plan,
+    })
+}
+
+/// Runs a prepared plan with `executor` and judges the results.
+pub fn run_prepared(
+    config: &Config,
+    prepared: Prepared,
+    executor: &dyn Executor,
+    progress: &dyn Progress,
+) -> Report {
+    let Prepared {
+        start,
+        corpus,
+        examples,
+        interpreters,
+        plan: the_plan,
+    } = prepared;
     let results = run::run_all(&the_plan.jobs, executor, config.jobs, progress);
 
     let mut cells: Vec<BTreeMap<PyVersion, Outcome>> = vec![BTreeMap::new(); examples.len()];
@@ -177,6 +217,7 @@ pub fn validate(
             if matches!(block.status, Status::Pass | Status::Fail | Status::Timeout) {
                 o.duration_ms = Some(ms);
             }
+            o.cached = result.cached;
             if block.status == Status::Fail || block.status == Status::Timeout {
                 o.stderr = Some(result.stderr.clone()).filter(|s| !s.is_empty());
             }
@@ -189,6 +230,7 @@ pub fn validate(
         versions: config.versions.clone(),
         sandbox: executor.sandbox(),
         interpreters,
+        partition: config.partition,
         examples: Vec::with_capacity(examples.len()),
         other_blocks: corpus.other_blocks(),
         warnings: corpus.warnings.clone(),
@@ -228,5 +270,5 @@ pub fn validate(
     }
     report.summarize(corpus.files.len());
     report.elapsed = start.elapsed();
-    Ok(report)
+    report
 }

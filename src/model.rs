@@ -4,7 +4,7 @@
 
 use std::path::PathBuf;
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 use crate::version::Specifier;
 
@@ -85,7 +85,7 @@ impl Snippet {
 }
 
 /// A message about the input, at a file and (when known) a line.
-#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
 pub struct Diagnostic {
     pub file: PathBuf,
     pub line: Option<usize>,
@@ -111,7 +111,7 @@ impl Diagnostic {
 }
 
 /// The status of one example on one version.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "kebab-case")]
 pub enum Status {
     Pass,
@@ -145,7 +145,7 @@ impl Status {
 }
 
 /// The result of one example on one version.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Outcome {
     pub status: Status,
     /// One line: `ExceptionType: message`, the syntax error, `exit code 3`, `timed out after 2s`.
@@ -166,6 +166,9 @@ pub struct Outcome {
     /// The text of the failing line, as written in the Markdown.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub code: Option<String>,
+    /// The result came from the cache (see `docmatrix cache`), not from a run.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub cached: bool,
     /// The tail of the program's stderr, for failures.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub stderr: Option<String>,
@@ -182,6 +185,7 @@ impl Outcome {
             reason: Some(reason.into()),
             duration_ms: None,
             code: None,
+            cached: false,
             stderr: None,
         }
     }

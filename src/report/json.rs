@@ -9,3 +9,23 @@ pub fn render(report: &Report) -> String {
     s.push('\n');
     s
 }
+
+/// The newest `schema` this version of docmatrix reads.
+pub const SCHEMA: u32 = 1;
+
+/// Reads a report written by `--format json` (the input of `docmatrix merge`). Fields added by
+/// later versions of the same schema are ignored; a newer `schema` is refused.
+pub fn parse(text: &str) -> Result<Report, String> {
+    let value: serde_json::Value =
+        serde_json::from_str(text).map_err(|e| format!("not JSON: {e}"))?;
+    match value.get("schema").and_then(serde_json::Value::as_u64) {
+        Some(s) if s >= 1 && s <= u64::from(SCHEMA) => {}
+        Some(s) => {
+            return Err(format!(
+                "schema {s} is not one this docmatrix reads (schema {SCHEMA})"
+            ))
+        }
+        None => return Err("not a docmatrix report (no `schema` field)".into()),
+    }
+    serde_json::from_value(value).map_err(|e| format!("not a docmatrix report: {e}"))
+}

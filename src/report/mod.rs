@@ -1,18 +1,41 @@
 //! The finished report, and one module per output format. Formats read only the [`Report`]:
-//! no processes, no file system beyond their output.
+//! no processes, no file system beyond their output (and the CLI writes that).
+//!
+//! | format | module | for |
+//! |---|---|---|
+//! | `terminal` | [`terminal`] | a person at a terminal |
+//! | `json` | [`json`] | programs; the input of `docmatrix merge` (docs/json.md) |
+//! | `junit` | [`junit`] | CI test-report views (JUnit XML, via quick-junit) |
+//! | `github` | [`github`] | GitHub Actions workflow commands: annotations at file:line |
+//! | `markdown` | [`markdown`] | PR comments and the GitHub step summary |
+//! | `sarif` | [`sarif`] | code scanning (SARIF 2.1.0) |
+//! | `html` | [`html`] | the self-contained badge-report page |
+//! | badges | [`badge`] | shields-style SVG badges and shields.io endpoint JSON |
+//!
+//! [`merge`] joins the reports of several runs (`--partition`) into one.
 
+pub mod badge;
+pub mod github;
+pub mod html;
 pub mod json;
+pub mod junit;
+pub mod markdown;
+pub mod merge;
+pub mod sarif;
 pub mod terminal;
 
 use std::collections::BTreeMap;
+use std::fmt;
 use std::path::PathBuf;
+use std::str::FromStr;
 use std::time::Duration;
 
-use serde::{Serialize, Serializer};
+use serde::{Deserialize, Deserializer, Serialize, Serializer};
 
 use crate::interp::Interpreter;
 use crate::judge::Policy;
 use crate::model::{Diagnostic, Outcome, Status};
+use crate::partition::Partition;
 use crate::version::PyVersion;
 
 impl Serialize for PyVersion {
@@ -21,8 +44,81 @@ impl Serialize for PyVersion {
     }
 }
 
+impl<'de> Deserialize<'de> for PyVersion {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let s = String::deserialize(d)?;
+        s.parse().map_err(serde::de::Error::custom)
+    }
+}
+
+/// Deserialisers for the report's `&'static str` fields: a known value, or `unknown`.
+pub mod de {
+    use serde::{Deserialize, Deserializer};
+    use std::collections::BTreeMap;
+    use std::path::PathBuf;
+
+    use crate::interp::Interpreter;
+    use crate::model::Status;
+    use crate::version::PyVersion;
+
+    fn known<'de, D: Deserializer<'de>>(
+        d: D,
+        values: &[&'static str],
+    ) -> Result<&'static str, D::Error> {
+        let s = String::deserialize(d)?;
+        Ok(values
+            .iter()
+            .copied()
+            .find(|v| *v == s)
+            .unwrap_or("unknown"))
+    }
+
+    /// `Report::interpreters`.
+    pub fn interpreters<'de, D: Deserializer<'de>>(
+        d: D,
+    ) -> Result<BTreeMap<PyVersion, Option<Interpreter>>, D::Error> {
+        #[derive(Deserialize)]
+        struct Wire {
+            path: PathBuf,
+            version: String,
+            #[serde(default)]
+            source: String,
+        }
+        let m = BTreeMap::<PyVersion, Option<Wire>>::deserialize(d)?;
+        Ok(m.into_iter()
+            .map(|(v, w)| {
+                let i = w.map(|w| Interpreter {
+                    path: w.path,
+                    version: w.version,
+                    source: ["config", "PATH", "pyenv", "uv"]
+                        .into_iter()
+                        .find(|s| *s == w.source)
+                        .unwrap_or("unknown"),
+                });
+                (v, i)
+            })
+            .collect())
+    }
+
+    /// `Report::sandbox`.
+    pub fn sandbox<'de, D: Deserializer<'de>>(d: D) -> Result<&'static str, D::Error> {
+        known(d, &["bwrap", "none"])
+    }
+
+    /// `Summary::jobs`: counts by status name.
+    pub fn jobs<'de, D: Deserializer<'de>>(
+        d: D,
+    ) -> Result<BTreeMap<&'static str, usize>, D::Error> {
+        let m = BTreeMap::<String, usize>::deserialize(d)?;
+        Ok(Status::ALL
+            .iter()
+            .map(|s| (s.as_str(), m.get(s.as_str()).copied().unwrap_or(0)))
+            .collect())
+    }
+}
+
 /// One example (a Python block) and its results on every version.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct Example {
     pub file: PathBuf,
     pub line: usize,
@@ -34,7 +130,7 @@ pub struct Example {
     pub results: BTreeMap<PyVersion, Outcome>,
     pub measured: String,
     pub policy: Policy,
-    #[serde(skip_serializing_if = "Option::is_none")]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub policy_message: Option<String>,
 }
 
@@ -45,24 +141,34 @@ impl Example {
     }
 }
 
-#[derive(Debug, Clone, Default, Serialize)]
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
 pub struct Summary {
     pub files: usize,
     pub examples: usize,
     pub ok: usize,
     pub failed: usize,
     pub skipped: usize,
+    #[serde(deserialize_with = "de::jobs")]
     pub jobs: BTreeMap<&'static str, usize>,
 }
 
+/// `&'static str`, named so that serde does not take the field for one borrowed from the
+/// input (which would tie a deserialised report to its text).
+pub type StaticStr = &'static str;
+
 /// Everything a run found, in a deterministic order.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct Report {
     pub schema: u32,
     pub versions: Vec<PyVersion>,
     /// `bwrap` or `none`.
-    pub sandbox: &'static str,
+    #[serde(deserialize_with = "de::sandbox")]
+    pub sandbox: StaticStr,
+    #[serde(deserialize_with = "de::interpreters")]
     pub interpreters: BTreeMap<PyVersion, Option<Interpreter>>,
+    /// The slice of the examples this run covered (`--partition K/N`); absent for a whole run.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub partition: Option<Partition>,
     pub examples: Vec<Example>,
     pub other_blocks: BTreeMap<String, usize>,
     pub warnings: Vec<Diagnostic>,
@@ -106,5 +212,331 @@ impl Report {
         } else {
             0
         }
+    }
+
+    /// The examples grouped by file, in report order.
+    pub fn by_file(&self) -> Vec<(&PathBuf, Vec<&Example>)> {
+        let mut out: Vec<(&PathBuf, Vec<&Example>)> = Vec::new();
+        for e in &self.examples {
+            match out.last_mut() {
+                Some((f, list)) if *f == &e.file => list.push(e),
+                _ => out.push((&e.file, vec![e])),
+            }
+        }
+        out
+    }
+
+    /// How the examples fare on version `v` (see [`Tally`]).
+    pub fn tally(&self, v: PyVersion) -> Tally {
+        let mut t = Tally::default();
+        for o in self.examples.iter().filter_map(|e| e.results.get(&v)) {
+            if counts(o) {
+                t.claimed += 1;
+                if o.status == Status::Pass {
+                    t.passed += 1;
+                }
+            }
+            if o.status == Status::Unavailable {
+                t.unavailable += 1;
+            }
+        }
+        t
+    }
+
+    /// The versions on which every example that claims them passes, and that have at least
+    /// one such example.
+    pub fn fully_passing(&self) -> Vec<PyVersion> {
+        self.versions
+            .iter()
+            .copied()
+            .filter(|&v| {
+                let t = self.tally(v);
+                t.claimed > 0 && t.passed == t.claimed
+            })
+            .collect()
+    }
+
+    /// The interpreters' exact versions (`3.12.1`), or `3.12 (missing)`.
+    pub fn interpreter_list(&self) -> Vec<String> {
+        self.versions
+            .iter()
+            .map(|v| match self.interpreters.get(v) {
+                Some(Some(i)) => i.version.clone(),
+                _ if self.examples.is_empty() => v.to_string(),
+                _ => format!("{v} (missing)"),
+            })
+            .collect()
+    }
+}
+
+/// The cells of one version: `passed` of the `claimed` ones (every cell but an explicit skip
+/// and a version outside the example's `requires`; a cell with no interpreter, or not reached
+/// after a failure in its group, is claimed and not passed).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Tally {
+    pub passed: usize,
+    pub claimed: usize,
+    pub unavailable: usize,
+}
+
+/// Whether a cell is one the example claims to work on.
+fn counts(o: &Outcome) -> bool {
+    match o.status {
+        Status::Pass | Status::Fail | Status::Timeout | Status::Unavailable => true,
+        Status::Skipped => not_reached(o),
+        Status::NotApplicable => false,
+    }
+}
+
+/// A block of a group that did not run because an earlier block failed.
+pub fn not_reached(o: &Outcome) -> bool {
+    o.status == Status::Skipped
+        && o.reason
+            .as_deref()
+            .is_some_and(|r| r.starts_with("not reached"))
+}
+
+/// Whether a cell breaks the policy of its example (when the example claims that version).
+pub fn is_problem(o: &Outcome) -> bool {
+    matches!(
+        o.status,
+        Status::Fail | Status::Timeout | Status::Unavailable
+    ) || not_reached(o)
+}
+
+/// The kind of problem a cell is: `fail`, `timeout`, `unavailable` or `not-reached`.
+pub fn problem_kind(o: &Outcome) -> &'static str {
+    if not_reached(o) {
+        "not-reached"
+    } else {
+        o.status.as_str()
+    }
+}
+
+/// Versions that failed one way at one line, and the first of their outcomes.
+#[derive(Debug, Clone)]
+pub struct Failure<'a> {
+    pub versions: Vec<PyVersion>,
+    pub outcome: &'a Outcome,
+}
+
+impl Failure<'_> {
+    /// The one-line error: the exception, `timed out after 2s`, or the reason.
+    pub fn text(&self) -> &str {
+        let o = self.outcome;
+        o.error.as_deref().or(o.reason.as_deref()).unwrap_or("")
+    }
+
+    /// The Markdown line it happened at, else the example's opening fence.
+    pub fn line(&self, e: &Example) -> usize {
+        self.outcome.md_line.unwrap_or(e.line)
+    }
+}
+
+/// The problem cells of `e` (see [`is_problem`]), grouped across versions by line, status and
+/// error type (messages may name each interpreter's own paths), ordered by first version.
+pub fn failures(e: &Example) -> Vec<Failure<'_>> {
+    let mut groups: BTreeMap<(Option<usize>, Status, String), Failure> = BTreeMap::new();
+    for (v, o) in e.results.iter().filter(|(_, o)| is_problem(o)) {
+        let kind = o
+            .error_type
+            .clone()
+            .or_else(|| o.error.clone())
+            .or_else(|| o.reason.clone())
+            .unwrap_or_default();
+        groups
+            .entry((o.md_line, o.status, kind))
+            .or_insert_with(|| Failure {
+                versions: Vec::new(),
+                outcome: o,
+            })
+            .versions
+            .push(*v);
+    }
+    let mut list: Vec<_> = groups.into_values().collect();
+    list.sort_by_key(|f| f.versions.first().copied());
+    list
+}
+
+/// `3.9, 3.10`.
+pub fn version_list(vs: &[PyVersion]) -> String {
+    vs.iter()
+        .map(ToString::to_string)
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
+/// `subset` of `all` as runs of consecutive versions of `all`: `3.10–3.12`, `3.9, 3.11–3.12`.
+pub fn version_span(all: &[PyVersion], subset: &[PyVersion]) -> String {
+    let mut runs: Vec<(usize, usize)> = Vec::new();
+    for (i, v) in all.iter().enumerate() {
+        if subset.contains(v) {
+            match runs.last_mut() {
+                Some((_, end)) if *end + 1 == i => *end = i,
+                _ => runs.push((i, i)),
+            }
+        }
+    }
+    runs.iter()
+        .map(|&(a, b)| {
+            if a == b {
+                all[a].to_string()
+            } else {
+                format!("{}–{}", all[a], all[b])
+            }
+        })
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
+/// A path as written in reports and links: `/` separators.
+pub fn slash_path(p: &std::path::Path) -> String {
+    p.to_string_lossy().replace('\\', "/")
+}
+
+/// Where links to the Markdown files point (HTML, Markdown).
+#[derive(Debug, Clone, Default)]
+pub struct Links {
+    /// Put before each file's path: a repository's blob URL at a commit
+    /// (`…/blob/SHA/`), or `../` steps from the page up to the working directory.
+    pub prefix: String,
+}
+
+impl Links {
+    /// The link to line `line` of `file`: `PREFIX/file#Lline`; an absolute path gives a
+    /// `file://` URL.
+    pub fn to(&self, file: &std::path::Path, line: usize) -> String {
+        let path = slash_path(file);
+        if path.starts_with('/') && !self.prefix.contains("://") {
+            format!("file://{}#L{line}", url_path(&path))
+        } else {
+            format!(
+                "{}{}#L{line}",
+                self.prefix,
+                url_path(path.trim_start_matches("./"))
+            )
+        }
+    }
+}
+
+/// Percent-encodes a path for a URL: everything but unreserved characters and `/`.
+pub fn url_path(path: &str) -> String {
+    let mut out = String::with_capacity(path.len());
+    for b in path.bytes() {
+        match b {
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'.' | b'_' | b'~' | b'/' => {
+                out.push(b as char)
+            }
+            _ => out.push_str(&format!("%{b:02X}")),
+        }
+    }
+    out
+}
+
+/// Every output format that renders a [`Report`] as one text.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Format {
+    Terminal,
+    Json,
+    Junit,
+    Github,
+    Markdown,
+    Sarif,
+    Html,
+}
+
+/// What a renderer may be told beyond the report.
+#[derive(Debug, Clone, Default)]
+pub struct Options {
+    pub style: terminal::Style,
+    pub links: Links,
+}
+
+impl Format {
+    pub const ALL: [Format; 7] = [
+        Format::Terminal,
+        Format::Json,
+        Format::Junit,
+        Format::Github,
+        Format::Markdown,
+        Format::Sarif,
+        Format::Html,
+    ];
+
+    pub fn name(self) -> &'static str {
+        match self {
+            Format::Terminal => "terminal",
+            Format::Json => "json",
+            Format::Junit => "junit",
+            Format::Github => "github",
+            Format::Markdown => "markdown",
+            Format::Sarif => "sarif",
+            Format::Html => "html",
+        }
+    }
+
+    /// The report in this format.
+    pub fn render(self, r: &Report, o: &Options) -> String {
+        match self {
+            Format::Terminal => terminal::render(r, o.style),
+            Format::Json => json::render(r),
+            Format::Junit => junit::render(r),
+            Format::Github => github::render(r),
+            Format::Markdown => markdown::render(r, &o.links),
+            Format::Sarif => sarif::render(r),
+            Format::Html => html::render(r, &o.links),
+        }
+    }
+}
+
+impl fmt::Display for Format {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.name())
+    }
+}
+
+impl FromStr for Format {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        Format::ALL
+            .iter()
+            .copied()
+            .find(|f| f.name() == s)
+            .ok_or_else(|| {
+                let names: Vec<&str> = Format::ALL.iter().map(|f| f.name()).collect();
+                format!("unknown format `{s}` (one of {})", names.join(", "))
+            })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn v(s: &str) -> PyVersion {
+        s.parse().unwrap()
+    }
+
+    #[test]
+    fn spans() {
+        let all = [v("3.9"), v("3.10"), v("3.11"), v("3.12")];
+        assert_eq!(version_span(&all, &all[1..]), "3.10–3.12");
+        assert_eq!(
+            version_span(&all, &[v("3.9"), v("3.11"), v("3.12")]),
+            "3.9, 3.11–3.12"
+        );
+        assert_eq!(version_span(&all, &[v("3.12")]), "3.12");
+        assert_eq!(version_span(&all, &[]), "");
+    }
+
+    #[test]
+    fn links() {
+        let l = Links::default();
+        assert_eq!(l.to("docs/a b.md".as_ref(), 3), "docs/a%20b.md#L3");
+        assert_eq!(l.to("/abs/x.md".as_ref(), 1), "file:///abs/x.md#L1");
+        let l = Links {
+            prefix: "../".into(),
+        };
+        assert_eq!(l.to("./docs/é.md".as_ref(), 2), "../docs/%C3%A9.md#L2");
     }
 }

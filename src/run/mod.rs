@@ -5,14 +5,18 @@
 //! that wrap or replace [`ProcessExecutor`] without reshaping the scheduler. Must not know
 //! Markdown or output formats.
 
+pub mod cache;
 pub mod process;
 pub mod sandbox;
+pub mod warm;
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
+use std::process::Command;
 use std::time::Duration;
 
 use rayon::prelude::*;
 
+use crate::model::Status;
 use crate::plan::Job;
 use crate::target::python::{self, BlockResult};
 use process::{Exit, Limits};
@@ -25,6 +29,8 @@ pub struct JobResult {
     pub duration: Duration,
     /// The tail of stderr, kept only when a block did not pass.
     pub stderr: String,
+    /// Served from the result cache, not run.
+    pub cached: bool,
 }
 
 /// Bytes of stderr kept with a failing job.
@@ -50,14 +56,73 @@ impl ProcessExecutor {
     pub fn new(sandbox: Sandbox) -> Self {
         ProcessExecutor {
             limits: Limits::default(),
-            temp_root: None,
+            temp_root: job_root(),
             sandbox,
         }
     }
 }
 
+/// Where job folders go: a memory file system (`/dev/shm`) when it has room, because creating
+/// and removing a job's folder, files and FIFOs there costs a tenth of what it costs on a
+/// journaling disk; else the system's temporary folder.
+pub fn job_root() -> Option<PathBuf> {
+    let shm = Path::new("/dev/shm");
+    let c = std::ffi::CString::new("/dev/shm").ok()?;
+    // SAFETY: statvfs fills the struct we pass; the path is a valid C string.
+    let free = unsafe {
+        let mut s: libc::statvfs = std::mem::zeroed();
+        (libc::statvfs(c.as_ptr(), &mut s) == 0).then(|| s.f_bavail as u64 * s.f_frsize as u64)
+    }?;
+    let writable = {
+        let probe = tempfile::Builder::new()
+            .prefix("docmatrix-probe-")
+            .tempdir_in(shm);
+        probe.is_ok()
+    };
+    (free > 1 << 30 && writable).then(|| shm.to_path_buf())
+}
+
 /// Environment variables passed through to snippets; everything else is dropped.
 const PASS_ENV: &[&str] = &["PATH", "LD_LIBRARY_PATH", "SYSTEMROOT", "TZ"];
+
+/// Clears `cmd`'s environment but for [`PASS_ENV`], a UTF-8 locale, and `HOME` and `TMPDIR`
+/// inside the job's throwaway folder.
+pub(crate) fn set_env(cmd: &mut Command, home: &Path, tmp: &Path) {
+    cmd.env_clear();
+    for k in PASS_ENV {
+        if let Some(v) = std::env::var_os(k) {
+            cmd.env(k, v);
+        }
+    }
+    cmd.env("HOME", home)
+        .env("TMPDIR", tmp)
+        .env("LANG", "C.UTF-8")
+        .env("LC_ALL", "C.UTF-8")
+        .env("DOCMATRIX", "1");
+}
+
+/// Reads what a Python job left in its folder `dir` (events, stack dump) with its process
+/// record into the job's result.
+pub(crate) fn read_result(job: &Job, dir: &Path, record: process::RunRecord) -> JobResult {
+    let events = std::fs::read_to_string(dir.join(python::EVENTS_FILE)).unwrap_or_default();
+    let stack = match record.exit {
+        Exit::TimedOut => std::fs::read_to_string(dir.join(python::STACK_FILE)).unwrap_or_default(),
+        _ => String::new(),
+    };
+    let blocks = python::interpret(job, &events, &stack, &record);
+    let failed = blocks.iter().any(|b| b.status != Status::Pass);
+    let stderr = if failed {
+        tail(&record.stderr.text(), STDERR_KEPT)
+    } else {
+        String::new()
+    };
+    JobResult {
+        blocks,
+        duration: record.duration,
+        stderr,
+        cached: false,
+    }
+}
 
 impl ProcessExecutor {
     fn try_execute(&self, job: &Job) -> std::io::Result<JobResult> {
@@ -77,22 +142,11 @@ impl ProcessExecutor {
         for (i, m) in job.members.iter().enumerate() {
             std::fs::write(dir.path().join(python::block_file(i)), &m.code)?;
         }
-        let result_file = dir.path().join("events.jsonl");
-        let args = python::args(job, dir.path(), &result_file);
+        let args = python::args(job, dir.path());
         let mut cmd = self
             .sandbox
             .command(&job.interpreter, &args, &work, dir.path());
-        cmd.env_clear();
-        for k in PASS_ENV {
-            if let Some(v) = std::env::var_os(k) {
-                cmd.env(k, v);
-            }
-        }
-        cmd.env("HOME", &work)
-            .env("TMPDIR", &tmp)
-            .env("LANG", "C.UTF-8")
-            .env("LC_ALL", "C.UTF-8")
-            .env("DOCMATRIX", "1");
+        set_env(&mut cmd, &work, &tmp);
         let limits = Limits {
             timeout: job.timeout,
             dump_file: Some(dir.path().join(python::STACK_FILE)),
@@ -104,27 +158,7 @@ impl ProcessExecutor {
                 record.exit = Exit::Signal(sig);
             }
         }
-        let events = std::fs::read_to_string(&result_file).unwrap_or_default();
-        let stack = match record.exit {
-            Exit::TimedOut => {
-                std::fs::read_to_string(dir.path().join(python::STACK_FILE)).unwrap_or_default()
-            }
-            _ => String::new(),
-        };
-        let blocks = python::interpret(job, &events, &stack, &record);
-        let failed = blocks
-            .iter()
-            .any(|b| b.status != crate::model::Status::Pass);
-        let stderr = if failed {
-            tail(&record.stderr.text(), STDERR_KEPT)
-        } else {
-            String::new()
-        };
-        Ok(JobResult {
-            blocks,
-            duration: record.duration,
-            stderr,
-        })
+        Ok(read_result(job, dir.path(), record))
     }
 }
 
@@ -153,6 +187,7 @@ impl Executor for ProcessExecutor {
                     blocks,
                     duration: Duration::ZERO,
                     stderr: String::new(),
+                    cached: false,
                 }
             }
         }

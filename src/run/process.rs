@@ -6,10 +6,11 @@
 //! with `poll(2)`.
 
 use std::collections::VecDeque;
+use std::fs::File;
 use std::io::{self, Read};
 use std::os::fd::{AsRawFd, FromRawFd, OwnedFd, RawFd};
 use std::os::unix::process::{CommandExt, ExitStatusExt};
-use std::process::{Command, Stdio};
+use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
 /// Limits for one process.
@@ -113,7 +114,8 @@ pub struct RunRecord {
     pub duration: Duration,
 }
 
-fn set_limits(memory: Option<u64>) -> io::Result<()> {
+/// In the child, between fork and exec: die with docmatrix, no core dumps, the memory limit.
+pub fn set_limits(memory: Option<u64>) -> io::Result<()> {
     // SAFETY: async-signal-safe libc calls only, between fork and exec.
     unsafe {
         libc::prctl(libc::PR_SET_PDEATHSIG, libc::SIGKILL);
@@ -133,21 +135,21 @@ fn set_limits(memory: Option<u64>) -> io::Result<()> {
     Ok(())
 }
 
-fn kill_group(pgid: u32) {
+pub fn kill_group(pgid: u32) {
     // SAFETY: plain syscall; ESRCH (group already gone) is fine.
     unsafe {
         libc::kill(-(pgid as libc::pid_t), libc::SIGKILL);
     }
 }
 
-fn pidfd_open(pid: u32) -> Option<OwnedFd> {
+pub fn pidfd_open(pid: u32) -> Option<OwnedFd> {
     // SAFETY: plain syscall; a negative result means unsupported or gone.
     let fd = unsafe { libc::syscall(libc::SYS_pidfd_open, pid as libc::pid_t, 0) };
     // SAFETY: on success the kernel handed us a new descriptor that we alone own.
     (fd >= 0).then(|| unsafe { OwnedFd::from_raw_fd(fd as RawFd) })
 }
 
-fn poll_fds(fds: &mut [libc::pollfd], timeout: Duration) -> io::Result<usize> {
+pub fn poll_fds(fds: &mut [libc::pollfd], timeout: Duration) -> io::Result<usize> {
     let ms = timeout.as_millis().min(i32::MAX as u128) as libc::c_int;
     // SAFETY: `fds` is a valid, exclusively borrowed slice of pollfd.
     let n = unsafe { libc::poll(fds.as_mut_ptr(), fds.len() as libc::nfds_t, ms) };
@@ -165,6 +167,55 @@ fn poll_fds(fds: &mut [libc::pollfd], timeout: Duration) -> io::Result<usize> {
 /// daemonised grandchild that left the group) still holds open.
 const DRAIN_GRACE: Duration = Duration::from_millis(500);
 
+/// The end of a supervised program: how to learn that it ended, and how to stop it. A
+/// process docmatrix spawned ([`ProcessEnder`]) and a child of a warm worker are both enders.
+pub trait Ender {
+    /// Descriptors that become readable when the program may have ended; with none, the
+    /// supervisor looks every 10 ms.
+    fn fds(&self) -> Vec<RawFd>;
+    /// The program's end, if it has ended (never blocks).
+    fn try_end(&mut self) -> io::Result<Option<Exit>>;
+    /// Kills the program and everything in its process group, and waits until it is gone.
+    fn kill(&mut self) -> io::Result<()>;
+    /// Once the program has ended: kills what it left running in its group.
+    fn reap_leftovers(&mut self);
+    /// At the timeout, before the kill: asks the program to write its stack dump, for enders
+    /// that can (the default relies on the program's own timer).
+    fn request_dump(&mut self) {}
+}
+
+/// A process docmatrix spawned itself, in its own process group.
+pub struct ProcessEnder {
+    child: Child,
+    pidfd: Option<OwnedFd>,
+}
+
+impl ProcessEnder {
+    pub fn new(child: Child) -> Self {
+        let pidfd = pidfd_open(child.id());
+        ProcessEnder { child, pidfd }
+    }
+}
+
+impl Ender for ProcessEnder {
+    fn fds(&self) -> Vec<RawFd> {
+        self.pidfd.iter().map(|f| f.as_raw_fd()).collect()
+    }
+
+    fn try_end(&mut self) -> io::Result<Option<Exit>> {
+        Ok(self.child.try_wait()?.map(to_exit))
+    }
+
+    fn kill(&mut self) -> io::Result<()> {
+        kill_group(self.child.id());
+        self.child.wait().map(|_| ())
+    }
+
+    fn reap_leftovers(&mut self) {
+        kill_group(self.child.id());
+    }
+}
+
 /// Runs `cmd` under `limits`. Only a failure to start the process is an `Err`.
 pub fn run(cmd: &mut Command, limits: &Limits) -> io::Result<RunRecord> {
     let memory = limits.memory;
@@ -178,12 +229,22 @@ pub fn run(cmd: &mut Command, limits: &Limits) -> io::Result<RunRecord> {
     }
     let start = Instant::now();
     let mut child = cmd.spawn()?;
-    let pid = child.id();
-    let mut out = child.stdout.take();
-    let mut err = child.stderr.take();
+    let out = child.stdout.take().map(|p| File::from(OwnedFd::from(p)));
+    let err = child.stderr.take().map(|p| File::from(OwnedFd::from(p)));
+    supervise(out, err, &mut ProcessEnder::new(child), limits, start)
+}
+
+/// Watches a running program: captures `out` and `err` until they close, ends it at the
+/// timeout (after waiting briefly for its stack dump), and cleans up what it leaves behind.
+pub fn supervise(
+    mut out: Option<File>,
+    mut err: Option<File>,
+    ender: &mut dyn Ender,
+    limits: &Limits,
+    start: Instant,
+) -> io::Result<RunRecord> {
     let mut stdout = Captured::new(limits.output_cap);
     let mut stderr = Captured::new(limits.output_cap);
-    let pidfd = pidfd_open(pid);
     let mut deadline = start + limits.timeout;
     let mut dump_waited = false;
     let mut exit: Option<Exit> = None;
@@ -192,14 +253,12 @@ pub fn run(cmd: &mut Command, limits: &Limits) -> io::Result<RunRecord> {
 
     loop {
         if exit.is_none() {
-            if let Some(status) = child.try_wait()? {
-                exit = Some(to_exit(status));
-            }
+            exit = ender.try_end()?;
         }
         if exit.is_some() {
             if drain_until.is_none() {
-                // The main process is gone: whatever it left running in its group goes too.
-                kill_group(pid);
+                // The program is gone: whatever it left running in its group goes too.
+                ender.reap_leftovers();
                 drain_until = Some(Instant::now() + DRAIN_GRACE);
             }
             if out.is_none() && err.is_none() {
@@ -210,58 +269,48 @@ pub fn run(cmd: &mut Command, limits: &Limits) -> io::Result<RunRecord> {
         if exit.is_none() && now >= deadline {
             if let (Some(f), false) = (&limits.dump_file, dump_waited) {
                 dump_waited = true;
+                ender.request_dump();
                 if std::fs::metadata(f).map_or(true, |m| m.len() == 0) {
                     deadline = now + DUMP_GRACE;
                     continue;
                 }
             }
-            if dump_waited && limits.dump_file.is_some() {
+            if dump_waited {
                 // Let the dump's last lines land.
                 std::thread::sleep(Duration::from_millis(20));
             }
-            kill_group(pid);
-            let _ = child.wait()?;
+            ender.kill()?;
             exit = Some(Exit::TimedOut);
             continue;
         }
         if drain_until.is_some_and(|t| now >= t) {
             break;
         }
-        let wake = match drain_until {
-            Some(t) => t,
-            None => deadline,
-        };
-        let mut fds = Vec::with_capacity(3);
-        for p in [
-            out.as_ref().map(|p| p.as_raw_fd()),
-            err.as_ref().map(|p| p.as_raw_fd()),
-        ]
-        .into_iter()
-        .flatten()
-        {
-            fds.push(libc::pollfd {
-                fd: p,
+        let wake = drain_until.unwrap_or(deadline);
+        let mut fds: Vec<libc::pollfd> = [&out, &err]
+            .into_iter()
+            .flatten()
+            .map(|f| libc::pollfd {
+                fd: f.as_raw_fd(),
                 events: libc::POLLIN,
                 revents: 0,
-            });
-        }
-        let watch_pid = exit.is_none();
-        match (&pidfd, watch_pid) {
-            (Some(fd), true) => fds.push(libc::pollfd {
-                fd: fd.as_raw_fd(),
-                events: libc::POLLIN,
-                revents: 0,
-            }),
-            // Without a pidfd (old kernels), wake up regularly to look at the child.
-            (None, true) if fds.is_empty() => {
-                std::thread::sleep(Duration::from_millis(2));
-                continue;
-            }
-            _ => {}
-        }
+            })
+            .collect();
+        let watch_end = exit.is_none();
+        let end_fds = if watch_end { ender.fds() } else { Vec::new() };
+        fds.extend(end_fds.iter().map(|&fd| libc::pollfd {
+            fd,
+            events: libc::POLLIN,
+            revents: 0,
+        }));
         let mut wait = wake.saturating_duration_since(now);
-        if pidfd.is_none() && watch_pid {
+        if watch_end && end_fds.is_empty() {
+            // Nothing to wait on for the end (old kernels): look regularly.
             wait = wait.min(Duration::from_millis(10));
+        }
+        if fds.is_empty() {
+            std::thread::sleep(wait.min(Duration::from_millis(2)));
+            continue;
         }
         poll_fds(&mut fds, wait)?;
         for f in &fds {
@@ -275,9 +324,6 @@ pub fn run(cmd: &mut Command, limits: &Limits) -> io::Result<RunRecord> {
             }
         }
     }
-    if exit.is_none() {
-        exit = Some(to_exit(child.wait()?));
-    }
     Ok(RunRecord {
         exit: exit.unwrap_or(Exit::TimedOut),
         stdout,
@@ -289,12 +335,14 @@ pub fn run(cmd: &mut Command, limits: &Limits) -> io::Result<RunRecord> {
 fn read_some<R: Read>(pipe: &mut Option<R>, into: &mut Captured, buf: &mut [u8]) {
     let Some(p) = pipe.as_mut() else { return };
     match p.read(buf) {
-        Ok(0) | Err(_) => *pipe = None,
-        Ok(n) => into.push(&buf[..n]),
+        Ok(n) if n > 0 => into.push(&buf[..n]),
+        Err(e)
+            if e.kind() == io::ErrorKind::WouldBlock || e.kind() == io::ErrorKind::Interrupted => {}
+        _ => *pipe = None,
     }
 }
 
-fn to_exit(status: std::process::ExitStatus) -> Exit {
+pub fn to_exit(status: std::process::ExitStatus) -> Exit {
     match (status.code(), status.signal()) {
         (Some(c), _) => Exit::Code(c),
         (None, Some(s)) => Exit::Signal(s),

@@ -1,12 +1,28 @@
-# docmatrix's Python driver: runs the blocks of one job, in order, in one fresh `__main__`
-# namespace, as `python block.py` would, and reports each block's fate on a file descriptor
-# of its own, one JSON object a line, so that the snippet's own output stays untouched.
-# Usage: python -I -c <this> RESULT_FILE STACK_FILE DUMP_AT BLOCK_FILE RAISES [BLOCK_FILE RAISES ...]
-# (RAISES is an exception name, or "-"). Just before the job's timeout (DUMP_AT, a Unix time;
-# 0 for never) faulthandler writes every thread's stack to STACK_FILE, so that a timeout can
-# name the line the program was stuck on. Kept free of imports beyond `sys` and `os`, which
-# every interpreter has loaded already, so the snippet sees a clean interpreter.
+# docmatrix's Python driver. It runs the blocks of one job, in order, in one fresh `__main__`
+# namespace, as `python block.py` would, and reports each block's fate on a file descriptor of
+# its own, one JSON object a line, so that the snippet's own output stays untouched.
+#
+#   python -I -c <this> run JOB_DIR DUMP_AT RAISES [RAISES ...]
+#       runs JOB_DIR/block_0.py, block_1.py, ... (RAISES is an exception name or "-" per
+#       block), reporting to JOB_DIR/events.jsonl. Just before the job's timeout (DUMP_AT, a
+#       Unix time; 0 for never) faulthandler writes every thread's stack to JOB_DIR/stack.txt,
+#       so that a timeout can name the line the program was stuck on.
+#   python -I -c <this> serve PRELOAD
+#       a warm worker: imports the comma-separated standard-library modules of PRELOAD (those
+#       that import silently), says `ready`, then forks one child per request read on stdin:
+#         run \t ID \t JOB_DIR \t DUMP_AT \t RAISES ...   the child runs the job with its
+#             stdout and stderr on the FIFOs JOB_DIR/out and JOB_DIR/err, in JOB_DIR/work;
+#             when it ends, its wait status is written to the FIFO JOB_DIR/status
+#         dump \t ID                                        the child writes its stacks
+#             to JOB_DIR/stack.txt (SIGUSR1 to faulthandler), before a timeout's kill
+#         kill \t ID                                        kills the child's process group
+#       End of input kills every child and ends the worker.
+#
+# Only `sys` and `os` (loaded by every interpreter) are imported up front, so that a snippet
+# sees a clean interpreter.
 import sys, os
+
+_SIGUSR1 = 10  # Linux
 
 
 def _q(s):
@@ -21,19 +37,46 @@ def _q(s):
     return '"' + "".join(out) + '"'
 
 
-def _main():
-    fd = os.open(sys.argv[1], os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600)
-    dump_at = float(sys.argv[3])
-    if dump_at > 0:
-        import time
+def _exit_code(e):
+    """The exit status of an uncaught SystemExit, printing its message as Python does."""
+    c = e.code
+    if c is None:
+        return 0
+    if isinstance(c, int):
+        return c
+    try:
+        sys.stderr.write(str(c) + "\n")
+    except BaseException:
+        pass
+    return 1
 
-        dump_after = max(dump_at - time.time(), 0.001)
+
+def _compile(path):
+    """A block's code object, or the exception compiling it raised."""
+    try:
+        with open(path, "rb") as f:
+            return compile(f.read(), path, "exec", dont_inherit=True)
+    except BaseException as e:
+        return e
+
+
+def _run(job_dir, dump_at, raises_list, precompiled=None):
+    """Runs the job's blocks; returns the process's exit status. `precompiled` holds, per
+    block, what `_compile` gave in the worker before the fork (compiling in a fresh child
+    costs milliseconds of copy-on-write faults)."""
+    fd = os.open(os.path.join(job_dir, "events.jsonl"), os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600)
+    if dump_at != 0:
         import faulthandler
 
-        stack_fd = os.open(sys.argv[2], os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-        faulthandler.dump_traceback_later(dump_after, file=stack_fd)
-    args = sys.argv[4:]
-    blocks = [(args[i], args[i + 1]) for i in range(0, len(args) - 1, 2)]
+        stack_fd = os.open(os.path.join(job_dir, "stack.txt"), os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+        if dump_at > 0:
+            import time
+
+            faulthandler.dump_traceback_later(max(dump_at - time.time(), 0.001), file=stack_fd)
+        else:
+            # Warm children: the worker sends SIGUSR1 when the job times out (no timer thread).
+            faulthandler.register(_SIGUSR1, file=stack_fd, all_threads=True)
+    blocks = [(os.path.join(job_dir, "block_%d.py" % i), r) for i, r in enumerate(raises_list)]
     files = set(b[0] for b in blocks)
 
     def emit(ev, i, **kw):
@@ -43,8 +86,6 @@ def _main():
                 continue
             if isinstance(v, int):
                 fields.append('"%s":%d' % (k, v))
-            elif isinstance(v, list):
-                fields.append('"%s":[%s]' % (k, ",".join(_q(x) for x in v)))
             else:
                 fields.append('"%s":%s' % (k, _q(v)))
         os.write(fd, ("{" + ",".join(fields) + "}\n").encode("utf-8", "backslashreplace"))
@@ -68,8 +109,9 @@ def _main():
         emit("start", i)
         compiled = False
         try:
-            with open(path, "rb") as f:
-                code = compile(f.read(), path, "exec", dont_inherit=True)
+            code = precompiled[i] if precompiled is not None else _compile(path)
+            if isinstance(code, BaseException):
+                raise code.with_traceback(None)
             compiled = True
             exec(code, ns)
         except BaseException as e:
@@ -84,11 +126,11 @@ def _main():
                 tb = tb.tb_next
             if isinstance(e, SystemExit):
                 c = e.code
-                status = 0 if c is None else (c if isinstance(c, int) else 1)
+                status = _exit_code(e)
                 emit("exit", i, code=status, message=None if c is None or isinstance(c, int) else str(c),
                      lineno=where and where[1], file=where and where[0])
                 os.close(fd)
-                raise
+                return status
             if where is not None:
                 frame_file, lineno = where
             else:
@@ -104,18 +146,166 @@ def _main():
             emit("fail", i, type=type(e).__name__, message=msg, lineno=lineno, file=frame_file,
                  phase="compile" if not compiled else "run")
             import traceback
+
             traceback.print_exception(type(e), e, None if not compiled else e.__traceback__.tb_next)
             os.close(fd)
-            sys.stderr.flush()
-            raise SystemExit(1)
+            return 1
         if raises is not None:
             emit("noraise", i, type=raises)
             os.close(fd)
             sys.stderr.write("docmatrix: expected %s to be raised, but the block finished\n" % raises)
-            raise SystemExit(1)
+            return 1
         emit("ok", i)
     os.close(fd)
+    return 0
 
 
-_main()
-del _main, _q
+def _child(job_dir, dump_at, raises_list, precompiled):
+    """In a forked child of the worker: becomes the job's process, then ends as an interpreter
+    ends (non-daemon threads joined, atexit handlers run, streams flushed)."""
+    code = 1
+    try:
+        os.setpgid(0, 0)
+        out = os.open(os.path.join(job_dir, "out"), os.O_WRONLY)
+        err = os.open(os.path.join(job_dir, "err"), os.O_WRONLY)
+        null = os.open(os.devnull, os.O_RDONLY)
+        os.dup2(null, 0)
+        os.dup2(out, 1)
+        os.dup2(err, 2)
+        # Close what the worker had open (its pidfds); listing is cheaper than closing every
+        # possible descriptor, which 3.9 does one by one.
+        for name in os.listdir("/proc/self/fd"):
+            if int(name) > 2:
+                try:
+                    os.close(int(name))
+                except OSError:
+                    pass
+        work = os.path.join(job_dir, "work")
+        os.chdir(work)
+        os.environ["HOME"] = work
+        os.environ["TMPDIR"] = os.path.join(job_dir, "tmp")
+        try:
+            code = _run(job_dir, dump_at, raises_list, precompiled)
+        except SystemExit as e:
+            code = _exit_code(e)
+        threading = sys.modules.get("threading")
+        if threading is not None:
+            try:
+                threading._shutdown()
+            except BaseException:
+                pass
+        try:
+            import atexit
+
+            atexit._run_exitfuncs()
+        except BaseException:
+            pass
+        for stream in (sys.stdout, sys.stderr):
+            try:
+                stream.flush()
+            except BaseException:
+                pass
+    finally:
+        os._exit(code)
+
+
+def _serve(preload):
+    import select
+
+    if preload:
+        import warnings
+
+        for name in preload.split(","):
+            before = set(sys.modules)
+            try:
+                with warnings.catch_warnings(record=True) as seen:
+                    warnings.simplefilter("always")
+                    __import__(name)
+                clean = not seen
+            except BaseException:
+                clean = False
+            if not clean:
+                # Not silent on this version: leave it for the snippet to import.
+                for m in set(sys.modules) - before:
+                    del sys.modules[m]
+    import gc
+    import faulthandler  # built in; every child registers its stack dump with it
+
+    gc.collect()
+    gc.freeze()  # children then leave the worker's objects alone: fewer copy-on-write faults
+    poller = select.poll()
+    poller.register(0, select.POLLIN)
+    children = {}  # pidfd -> (id, pid, job_dir)
+    pids = {}  # id -> pid
+    sys.stdout.write("ready %d\n" % os.getpid())
+    sys.stdout.flush()
+    pending = b""
+    while True:
+        for fd, _ in poller.poll():
+            if fd != 0:
+                job_id, pid, job_dir = children.pop(fd)
+                poller.unregister(fd)
+                os.close(fd)
+                pids.pop(job_id, None)
+                _, status = os.waitpid(pid, 0)
+                try:
+                    os.killpg(pid, 9)
+                except OSError:
+                    pass
+                try:
+                    s = os.open(os.path.join(job_dir, "status"), os.O_WRONLY | os.O_NONBLOCK)
+                    os.write(s, b"%d\n" % status)
+                    os.close(s)
+                except OSError:
+                    pass
+                continue
+            data = os.read(0, 65536)
+            if not data:
+                for pid in pids.values():
+                    try:
+                        os.killpg(pid, 9)
+                    except OSError:
+                        pass
+                return
+            pending += data
+            while b"\n" in pending:
+                line, pending = pending.split(b"\n", 1)
+                fields = line.decode("utf-8", "surrogateescape").split("\t")
+                if fields[0] == "run":
+                    job_id, job_dir, dump_at = fields[1], fields[2], float(fields[3])
+                    raises_list = fields[4:]
+                    precompiled = [
+                        _compile(os.path.join(job_dir, "block_%d.py" % i)) for i in range(len(raises_list))
+                    ]
+                    sys.stdout.flush()
+                    sys.stderr.flush()
+                    pid = os.fork()
+                    if pid == 0:
+                        _child(job_dir, dump_at, raises_list, precompiled)
+                    pidfd = os.pidfd_open(pid)
+                    children[pidfd] = (job_id, pid, job_dir)
+                    pids[job_id] = pid
+                    poller.register(pidfd, select.POLLIN)
+                elif fields[0] == "dump":
+                    pid = pids.get(fields[1])
+                    if pid is not None:
+                        try:
+                            os.kill(pid, _SIGUSR1)
+                        except OSError:
+                            pass
+                elif fields[0] == "kill":
+                    pid = pids.get(fields[1])
+                    if pid is not None:
+                        try:
+                            os.killpg(pid, 9)
+                        except OSError:
+                            pass
+
+
+if sys.argv[1] == "serve":
+    _serve(sys.argv[2])
+else:
+    _code = _run(sys.argv[2], float(sys.argv[3]), sys.argv[4:])
+    del _run, _q, _child, _serve
+    if _code:
+        sys.exit(_code)

@@ -7,7 +7,7 @@ use std::ffi::OsString;
 use std::path::Path;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
-use serde::Deserialize;
+use serde::{Deserialize, Serialize};
 
 use crate::model::Status;
 use crate::plan::Job;
@@ -21,13 +21,14 @@ pub fn block_file(i: usize) -> String {
     format!("block_{i}.py")
 }
 
-/// The file the driver's stack dump goes to, inside a job's directory.
+/// The files the driver writes in a job's directory: its events, and its stack dump.
+pub const EVENTS_FILE: &str = "events.jsonl";
 pub const STACK_FILE: &str = "stack.txt";
 
 /// When the driver dumps its stacks, as a Unix time: late enough to show where the program
 /// was stuck, early enough to be written before the kill at the timeout, counted from now
-/// (just before the spawn) so that a slow start-up does not push it past the kill.
-fn dump_at(timeout: Duration) -> f64 {
+/// (just before the start) so that a slow start-up does not push it past the kill.
+pub fn dump_at(timeout: Duration) -> f64 {
     let t = timeout.as_secs_f64();
     let margin = (t * 0.05).clamp(0.1, 0.25).min(t / 2.0);
     let now = SystemTime::now()
@@ -36,22 +37,38 @@ fn dump_at(timeout: Duration) -> f64 {
     now + t - margin
 }
 
-/// The interpreter's arguments to run `job`, whose blocks were written to `dir` (see
-/// [`block_file`]), reporting to `result`.
-pub fn args(job: &Job, dir: &Path, result: &Path) -> Vec<OsString> {
+/// The interpreter's arguments to run `job` in a fresh process, its blocks written to `dir`
+/// (see [`block_file`]).
+pub fn args(job: &Job, dir: &Path) -> Vec<OsString> {
     let mut a: Vec<OsString> = vec![
         "-I".into(),
         "-c".into(),
         DRIVER.into(),
-        result.into(),
-        dir.join(STACK_FILE).into(),
+        "run".into(),
+        dir.into(),
         format!("{:.3}", dump_at(job.timeout)).into(),
     ];
-    for (i, m) in job.members.iter().enumerate() {
-        a.push(dir.join(block_file(i)).into());
-        a.push(m.raises.as_deref().unwrap_or("-").into());
-    }
+    a.extend(raises(job).into_iter().map(OsString::from));
     a
+}
+
+/// Each block's expected exception, or `-`.
+pub fn raises(job: &Job) -> Vec<String> {
+    job.members
+        .iter()
+        .map(|m| m.raises.clone().unwrap_or_else(|| "-".into()))
+        .collect()
+}
+
+/// The interpreter's arguments to start a warm worker that preloads `preload`.
+pub fn serve_args(preload: &[String]) -> Vec<OsString> {
+    vec![
+        "-I".into(),
+        "-c".into(),
+        DRIVER.into(),
+        "serve".into(),
+        preload.join(",").into(),
+    ]
 }
 
 /// The reason given to the blocks of a group after one that did not finish.
@@ -59,7 +76,7 @@ pub const NOT_REACHED_AFTER_FAILURE: &str =
     "not reached: an earlier block of its group did not finish";
 
 /// What happened to one block of a job.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct BlockResult {
     pub status: Status,
     pub error_type: Option<String>,
@@ -293,4 +310,148 @@ pub fn interpret(job: &Job, events: &str, stack: &str, record: &RunRecord) -> Ve
 
 fn first_line(s: &str) -> &str {
     s.lines().next().unwrap_or("").trim_end()
+}
+
+/// Standard-library modules a warm worker may import ahead of time: on every supported
+/// version they import without output, warnings, threads or other side effects. A worker
+/// imports only those that the examples of the run import, and drops any that warn.
+const PRELOADABLE: &[&str] = &[
+    "abc",
+    "argparse",
+    "array",
+    "ast",
+    "asyncio",
+    "base64",
+    "binascii",
+    "bisect",
+    "calendar",
+    "cmath",
+    "collections",
+    "colorsys",
+    "contextlib",
+    "contextvars",
+    "copy",
+    "csv",
+    "dataclasses",
+    "datetime",
+    "decimal",
+    "difflib",
+    "dis",
+    "email",
+    "enum",
+    "errno",
+    "fnmatch",
+    "fractions",
+    "functools",
+    "gettext",
+    "glob",
+    "graphlib",
+    "gzip",
+    "hashlib",
+    "heapq",
+    "hmac",
+    "html",
+    "inspect",
+    "io",
+    "ipaddress",
+    "itertools",
+    "json",
+    "keyword",
+    "linecache",
+    "locale",
+    "logging",
+    "math",
+    "mimetypes",
+    "numbers",
+    "operator",
+    "pathlib",
+    "pickle",
+    "pkgutil",
+    "platform",
+    "pprint",
+    "queue",
+    "quopri",
+    "random",
+    "re",
+    "reprlib",
+    "secrets",
+    "selectors",
+    "shlex",
+    "shutil",
+    "signal",
+    "socket",
+    "statistics",
+    "string",
+    "struct",
+    "subprocess",
+    "tempfile",
+    "textwrap",
+    "threading",
+    "time",
+    "timeit",
+    "token",
+    "tokenize",
+    "tomllib",
+    "traceback",
+    "types",
+    "typing",
+    "unicodedata",
+    "unittest",
+    "urllib",
+    "uuid",
+    "warnings",
+    "weakref",
+    "xml",
+    "zipfile",
+    "zlib",
+    "zoneinfo",
+];
+
+/// The preloadable modules that `codes` import (`import a.b`, `from a import b`), sorted.
+pub fn preload_for<'a>(codes: impl IntoIterator<Item = &'a str>) -> Vec<String> {
+    let mut found = std::collections::BTreeSet::new();
+    for code in codes {
+        for line in code.lines() {
+            let line = line.trim_start();
+            let names: Vec<&str> = if let Some(rest) = line.strip_prefix("import ") {
+                rest.split(',').collect()
+            } else if let Some(rest) = line.strip_prefix("from ") {
+                rest.split_whitespace().take(1).collect()
+            } else {
+                continue;
+            };
+            for n in names {
+                let top = n
+                    .split_whitespace()
+                    .next()
+                    .unwrap_or("")
+                    .split('.')
+                    .next()
+                    .unwrap_or("");
+                if PRELOADABLE.contains(&top) {
+                    found.insert(top.to_string());
+                }
+            }
+        }
+    }
+    found.into_iter().collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn preloads_only_known_stdlib_imports() {
+        let code = "import json, os.path\nfrom collections import Counter\nimport numpy as np\n  from typing import Self\nx = 'import re'\n";
+        assert_eq!(preload_for([code]), vec!["collections", "json", "typing"]);
+    }
+
+    #[test]
+    fn stack_dumps_name_the_deepest_block_frame() {
+        let dump = "Thread 0x1 (most recent call first):\n  File \"/usr/lib/python3.12/time.py\", line 3 in sleep\n  File \"/tmp/docmatrix-x/block_1.py\", line 9 in <module>\n  File \"/tmp/docmatrix-x/block_0.py\", line 2 in f\n";
+        assert_eq!(stuck_at(dump, 2), Some((1, 9)));
+        assert_eq!(stuck_at(dump, 1), Some((0, 2)));
+        assert_eq!(stuck_at("", 1), None);
+    }
 }

@@ -20,12 +20,25 @@ pub fn docmatrix(args: &[&str]) -> Output {
 }
 
 pub fn docmatrix_in(cwd: &Path, args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_docmatrix"))
+    command()
         .args(args)
         .current_dir(cwd)
-        .env_remove("NO_COLOR")
         .output()
         .expect("the docmatrix binary runs")
+}
+
+/// The `docmatrix` binary with a cache of its own: every invocation starts from an empty
+/// result cache (under target/), so that tests never see each other's results or the user's.
+pub fn command() -> Command {
+    use std::sync::atomic::{AtomicUsize, Ordering};
+    static NEXT: AtomicUsize = AtomicUsize::new(0);
+    let n = NEXT.fetch_add(1, Ordering::Relaxed);
+    let dir = root()
+        .join("target/test-cache")
+        .join(format!("{}-{n}", std::process::id()));
+    let mut c = Command::new(env!("CARGO_BIN_EXE_docmatrix"));
+    c.env("XDG_CACHE_HOME", dir).env_remove("NO_COLOR");
+    c
 }
 
 pub fn stdout(o: &Output) -> String {

@@ -1,12 +1,11 @@
 //! Interpreter discovery: real interpreters, shims resolved, explicit paths, missing versions.
 
 use std::path::{Path, PathBuf};
-use std::process::Command;
 
 use crate::common::*;
 
 fn run_env(cwd: &Path, args: &[&str], path: &str) -> std::process::Output {
-    Command::new(env!("CARGO_BIN_EXE_docmatrix"))
+    command()
         .args(args)
         .current_dir(cwd)
         .env("PATH", path)

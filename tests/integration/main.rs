@@ -4,6 +4,7 @@
 mod common;
 
 mod annotations;
+mod ci_reports;
 mod cli;
 mod extraction;
 mod inputs;

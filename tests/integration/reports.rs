@@ -55,7 +55,7 @@ fn colour_only_when_asked_and_never_with_no_color() {
     ];
     let out = docmatrix(&args);
     assert!(stdout(&out).contains("\x1b[32m"), "{}", stdout(&out));
-    let out = std::process::Command::new(env!("CARGO_BIN_EXE_docmatrix"))
+    let out = command()
         .args(["validate", "--no-config", "fixtures/broken/valid.md"])
         .current_dir(root())
         .env("NO_COLOR", "1")

@@ -1,0 +1,110 @@
+//! `--format github`: GitHub Actions workflow commands.
+//!
+//! Every problem of a failing example becomes an `::error` annotation at the Markdown line
+//! where it happened (versions failing the same way at the same line make one annotation),
+//! a file that could not be read an `::error`, and every warning a `::warning`. The whole
+//! terminal report follows, folded in a `::group::`. (The Markdown step summary is the
+//! [`markdown`](super::markdown) format; the CLI appends it to `$GITHUB_STEP_SUMMARY`.)
+
+use std::fmt::Write as _;
+
+use super::{failures, problem_kind, slash_path, terminal, version_list, Report};
+use crate::judge::Policy;
+use crate::model::Diagnostic;
+
+/// Escapes a command's message.
+fn data(s: &str) -> String {
+    s.replace('%', "%25")
+        .replace('\r', "%0D")
+        .replace('\n', "%0A")
+}
+
+/// Escapes a command's property value.
+fn property(s: &str) -> String {
+    data(s).replace(':', "%3A").replace(',', "%2C")
+}
+
+fn command(out: &mut String, level: &str, file: &str, line: Option<usize>, title: &str, msg: &str) {
+    let mut props = format!("file={}", property(file));
+    if let Some(l) = line {
+        let _ = write!(props, ",line={l}");
+    }
+    let _ = writeln!(
+        out,
+        "::{level} {props},title={}::{}",
+        property(title),
+        data(msg)
+    );
+}
+
+fn diagnostic(out: &mut String, level: &str, title: &str, d: &Diagnostic) {
+    command(out, level, &slash_path(&d.file), d.line, title, &d.message);
+}
+
+/// The annotations, then the terminal report in a folded group.
+pub fn render(r: &Report) -> String {
+    let mut out = String::new();
+    for e in r.examples.iter().filter(|e| e.policy == Policy::Fail) {
+        let file = slash_path(&e.file);
+        for f in failures(e) {
+            let versions = version_list(&f.versions);
+            let what = match problem_kind(f.outcome) {
+                "fail" => f
+                    .outcome
+                    .error_type
+                    .clone()
+                    .unwrap_or_else(|| "failure".into()),
+                "timeout" => "timeout".into(),
+                "unavailable" => "no interpreter".into(),
+                _ => "not reached".into(),
+            };
+            let title = format!("docmatrix: {what} on Python {versions}");
+            let mut msg = format!("Python {versions}: {}", f.text());
+            if let (Some(l), Some(code)) = (f.outcome.md_line, &f.outcome.code) {
+                let _ = write!(msg, "\n    {l} | {}", code.trim_end());
+            }
+            if let Some(p) = &e.policy_message {
+                let _ = write!(msg, "\n{}:{} {p}", file, e.line);
+            }
+            command(&mut out, "error", &file, Some(f.line(e)), &title, &msg);
+        }
+    }
+    for d in &r.errors {
+        diagnostic(&mut out, "error", "docmatrix: unreadable file", d);
+    }
+    for d in &r.warnings {
+        diagnostic(&mut out, "warning", "docmatrix", d);
+    }
+    let s = &r.summary;
+    let _ = writeln!(
+        out,
+        "::group::docmatrix: {} example{}: {} ok, {} failed, {} skipped",
+        s.examples,
+        if s.examples == 1 { "" } else { "s" },
+        s.ok,
+        s.failed,
+        s.skipped
+    );
+    let text = terminal::render(r, terminal::Style::default());
+    for line in text.lines() {
+        // A line of the report must never read as a workflow command.
+        if line.starts_with("::") {
+            out.push(' ');
+        }
+        out.push_str(line);
+        out.push('\n');
+    }
+    out.push_str("::endgroup::\n");
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn escapes() {
+        assert_eq!(data("50%\nnext\r"), "50%25%0Anext%0D");
+        assert_eq!(property("a:b,c%"), "a%3Ab%2Cc%25");
+    }
+}

@@ -1,0 +1,401 @@
+//! Warm interpreters: one long-lived worker per interpreter (sandboxed once) that forks a child
+//! per job, so an interpreter's start-up is paid once per version, not once per example.
+//!
+//! The worker is the driver's `serve` mode (`src/target/driver.py`). For each job docmatrix
+//! makes the job's folder with three FIFOs — `out`, `err` and `status` — opens their read
+//! ends, and writes one request line to the worker; the child puts its stdout and stderr on
+//! the first two, and the worker writes the child's wait status to the third when it ends. The
+//! child behaves as `python block.py` in a fresh folder would (see docs/architecture.md for
+//! the one documented difference: preloaded standard-library modules). Where a worker cannot
+//! start, or dies, its jobs fall back to [`ProcessExecutor`].
+
+use std::collections::BTreeMap;
+use std::ffi::CString;
+use std::fs::File;
+use std::io::{self, Read, Write};
+use std::os::fd::{AsRawFd, FromRawFd, OwnedFd, RawFd};
+use std::os::unix::ffi::OsStrExt;
+use std::os::unix::process::CommandExt;
+use std::path::{Path, PathBuf};
+use std::process::{Child, ChildStdin, Stdio};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::{Mutex, OnceLock};
+use std::time::{Duration, Instant};
+
+use super::process::{self, Ender, Exit, Limits};
+use super::sandbox::Sandbox;
+use super::{Executor, JobResult, ProcessExecutor};
+use crate::plan::Job;
+use crate::target::python;
+
+/// How long a worker may take to import its preloads and say `ready`.
+const START_TIMEOUT: Duration = Duration::from_secs(20);
+
+struct Worker {
+    child: Mutex<Child>,
+    stdin: Mutex<Option<ChildStdin>>,
+    pidfd: Option<OwnedFd>,
+    alive: AtomicBool,
+}
+
+impl Worker {
+    fn send(&self, line: &str) -> io::Result<()> {
+        let mut guard = self.stdin.lock().unwrap_or_else(|e| e.into_inner());
+        match guard.as_mut() {
+            Some(s) => s.write_all(line.as_bytes()).and_then(|_| s.flush()),
+            None => Err(io::Error::new(io::ErrorKind::BrokenPipe, "worker closed")),
+        }
+    }
+
+    fn is_alive(&self) -> bool {
+        if !self.alive.load(Ordering::Relaxed) {
+            return false;
+        }
+        let mut child = self.child.lock().unwrap_or_else(|e| e.into_inner());
+        let gone = !matches!(child.try_wait(), Ok(None));
+        if gone {
+            self.alive.store(false, Ordering::Relaxed);
+        }
+        !gone
+    }
+}
+
+/// Runs jobs in children forked from warm workers, one worker per interpreter, each started
+/// when its first job comes (a run served wholly from the cache starts none).
+pub struct WarmExecutor {
+    workers: BTreeMap<PathBuf, OnceLock<Option<Worker>>>,
+    preload: Vec<String>,
+    fallback: ProcessExecutor,
+    /// Holds every job folder; the only writable place the sandboxed workers see.
+    root: tempfile::TempDir,
+    next: AtomicU64,
+}
+
+/// Starts one worker for `interpreter`, or says why it could not.
+fn start_worker(
+    interpreter: &Path,
+    preload: &[String],
+    sandbox: &Sandbox,
+    root: &Path,
+    limits: &Limits,
+) -> io::Result<Worker> {
+    let args = python::serve_args(preload);
+    let mut cmd = sandbox.command(interpreter, &args, root, root);
+    super::set_env(&mut cmd, root, &root.join("tmp"));
+    let memory = limits.memory;
+    cmd.stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .process_group(0);
+    // SAFETY: the closure only calls async-signal-safe functions.
+    unsafe {
+        cmd.pre_exec(move || process::set_limits(memory));
+    }
+    let mut child = cmd.spawn()?;
+    let stdout = child.stdout.take();
+    let ready = stdout.map(|s| read_ready(File::from(OwnedFd::from(s))));
+    if !matches!(ready, Some(Ok(true))) {
+        process::kill_group(child.id());
+        let _ = child.wait();
+        return Err(io::Error::other(format!(
+            "the worker for {} did not start",
+            interpreter.display()
+        )));
+    }
+    let pidfd = process::pidfd_open(child.id());
+    let stdin = child.stdin.take();
+    Ok(Worker {
+        child: Mutex::new(child),
+        stdin: Mutex::new(stdin),
+        pidfd,
+        alive: AtomicBool::new(true),
+    })
+}
+
+/// Waits for the worker's `ready` line.
+fn read_ready(mut out: File) -> io::Result<bool> {
+    let deadline = Instant::now() + START_TIMEOUT;
+    let mut got = Vec::new();
+    let mut buf = [0u8; 256];
+    while !got.contains(&b'\n') {
+        let left = deadline.saturating_duration_since(Instant::now());
+        if left.is_zero() {
+            return Ok(false);
+        }
+        let mut fds = [libc::pollfd {
+            fd: out.as_raw_fd(),
+            events: libc::POLLIN,
+            revents: 0,
+        }];
+        process::poll_fds(&mut fds, left)?;
+        if fds[0].revents == 0 {
+            continue;
+        }
+        match out.read(&mut buf)? {
+            0 => return Ok(false),
+            n => got.extend_from_slice(&buf[..n]),
+        }
+    }
+    Ok(got.starts_with(b"ready "))
+}
+
+fn mkfifo(path: &Path) -> io::Result<()> {
+    let c = CString::new(path.as_os_str().as_bytes())
+        .map_err(|_| io::Error::new(io::ErrorKind::InvalidInput, "NUL in path"))?;
+    // SAFETY: a valid C string; mkfifo does not keep it.
+    if unsafe { libc::mkfifo(c.as_ptr(), 0o600) } != 0 {
+        return Err(io::Error::last_os_error());
+    }
+    Ok(())
+}
+
+/// Opens a FIFO's read end without waiting for a writer.
+fn open_reader(path: &Path) -> io::Result<File> {
+    let c = CString::new(path.as_os_str().as_bytes())
+        .map_err(|_| io::Error::new(io::ErrorKind::InvalidInput, "NUL in path"))?;
+    // SAFETY: a valid C string; the descriptor returned is ours alone.
+    let fd = unsafe {
+        libc::open(
+            c.as_ptr(),
+            libc::O_RDONLY | libc::O_NONBLOCK | libc::O_CLOEXEC,
+        )
+    };
+    if fd < 0 {
+        return Err(io::Error::last_os_error());
+    }
+    // SAFETY: `fd` is a fresh descriptor we own.
+    Ok(unsafe { File::from_raw_fd(fd) })
+}
+
+fn wait_status_to_exit(status: i32) -> Exit {
+    if libc::WIFEXITED(status) {
+        Exit::Code(libc::WEXITSTATUS(status))
+    } else if libc::WIFSIGNALED(status) {
+        Exit::Signal(libc::WTERMSIG(status))
+    } else {
+        Exit::Code(-1)
+    }
+}
+
+/// The end of a worker's child: its wait status arrives on the job's `status` FIFO.
+struct WarmEnder<'a> {
+    status: File,
+    worker: &'a Worker,
+    id: u64,
+    got: Vec<u8>,
+    /// The worker itself died while the job ran.
+    lost: bool,
+}
+
+impl WarmEnder<'_> {
+    fn read_status(&mut self) -> Option<Exit> {
+        let mut buf = [0u8; 64];
+        loop {
+            match self.status.read(&mut buf) {
+                Ok(0) => break,
+                Ok(n) => self.got.extend_from_slice(&buf[..n]),
+                Err(_) => break,
+            }
+        }
+        let text = std::str::from_utf8(&self.got).ok()?;
+        let line = text.strip_suffix('\n')?;
+        line.trim().parse::<i32>().ok().map(wait_status_to_exit)
+    }
+}
+
+impl Ender for WarmEnder<'_> {
+    fn fds(&self) -> Vec<RawFd> {
+        let mut v = vec![self.status.as_raw_fd()];
+        v.extend(self.worker.pidfd.as_ref().map(|f| f.as_raw_fd()));
+        v
+    }
+
+    fn try_end(&mut self) -> io::Result<Option<Exit>> {
+        if let Some(e) = self.read_status() {
+            return Ok(Some(e));
+        }
+        if !self.worker.is_alive() {
+            self.lost = true;
+            return Ok(Some(Exit::Code(-1)));
+        }
+        Ok(None)
+    }
+
+    fn kill(&mut self) -> io::Result<()> {
+        if self.worker.send(&format!("kill\t{}\n", self.id)).is_err() {
+            self.lost = true;
+            return Ok(());
+        }
+        // The worker reaps the child and reports; give it a moment.
+        let deadline = Instant::now() + Duration::from_secs(2);
+        while Instant::now() < deadline {
+            if self.read_status().is_some() || !self.worker.is_alive() {
+                return Ok(());
+            }
+            let mut fds: Vec<libc::pollfd> = self
+                .fds()
+                .into_iter()
+                .map(|fd| libc::pollfd {
+                    fd,
+                    events: libc::POLLIN,
+                    revents: 0,
+                })
+                .collect();
+            process::poll_fds(&mut fds, Duration::from_millis(50))?;
+        }
+        Ok(())
+    }
+
+    fn reap_leftovers(&mut self) {
+        // The worker kills the child's process group when it reaps the child.
+    }
+
+    fn request_dump(&mut self) {
+        let _ = self.worker.send(&format!("dump\t{}\n", self.id));
+    }
+}
+
+impl WarmExecutor {
+    /// An executor with a (not yet started) worker for each interpreter, preloading
+    /// `preload`. Jobs of an interpreter whose worker does not start are run by `fallback`.
+    pub fn new(
+        interpreters: &[PathBuf],
+        preload: &[String],
+        fallback: ProcessExecutor,
+    ) -> io::Result<WarmExecutor> {
+        let mut builder = tempfile::Builder::new();
+        builder.prefix("docmatrix-warm-");
+        let root = match &fallback.temp_root {
+            Some(base) => builder.tempdir_in(base)?,
+            None => builder.tempdir()?,
+        };
+        std::fs::create_dir(root.path().join("tmp"))?;
+        Ok(WarmExecutor {
+            workers: interpreters
+                .iter()
+                .map(|i| (i.clone(), OnceLock::new()))
+                .collect(),
+            preload: preload.to_vec(),
+            fallback,
+            root,
+            next: AtomicU64::new(0),
+        })
+    }
+
+    /// How many workers were started and are still running.
+    pub fn running(&self) -> usize {
+        self.workers
+            .values()
+            .filter(|w| {
+                w.get()
+                    .is_some_and(|w| w.as_ref().is_some_and(Worker::is_alive))
+            })
+            .count()
+    }
+
+    fn worker(&self, interpreter: &Path) -> Option<&Worker> {
+        let cell = self.workers.get(interpreter)?;
+        cell.get_or_init(|| {
+            start_worker(
+                interpreter,
+                &self.preload,
+                &self.fallback.sandbox,
+                self.root.path(),
+                &self.fallback.limits,
+            )
+            .ok()
+        })
+        .as_ref()
+        .filter(|w| w.is_alive())
+    }
+
+    fn try_execute(&self, worker: &Worker, job: &Job) -> io::Result<Option<JobResult>> {
+        let id = self.next.fetch_add(1, Ordering::Relaxed);
+        let dir = self.root.path().join(format!("j{id}"));
+        std::fs::create_dir(&dir)?;
+        let result = self.run_in(worker, job, id, &dir);
+        let _ = std::fs::remove_dir_all(&dir);
+        result
+    }
+
+    fn run_in(
+        &self,
+        worker: &Worker,
+        job: &Job,
+        id: u64,
+        dir: &Path,
+    ) -> io::Result<Option<JobResult>> {
+        std::fs::create_dir(dir.join("work"))?;
+        std::fs::create_dir(dir.join("tmp"))?;
+        for (i, m) in job.members.iter().enumerate() {
+            std::fs::write(dir.join(python::block_file(i)), &m.code)?;
+        }
+        for f in ["out", "err", "status"] {
+            mkfifo(&dir.join(f))?;
+        }
+        let out = open_reader(&dir.join("out"))?;
+        let err = open_reader(&dir.join("err"))?;
+        let status = open_reader(&dir.join("status"))?;
+        // A negative dump time: the child waits for the worker's SIGUSR1 to dump its stacks.
+        let mut line = format!("run\t{id}\t{}\t-1", dir.display());
+        for r in python::raises(job) {
+            line.push('\t');
+            line.push_str(&r);
+        }
+        line.push('\n');
+        let start = Instant::now();
+        if worker.send(&line).is_err() {
+            worker.alive.store(false, Ordering::Relaxed);
+            return Ok(None);
+        }
+        let limits = Limits {
+            timeout: job.timeout,
+            dump_file: Some(dir.join(python::STACK_FILE)),
+            ..self.fallback.limits.clone()
+        };
+        let mut ender = WarmEnder {
+            status,
+            worker,
+            id,
+            got: Vec::new(),
+            lost: false,
+        };
+        let record = process::supervise(Some(out), Some(err), &mut ender, &limits, start)?;
+        if ender.lost {
+            worker.alive.store(false, Ordering::Relaxed);
+            return Ok(None);
+        }
+        Ok(Some(super::read_result(job, dir, record)))
+    }
+}
+
+impl Executor for WarmExecutor {
+    fn execute(&self, job: &Job) -> JobResult {
+        if let Some(w) = self.worker(&job.interpreter) {
+            if let Ok(Some(r)) = self.try_execute(w, job) {
+                return r;
+            }
+        }
+        self.fallback.execute(job)
+    }
+
+    fn sandbox(&self) -> &'static str {
+        self.fallback.sandbox.name()
+    }
+}
+
+impl Drop for WarmExecutor {
+    fn drop(&mut self) {
+        for w in self.workers.values().filter_map(|w| w.get()).flatten() {
+            // End of input: the worker kills its children and exits.
+            drop(w.stdin.lock().unwrap_or_else(|e| e.into_inner()).take());
+            let mut child = w.child.lock().unwrap_or_else(|e| e.into_inner());
+            let deadline = Instant::now() + Duration::from_secs(1);
+            while matches!(child.try_wait(), Ok(None)) && Instant::now() < deadline {
+                std::thread::sleep(Duration::from_millis(5));
+            }
+            process::kill_group(child.id());
+            let _ = child.wait();
+        }
+    }
+}
