@@ -146,6 +146,7 @@ struct Entry {
     blocks: Vec<BlockResult>,
     duration_ms: u64,
     stderr: String,
+    stdout: String,
 }
 
 /// What identifies an interpreter's behaviour, beyond its path and version.
@@ -263,6 +264,7 @@ impl Executor for CachingExecutor<'_> {
                     blocks: e.blocks,
                     duration: Duration::from_millis(e.duration_ms),
                     stderr: e.stderr,
+                    stdout: e.stdout,
                     cached: true,
                 };
             }
@@ -275,6 +277,7 @@ impl Executor for CachingExecutor<'_> {
                 blocks: r.blocks.clone(),
                 duration_ms: u64::try_from(r.duration.as_millis()).unwrap_or(u64::MAX),
                 stderr: r.stderr.clone(),
+                stdout: r.stdout.clone(),
             };
             // A cache that cannot be written only costs speed.
             let _ = self.cache.store(&key, &entry);

@@ -29,12 +29,16 @@ pub struct JobResult {
     pub duration: Duration,
     /// The tail of stderr, kept only when a block did not pass.
     pub stderr: String,
+    /// The tail of stdout (the last [`STDOUT_KEPT`] bytes).
+    pub stdout: String,
     /// Served from the result cache, not run.
     pub cached: bool,
 }
 
 /// Bytes of stderr kept with a failing job.
 const STDERR_KEPT: usize = 4000;
+/// Bytes of stdout kept with every job.
+pub const STDOUT_KEPT: usize = 2000;
 
 /// Runs one job.
 pub trait Executor: Sync {
@@ -120,6 +124,7 @@ pub(crate) fn read_result(job: &Job, dir: &Path, record: process::RunRecord) -> 
         blocks,
         duration: record.duration,
         stderr,
+        stdout: tail(&record.stdout.text(), STDOUT_KEPT),
         cached: false,
     }
 }
@@ -187,6 +192,7 @@ impl Executor for ProcessExecutor {
                     blocks,
                     duration: Duration::ZERO,
                     stderr: String::new(),
+                    stdout: String::new(),
                     cached: false,
                 }
             }
@@ -208,6 +214,19 @@ impl Progress for NoProgress {
     fn job_done(&self, _: &Job, _: &JobResult) {}
 }
 
+/// Runs `f` on every job on `threads` threads; results come back in job order.
+pub fn run_all_with<T: Send>(
+    jobs: &[Job],
+    threads: usize,
+    f: impl Fn(&Job) -> T + Sync + Send,
+) -> Vec<T> {
+    let work = || jobs.par_iter().with_max_len(1).map(&f).collect();
+    match rayon::ThreadPoolBuilder::new().num_threads(threads).build() {
+        Ok(pool) => pool.install(work),
+        Err(_) => jobs.iter().map(f).collect(),
+    }
+}
+
 /// Runs `jobs` on `threads` threads; results come back in job order.
 pub fn run_all(
     jobs: &[Job],
@@ -216,20 +235,11 @@ pub fn run_all(
     progress: &dyn Progress,
 ) -> Vec<JobResult> {
     progress.plan_size(jobs.len());
-    let work = || {
-        jobs.par_iter()
-            .with_max_len(1)
-            .map(|job| {
-                let r = executor.execute(job);
-                progress.job_done(job, &r);
-                r
-            })
-            .collect()
-    };
-    match rayon::ThreadPoolBuilder::new().num_threads(threads).build() {
-        Ok(pool) => pool.install(work),
-        Err(_) => jobs.iter().map(|j| executor.execute(j)).collect(),
-    }
+    run_all_with(jobs, threads, |job| {
+        let r = executor.execute(job);
+        progress.job_done(job, &r);
+        r
+    })
 }
 
 /// The last `max` bytes of `s`, cut at a character boundary.

@@ -85,12 +85,14 @@ impl Sandbox {
             }
             Sandbox::Bwrap { path } => {
                 let mut c = Command::new(path);
-                c.args(base_args(job_dir))
-                    .arg("--chdir")
-                    .arg(cwd)
-                    .arg("--")
-                    .arg(program)
-                    .args(args);
+                c.args(base_args(job_dir));
+                // The sandbox's /tmp is empty: an interpreter installed under /tmp needs its
+                // installation folder (the parent of its `bin/`) brought in, read-only.
+                if program.starts_with("/tmp") {
+                    let prefix = program.parent().and_then(Path::parent).unwrap_or(program);
+                    c.arg("--ro-bind").arg(prefix).arg(prefix);
+                }
+                c.arg("--chdir").arg(cwd).arg("--").arg(program).args(args);
                 c
             }
         }

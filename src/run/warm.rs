@@ -19,7 +19,7 @@ use std::os::unix::process::CommandExt;
 use std::path::{Path, PathBuf};
 use std::process::{Child, ChildStdin, Stdio};
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
-use std::sync::{Mutex, OnceLock};
+use std::sync::{mpsc, Mutex, OnceLock};
 use std::time::{Duration, Instant};
 
 use super::process::{self, Ender, Exit, Limits};
@@ -64,11 +64,21 @@ impl Worker {
 /// when its first job comes (a run served wholly from the cache starts none).
 pub struct WarmExecutor {
     workers: BTreeMap<PathBuf, OnceLock<Option<Worker>>>,
-    preload: Vec<String>,
     fallback: ProcessExecutor,
     /// Holds every job folder; the only writable place the sandboxed workers see.
     root: tempfile::TempDir,
     next: AtomicU64,
+    /// Starts workers on a thread of its own: a worker dies with the thread that started it
+    /// (PR_SET_PDEATHSIG), and this thread lives as long as the executor, unlike the
+    /// scheduler's threads.
+    launcher: Mutex<Option<mpsc::Sender<Launch>>>,
+    launcher_thread: Option<std::thread::JoinHandle<()>>,
+}
+
+/// A request to the launcher thread: start a worker for this interpreter, answer on `reply`.
+struct Launch {
+    interpreter: PathBuf,
+    reply: mpsc::Sender<io::Result<Worker>>,
 }
 
 /// Starts one worker for `interpreter`, or says why it could not.
@@ -270,15 +280,31 @@ impl WarmExecutor {
             None => builder.tempdir()?,
         };
         std::fs::create_dir(root.path().join("tmp"))?;
+        let (tx, rx) = mpsc::channel::<Launch>();
+        let launcher_thread = {
+            let preload = preload.to_vec();
+            let sandbox = fallback.sandbox.clone();
+            let limits = fallback.limits.clone();
+            let root = root.path().to_path_buf();
+            std::thread::Builder::new()
+                .name("docmatrix-launcher".into())
+                .spawn(move || {
+                    for l in rx {
+                        let w = start_worker(&l.interpreter, &preload, &sandbox, &root, &limits);
+                        let _ = l.reply.send(w);
+                    }
+                })?
+        };
         Ok(WarmExecutor {
             workers: interpreters
                 .iter()
                 .map(|i| (i.clone(), OnceLock::new()))
                 .collect(),
-            preload: preload.to_vec(),
             fallback,
             root,
             next: AtomicU64::new(0),
+            launcher: Mutex::new(Some(tx)),
+            launcher_thread: Some(launcher_thread),
         })
     }
 
@@ -296,14 +322,13 @@ impl WarmExecutor {
     fn worker(&self, interpreter: &Path) -> Option<&Worker> {
         let cell = self.workers.get(interpreter)?;
         cell.get_or_init(|| {
-            start_worker(
-                interpreter,
-                &self.preload,
-                &self.fallback.sandbox,
-                self.root.path(),
-                &self.fallback.limits,
-            )
-            .ok()
+            let (reply, answer) = mpsc::channel();
+            let sent = self.launcher.lock().ok()?.as_ref()?.send(Launch {
+                interpreter: interpreter.to_path_buf(),
+                reply,
+            });
+            sent.ok()?;
+            answer.recv().ok()?.ok()
         })
         .as_ref()
         .filter(|w| w.is_alive())
@@ -386,6 +411,12 @@ impl Executor for WarmExecutor {
 
 impl Drop for WarmExecutor {
     fn drop(&mut self) {
+        if let Ok(mut l) = self.launcher.lock() {
+            l.take();
+        }
+        if let Some(t) = self.launcher_thread.take() {
+            let _ = t.join();
+        }
         for w in self.workers.values().filter_map(|w| w.get()).flatten() {
             // End of input: the worker kills its children and exits.
             drop(w.stdin.lock().unwrap_or_else(|e| e.into_inner()).take());

@@ -4,11 +4,13 @@
 mod common;
 
 mod annotations;
+mod cache;
 mod ci_reports;
 mod cli;
 mod extraction;
 mod inputs;
 mod interpreters;
+mod isolation;
 mod matrix;
 mod misbehave;
 mod reports;

@@ -1,0 +1,211 @@
+//! The result cache: a re-run serves every result from the cache and starts no interpreter;
+//! an edit re-runs exactly the jobs it affects; timeouts are never cached; `cache clear`.
+//!
+//! The interpreters are wrappers that log every start, so the tests count what really ran.
+
+use std::path::{Path, PathBuf};
+
+use serde_json::Value;
+
+use crate::common::*;
+
+const VERSIONS: [&str; 4] = ["3.9", "3.10", "3.11", "3.12"];
+
+struct Project {
+    dir: tempfile::TempDir,
+    log: PathBuf,
+}
+
+impl Project {
+    /// A project holding `files` (fixture path → name), with logging wrappers for the four
+    /// interpreters and a cache of its own.
+    fn new(files: &[(&str, &str)]) -> Project {
+        let dir = tempfile::tempdir().unwrap();
+        let log = dir.path().join("starts.log");
+        let out = docmatrix(&["interpreters", "--no-config", "--format", "json"]);
+        let found: Value = serde_json::from_slice(&out.stdout).unwrap();
+        let mut toml = String::from(
+            "versions = [\"3.9\", \"3.10\", \"3.11\", \"3.12\"]\npaths = [\"guides\"]\ncache-dir = \"cache\"\n[interpreters]\n",
+        );
+        std::fs::create_dir(dir.path().join("bin")).unwrap();
+        for v in VERSIONS {
+            let real = found[v]["path"].as_str().unwrap();
+            let wrapper = dir.path().join("bin").join(format!("python{v}"));
+            // The probe reports the wrapper as the interpreter, so that jobs start it too.
+            let script = format!(
+                "#!/bin/sh\necho \"{v} $1 $2\" >> '{log}'\nif [ \"$1\" = -I ] && [ \"$2\" = -S ]; then\n  '{real}' \"$@\" | sed 's#{real}#{wrapper}#'\n  exit 0\nfi\nexec '{real}' \"$@\"\n",
+                log = log.display(),
+                wrapper = wrapper.display(),
+            );
+            std::fs::write(&wrapper, script).unwrap();
+            use std::os::unix::fs::PermissionsExt;
+            std::fs::set_permissions(&wrapper, std::fs::Permissions::from_mode(0o755)).unwrap();
+            toml.push_str(&format!("\"{v}\" = \"{}\"\n", wrapper.display()));
+        }
+        std::fs::write(dir.path().join("docmatrix.toml"), toml).unwrap();
+        std::fs::create_dir(dir.path().join("guides")).unwrap();
+        for (from, to) in files {
+            std::fs::copy(fixture(from), dir.path().join("guides").join(to)).unwrap();
+        }
+        Project { dir, log }
+    }
+
+    fn path(&self) -> &Path {
+        self.dir.path()
+    }
+
+    fn starts(&self) -> usize {
+        std::fs::read_to_string(&self.log).map_or(0, |s| s.lines().count())
+    }
+
+    /// `validate` without the sandbox: inside it, the wrappers could not write their log.
+    fn validate(&self, extra: &[&str]) -> Value {
+        let mut args = vec!["validate", "--format", "json", "--sandbox", "none"];
+        args.extend_from_slice(extra);
+        let out = docmatrix_in(self.path(), &args);
+        serde_json::from_slice(&out.stdout)
+            .unwrap_or_else(|e| panic!("{e}: {}{}", stdout(&out), stderr(&out)))
+    }
+}
+
+/// (example line, version) → (status, cached) for every cell that ran or came from the cache.
+fn cells(doc: &Value) -> Vec<(String, String, bool)> {
+    let mut out = Vec::new();
+    for e in doc["examples"].as_array().unwrap() {
+        for (v, r) in e["results"].as_object().unwrap() {
+            if matches!(r["status"].as_str(), Some("pass" | "fail" | "timeout")) {
+                let at = format!("{}:{} {v}", e["file"].as_str().unwrap(), e["line"]);
+                out.push((
+                    at,
+                    r["status"].as_str().unwrap().to_string(),
+                    r["cached"] == true,
+                ));
+            }
+        }
+    }
+    out
+}
+
+fn verdicts(doc: &Value) -> Vec<(String, String)> {
+    cells(doc).into_iter().map(|(a, s, _)| (a, s)).collect()
+}
+
+#[test]
+fn a_rerun_is_served_from_the_cache_and_starts_no_interpreter() {
+    let p = Project::new(&[
+        ("versions/syntax.md", "syntax.md"),
+        ("annotations/groups.md", "groups.md"),
+    ]);
+    let first = p.validate(&[]);
+    let after_first = p.starts();
+    assert!(
+        after_first >= 4,
+        "probes and workers started: {after_first}"
+    );
+    assert!(cells(&first).iter().all(|(_, _, cached)| !cached));
+
+    let second = p.validate(&[]);
+    assert_eq!(p.starts(), after_first, "a re-run starts no interpreter");
+    assert_eq!(
+        verdicts(&second),
+        verdicts(&first),
+        "the cache never changes a verdict"
+    );
+    assert!(cells(&second).iter().all(|(_, _, cached)| *cached));
+
+    // --no-cache runs everything again.
+    let third = p.validate(&["--no-cache"]);
+    assert!(p.starts() > after_first);
+    assert!(cells(&third).iter().all(|(_, _, cached)| !cached));
+}
+
+#[test]
+fn an_edit_reruns_exactly_the_jobs_it_affects() {
+    let p = Project::new(&[
+        ("versions/syntax.md", "syntax.md"),
+        ("annotations/groups.md", "groups.md"),
+    ]);
+    // Fresh processes: one interpreter start per job, so starts count jobs.
+    p.validate(&["--isolation", "process"]);
+    let before = p.starts();
+
+    // One character of one example.
+    let syntax = p.path().join("guides/syntax.md");
+    let text = std::fs::read_to_string(&syntax).unwrap();
+    let edited = text.replacen(
+        "type Pair = tuple[int, int]",
+        "type Pair = tuple[int, str]",
+        1,
+    );
+    assert_ne!(text, edited);
+    std::fs::write(&syntax, edited).unwrap();
+    let doc = p.validate(&["--isolation", "process"]);
+    assert_eq!(
+        p.starts() - before,
+        4,
+        "that example's four jobs, and nothing else"
+    );
+    let fresh: Vec<String> = cells(&doc)
+        .into_iter()
+        .filter(|c| !c.2)
+        .map(|c| c.0)
+        .collect();
+    let line = line_of(&syntax, "type Pair") - 1;
+    assert_eq!(fresh.len(), 4, "{fresh:?}");
+    assert!(
+        fresh
+            .iter()
+            .all(|c| c.starts_with(&format!("guides/syntax.md:{line} "))),
+        "{fresh:?}"
+    );
+
+    // The first block of a group: the whole group (one program per version) runs again.
+    let before = p.starts();
+    let groups = p.path().join("guides/groups.md");
+    let text = std::fs::read_to_string(&groups).unwrap();
+    std::fs::write(
+        &groups,
+        text.replacen("registry = {}", "registry = dict()", 1),
+    )
+    .unwrap();
+    let doc = p.validate(&["--isolation", "process"]);
+    assert_eq!(
+        p.starts() - before,
+        4,
+        "one program per version for the group"
+    );
+    let fresh: Vec<String> = cells(&doc)
+        .into_iter()
+        .filter(|c| !c.2)
+        .map(|c| c.0)
+        .collect();
+    assert_eq!(
+        fresh.len(),
+        3 * 4,
+        "the group's three blocks on four versions: {fresh:?}"
+    );
+}
+
+#[test]
+fn timeouts_are_never_cached_and_clear_empties_the_cache() {
+    let p = Project::new(&[("annotations/run-options.md", "run-options.md")]);
+    p.validate(&["--isolation", "process"]);
+    let before = p.starts();
+    let doc = p.validate(&["--isolation", "process"]);
+    let timeouts: Vec<_> = cells(&doc)
+        .into_iter()
+        .filter(|c| c.1 == "timeout")
+        .collect();
+    assert_eq!(timeouts.len(), 4);
+    assert!(timeouts.iter().all(|c| !c.2), "timeouts run again");
+    assert_eq!(
+        p.starts() - before,
+        4,
+        "only the timing-out example ran again"
+    );
+
+    let out = docmatrix_in(p.path(), &["cache", "clear"]);
+    assert!(stdout(&out).contains("removed"), "{}", stdout(&out));
+    let doc = p.validate(&["--isolation", "process"]);
+    assert!(cells(&doc).iter().all(|c| !c.2));
+}

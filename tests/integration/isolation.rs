@@ -1,0 +1,116 @@
+//! Warm workers against fresh processes: every job must give the same verdict, output and exit
+//! status either way, on every fixture and on the benchmark corpus.
+
+use std::path::PathBuf;
+
+use docmatrix::config::{Config, Overrides};
+use docmatrix::interp::SearchEnv;
+use docmatrix::run::sandbox::{Sandbox, SandboxMode};
+use docmatrix::run::warm::WarmExecutor;
+use docmatrix::run::{Executor, ProcessExecutor};
+use docmatrix::target::python;
+
+use crate::common::*;
+
+/// Runs every job of `paths` both ways and compares what each block did (its verdict, error,
+/// exit status and line) and, with `output`, what the job printed. A timeout's stuck line and
+/// output that prints times or PIDs may differ between any two runs, so they are compared only
+/// where the examples are deterministic.
+fn both_ways(paths: &[PathBuf], versions: &str, output: bool) -> usize {
+    let o = Overrides {
+        paths: paths.to_vec(),
+        python: Some(versions.into()),
+        no_config: true,
+        no_cache: true,
+        ..Default::default()
+    };
+    let config = Config::resolve(&root(), &o).unwrap();
+    let prepared = docmatrix::prepare(&config, &SearchEnv::from_process()).unwrap();
+    let process = ProcessExecutor::new(Sandbox::select(SandboxMode::Auto).unwrap());
+    let interpreters: Vec<PathBuf> = prepared
+        .interpreters
+        .values()
+        .flatten()
+        .map(|i| i.path.clone())
+        .collect();
+    let preload = python::preload_for(prepared.examples.iter().map(|s| s.code.as_str()));
+    let warm = WarmExecutor::new(&interpreters, &preload, process.clone()).unwrap();
+    let jobs = &prepared.plan.jobs;
+    let pairs: Vec<_> =
+        docmatrix::run::run_all_with(jobs, 2, |job| (process.execute(job), warm.execute(job)));
+    let mut differences = Vec::new();
+    for (job, (fresh, forked)) in jobs.iter().zip(&pairs) {
+        let name = format!(
+            "{}:{} on {}",
+            prepared.examples[job.members[0].example].file.display(),
+            prepared.examples[job.members[0].example].line,
+            job.version
+        );
+        let comparable = |r: &docmatrix::run::JobResult| {
+            let mut b = r.blocks.clone();
+            for x in b
+                .iter_mut()
+                .filter(|x| x.status == docmatrix::model::Status::Timeout)
+            {
+                x.at = None;
+            }
+            b
+        };
+        if comparable(fresh) != comparable(forked) {
+            differences.push(format!("{name}: {:?} != {:?}", fresh.blocks, forked.blocks));
+        }
+        if output && fresh.stdout != forked.stdout {
+            differences.push(format!(
+                "{name}: stdout {:?} != {:?}",
+                fresh.stdout, forked.stdout
+            ));
+        }
+    }
+    assert!(
+        differences.is_empty(),
+        "{} differences:\n{}",
+        differences.len(),
+        differences.join("\n")
+    );
+    assert!(warm.running() > 0, "the warm workers ran the jobs");
+    jobs.len()
+}
+
+#[test]
+fn python_semantics_are_the_same_warm_and_fresh() {
+    let n = both_ways(&[fixture("isolation")], "3.9,3.10,3.11,3.12", true);
+    assert_eq!(n, 14 * 4);
+}
+
+#[test]
+fn every_fixture_gives_the_same_verdicts_warm_and_fresh() {
+    let dirs = [
+        "versions",
+        "seed",
+        "annotations",
+        "markdown",
+        "misbehave",
+        "broken/valid.md",
+    ];
+    let paths: Vec<PathBuf> = dirs.iter().map(|d| fixture(d)).collect();
+    assert!(both_ways(&paths, "3.9,3.10,3.11,3.12", false) > 200);
+}
+
+#[test]
+fn the_benchmark_corpus_gives_the_same_verdicts_warm_and_fresh() {
+    let corpus = tempfile::tempdir().unwrap();
+    let out = std::process::Command::new("python3")
+        .arg(root().join("bench/gen_corpus.py"))
+        .arg(corpus.path())
+        .output()
+        .expect("python3 runs the corpus generator");
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert_eq!(
+        both_ways(&[corpus.path().to_path_buf()], "3.9,3.10,3.11,3.12", false),
+        4000
+    );
+}
