@@ -150,6 +150,9 @@ pub struct Summary {
     pub skipped: usize,
     #[serde(deserialize_with = "de::jobs")]
     pub jobs: BTreeMap<&'static str, usize>,
+    /// Results served from the result cache rather than run.
+    #[serde(default)]
+    pub cached: usize,
 }
 
 /// `&'static str`, named so that serde does not take the field for one borrowed from the
@@ -200,6 +203,7 @@ impl Report {
             }
             for o in e.results.values() {
                 *s.jobs.entry(o.status.as_str()).or_default() += 1;
+                s.cached += usize::from(o.cached);
             }
         }
         self.summary = s;

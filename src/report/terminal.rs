@@ -302,6 +302,9 @@ fn summary(out: &mut String, r: &Report, style: Style) {
     if jobs.is_empty() {
         jobs.push("none".into());
     }
+    if s.cached > 0 {
+        jobs.push(format!("{} from the cache", s.cached));
+    }
     let verdict = if r.exit_code() == 0 {
         style.paint(GREEN, "ok")
     } else {
