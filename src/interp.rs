@@ -199,12 +199,31 @@ fn probe_via(path: &Path, probes: &Probes) -> Result<(PyVersion, String, PathBuf
     let known = probes.lock().ok().and_then(|m| m.get(path).cloned());
     if let Some(p) = known {
         if p.stamp == format!("{}|{}", stamp(path), stamp(&p.real)) {
+            // A candidate that did not run (a pyenv shim for a version pyenv does not
+            // select, say) is remembered too: its `version` holds why.
+            if p.feature.is_empty() {
+                return Err(p.version);
+            }
             if let Ok(feature) = p.feature.parse() {
                 return Ok((feature, p.version, p.real));
             }
         }
     }
-    let (feature, version, real) = probe(path)?;
+    let (feature, version, real) = match probe(path) {
+        Ok(found) => found,
+        Err(why) => {
+            if let Ok(mut m) = probes.lock() {
+                let p = Probed {
+                    stamp: format!("{}|{}", stamp(path), stamp(path)),
+                    feature: String::new(),
+                    version: why.clone(),
+                    real: path.to_path_buf(),
+                };
+                m.insert(path.to_path_buf(), p);
+            }
+            return Err(why);
+        }
+    };
     if let Ok(mut m) = probes.lock() {
         m.insert(
             path.to_path_buf(),
