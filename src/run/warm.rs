@@ -60,10 +60,15 @@ impl Worker {
     }
 }
 
-/// Runs jobs in children forked from warm workers, one worker per interpreter, each started
-/// when its first job comes (a run served wholly from the cache starts none).
+/// Runs jobs in children forked from warm workers, each started when its first job comes (a
+/// run served wholly from the cache starts none). An interpreter has up to two workers: a
+/// lean one, and a rich one that also preloads the modules that make every fork slower
+/// (those that bring in `threading`, such as `asyncio`), for the jobs that import them.
 pub struct WarmExecutor {
-    workers: BTreeMap<PathBuf, OnceLock<Option<Worker>>>,
+    workers: BTreeMap<(PathBuf, Tier), OnceLock<Option<Worker>>>,
+    /// The preloads of each tier.
+    lean: Vec<String>,
+    rich: Vec<String>,
     fallback: ProcessExecutor,
     /// Holds every job folder; the only writable place the sandboxed workers see.
     root: tempfile::TempDir,
@@ -78,7 +83,15 @@ pub struct WarmExecutor {
 /// A request to the launcher thread: start a worker for this interpreter, answer on `reply`.
 struct Launch {
     interpreter: PathBuf,
+    preload: Vec<String>,
     reply: mpsc::Sender<io::Result<Worker>>,
+}
+
+/// Which of an interpreter's workers runs a job.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+enum Tier {
+    Lean,
+    Rich,
 }
 
 /// Starts one worker for `interpreter`, or says why it could not.
@@ -282,7 +295,6 @@ impl WarmExecutor {
         std::fs::create_dir(root.path().join("tmp"))?;
         let (tx, rx) = mpsc::channel::<Launch>();
         let launcher_thread = {
-            let preload = preload.to_vec();
             let sandbox = fallback.sandbox.clone();
             let limits = fallback.limits.clone();
             let root = root.path().to_path_buf();
@@ -290,16 +302,28 @@ impl WarmExecutor {
                 .name("docmatrix-launcher".into())
                 .spawn(move || {
                     for l in rx {
-                        let w = start_worker(&l.interpreter, &preload, &sandbox, &root, &limits);
+                        let w = start_worker(&l.interpreter, &l.preload, &sandbox, &root, &limits);
                         let _ = l.reply.send(w);
                     }
                 })?
         };
+        let (lean, rich) = python::preload_tiers(preload);
+        let tiers = if lean == rich {
+            vec![Tier::Lean]
+        } else {
+            vec![Tier::Lean, Tier::Rich]
+        };
         Ok(WarmExecutor {
             workers: interpreters
                 .iter()
-                .map(|i| (i.clone(), OnceLock::new()))
+                .flat_map(|i| {
+                    tiers
+                        .iter()
+                        .map(move |t| ((i.clone(), *t), OnceLock::new()))
+                })
                 .collect(),
+            lean,
+            rich,
             fallback,
             root,
             next: AtomicU64::new(0),
@@ -319,12 +343,17 @@ impl WarmExecutor {
             .count()
     }
 
-    fn worker(&self, interpreter: &Path) -> Option<&Worker> {
-        let cell = self.workers.get(interpreter)?;
+    fn worker(&self, interpreter: &Path, tier: Tier) -> Option<&Worker> {
+        let cell = self.workers.get(&(interpreter.to_path_buf(), tier))?;
+        let preload = match tier {
+            Tier::Lean => self.lean.clone(),
+            Tier::Rich => self.rich.clone(),
+        };
         cell.get_or_init(|| {
             let (reply, answer) = mpsc::channel();
             let sent = self.launcher.lock().ok()?.as_ref()?.send(Launch {
                 interpreter: interpreter.to_path_buf(),
+                preload,
                 reply,
             });
             sent.ok()?;
@@ -396,7 +425,22 @@ impl WarmExecutor {
 
 impl Executor for WarmExecutor {
     fn execute(&self, job: &Job) -> JobResult {
-        if let Some(w) = self.worker(&job.interpreter) {
+        let rich_only: Vec<&String> = self
+            .rich
+            .iter()
+            .filter(|m| !self.lean.contains(m))
+            .collect();
+        let needs_rich = !rich_only.is_empty()
+            && job.members.iter().any(|m| {
+                python::preload_for([m.code.as_str()])
+                    .iter()
+                    .any(|x| rich_only.contains(&x))
+            });
+        let tier = if needs_rich { Tier::Rich } else { Tier::Lean };
+        let worker = self
+            .worker(&job.interpreter, tier)
+            .or_else(|| self.worker(&job.interpreter, Tier::Lean));
+        if let Some(w) = worker {
             if let Ok(Some(r)) = self.try_execute(w, job) {
                 return r;
             }
