@@ -202,6 +202,13 @@ pub fn main() -> i32 {
     }
 }
 
+fn write_json(doc: &impl serde::Serialize) {
+    write_stdout(&format!(
+        "{}\n",
+        serde_json::to_string_pretty(doc).unwrap_or_default()
+    ));
+}
+
 fn write_stdout(s: &str) {
     let mut out = std::io::stdout().lock();
     // A closed pipe (`docmatrix … | head`) is not an error worth a panic.
@@ -340,10 +347,7 @@ fn dry_run(config: &Config, format: Format) -> Result<i32, Error> {
                 "warnings": corpus.warnings,
                 "errors": corpus.errors,
             });
-            write_stdout(&format!(
-                "{}\n",
-                serde_json::to_string_pretty(&doc).unwrap_or_default()
-            ));
+            write_json(&doc);
         }
         Format::Terminal => {
             let mut text = String::new();
@@ -419,10 +423,7 @@ fn interpreters(a: InterpArgs) -> Result<i32, Error> {
     }
     match a.format {
         Format::Terminal => write_stdout(&text),
-        Format::Json => write_stdout(&format!(
-            "{}\n",
-            serde_json::to_string_pretty(&json).unwrap_or_default()
-        )),
+        Format::Json => write_json(&json),
     }
     Ok(if missing > 0 { 1 } else { 0 })
 }
@@ -465,10 +466,7 @@ fn extract(a: ExtractArgs) -> Result<i32, Error> {
                 "warnings": corpus.warnings,
                 "errors": corpus.errors,
             });
-            write_stdout(&format!(
-                "{}\n",
-                serde_json::to_string_pretty(&doc).unwrap_or_default()
-            ));
+            write_json(&doc);
         }
         Format::Terminal => {
             let mut text = String::new();

@@ -9,9 +9,7 @@
 //!
 //! Must not know processes or output formats.
 
-use std::collections::BTreeMap;
 use std::fmt;
-use std::path::PathBuf;
 use std::str::FromStr;
 
 use serde::{Deserialize, Serialize};
@@ -45,34 +43,12 @@ impl FromStr for Partition {
     }
 }
 
-/// The units of `examples` (indices, in order): a lone example, or one file's group.
-pub fn units(examples: &[&Snippet]) -> Vec<Vec<usize>> {
-    let mut units: Vec<Vec<usize>> = Vec::new();
-    let mut group_unit: BTreeMap<(PathBuf, String), usize> = BTreeMap::new();
-    for (i, s) in examples.iter().enumerate() {
-        match &s.annotations.group {
-            Some(g) => {
-                let key = (s.file.clone(), g.clone());
-                match group_unit.get(&key) {
-                    Some(&u) => units[u].push(i),
-                    None => {
-                        group_unit.insert(key, units.len());
-                        units.push(vec![i]);
-                    }
-                }
-            }
-            None => units.push(vec![i]),
-        }
-    }
-    units
-}
-
 /// The shard (1-based) each example goes to, in the order given.
 pub fn assign(examples: &[&Snippet], count: usize) -> Vec<usize> {
     let count = count.max(1);
     let mut shard_of = vec![0; examples.len()];
     let mut load = vec![0usize; count];
-    for unit in units(examples) {
+    for unit in crate::plan::units(examples) {
         let weight = unit
             .iter()
             .filter(|&&i| examples[i].annotations.skip.is_none())

@@ -35,20 +35,13 @@ pub struct Plan {
     pub decided: Vec<(usize, PyVersion, Outcome)>,
 }
 
-/// Plans every (example × version). `examples` are Python snippets in report order;
-/// `interpreters` has an entry for each version that was found.
-pub fn plan(
-    examples: &[Snippet],
-    versions: &[PyVersion],
-    interpreters: &BTreeMap<PyVersion, PathBuf>,
-    missing_reason: &BTreeMap<PyVersion, String>,
-    default_timeout: Duration,
-) -> Plan {
-    let mut out = Plan::default();
-    // Units: a lone example, or all the examples of one group in one file, in order.
+/// The units of `examples` (indices, in order): a lone example, or all the examples of one
+/// group in one file, in order. A unit runs as one program, and a partition never splits one.
+pub fn units<S: std::borrow::Borrow<Snippet>>(examples: &[S]) -> Vec<Vec<usize>> {
     let mut units: Vec<Vec<usize>> = Vec::new();
     let mut group_unit: BTreeMap<(PathBuf, String), usize> = BTreeMap::new();
     for (i, s) in examples.iter().enumerate() {
+        let s = s.borrow();
         match &s.annotations.group {
             Some(g) => {
                 let key = (s.file.clone(), g.clone());
@@ -63,6 +56,20 @@ pub fn plan(
             None => units.push(vec![i]),
         }
     }
+    units
+}
+
+/// Plans every (example × version). `examples` are Python snippets in report order;
+/// `interpreters` has an entry for each version that was found.
+pub fn plan(
+    examples: &[Snippet],
+    versions: &[PyVersion],
+    interpreters: &BTreeMap<PyVersion, PathBuf>,
+    missing_reason: &BTreeMap<PyVersion, String>,
+    default_timeout: Duration,
+) -> Plan {
+    let mut out = Plan::default();
+    let units = units(examples);
     let timeout_of = |s: &Snippet| {
         s.annotations
             .timeout
