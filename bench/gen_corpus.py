@@ -1475,12 +1475,18 @@ def generate(out: Path, files: int, blocks: int, seed: int) -> int:
     rows = ["\t".join(("block",) + VERSIONS)]
     for number, name in enumerate(names, start=1):
         text, recipes = render_guide(number, blocks, rng)
-        (out / name).write_text(text, encoding="utf-8", newline="\n")
+        write_text(out / name, text)
         stem = Path(name).stem
         rows += ["\t".join([f"{stem}_b{i:02d}.py"] + expected_cells(recipe))
                  for i, recipe in enumerate(recipes)]
-    (out / "expected.tsv").write_text("\n".join(rows) + "\n", encoding="utf-8", newline="\n")
+    write_text(out / "expected.tsv", "\n".join(rows) + "\n")
     return files * blocks
+
+
+def write_text(path: Path, text: str) -> None:
+    """UTF-8 with \\n line ends on every OS (Path.write_text has no `newline` before 3.10)."""
+    with open(path, "w", encoding="utf-8", newline="\n") as f:
+        f.write(text)
 
 
 def main() -> None:

@@ -48,11 +48,11 @@ match 1:
 """
 
 
-def result(status, error_type=None):
+def result(status, error_type=None, md_line=None):
     out = {"status": status, "duration_ms": 12}
     if error_type:
-        out.update(error=f"{error_type}: boom", error_type=error_type, md_line=3, exit_code=1,
-                   stderr="Traceback ...")
+        out.update(error=f"{error_type}: boom", error_type=error_type, md_line=md_line,
+                   exit_code=1, stderr="Traceback ...")
     return out
 
 
@@ -71,8 +71,8 @@ REPORT = {
     "examples": [
         example("./guide_a.md", 11, ALL_PASS),
         example("./guide_a.md", 3, ALL_PASS),
-        example("./guide_a.md", 16, {v: result("fail", "ValueError") for v in run.VERSIONS}),
-        example("./sub/guide_b.md", 3, {"3.9": result("fail", "SyntaxError"),
+        example("./guide_a.md", 16, {v: result("fail", "ValueError", 17) for v in run.VERSIONS}),
+        example("./sub/guide_b.md", 3, {"3.9": result("fail", "SyntaxError", 4),
                                         "3.10": result("pass"), "3.11": result("pass"),
                                         "3.12": result("timeout")}),
     ],
@@ -182,7 +182,7 @@ class GeneratorTests(unittest.TestCase):
 
 
 class EndToEndTests(unittest.TestCase):
-    """run.py against a stand-in docmatrix binary that prints a given report."""
+    """run.py against a stand-in docmatrix binary that prints a given report (no cache)."""
 
     def run_bench(self, report):
         with tempfile.TemporaryDirectory() as tmp:
@@ -199,7 +199,8 @@ class EndToEndTests(unittest.TestCase):
             fake.chmod(0o755)
             (tmp / "v.tsv").write_text(VERDICTS)
             return subprocess.run([sys.executable, str(BENCH / "run.py"), "--binary", str(fake),
-                                   "--corpus", str(corpus), "--verdicts", str(tmp / "v.tsv")],
+                                   "--corpus", str(corpus), "--verdicts", str(tmp / "v.tsv"),
+                                   "--skip-strace", "--skip-scale", "--skip-extraction"],
                                   capture_output=True, text=True)
 
     def test_mismatch_fails_the_run(self):
@@ -208,6 +209,8 @@ class EndToEndTests(unittest.TestCase):
         self.assertIn("MISMATCH guide_b_b00.py 3.12: expected pass, got timeout", proc.stdout)
         self.assertIn("16 cells (3.9, 3.10, 3.11, 3.12)", proc.stdout)
         self.assertIn("examples/s", proc.stdout)
+        # the stand-in has no cache: every run executes everything
+        self.assertRegex(proc.stdout, r"re-run: cells served from the cache +0 of 16 +all +MISS")
 
     def test_agreement_passes(self):
         examples = [dict(e) for e in REPORT["examples"]]
@@ -220,6 +223,199 @@ class EndToEndTests(unittest.TestCase):
         proc = self.run_bench("not a report")
         self.assertEqual(proc.returncode, 2)
         self.assertIn("no `examples` list", proc.stderr)
+
+
+# A stand-in docmatrix with a result cache, for the whole pipeline: it builds its report from
+# the corpus in its working directory (answering each cell from ./expected.tsv when present,
+# else `pass`), keys each cell by version and code in --cache-dir, marks cells found there
+# `cached`, and answers --dry-run like docmatrix (JSON summary, or the terminal line).
+CACHING_FAKE = """\
+import hashlib, json, sys
+from pathlib import Path
+sys.path.insert(0, BENCH)
+import fresh, run
+
+args = sys.argv[1:]
+assert args[:2] == ["validate", "."], args
+def opt(name):
+    return args[args.index(name) + 1]
+versions = opt("--python").split(",")
+cache = Path(opt("--cache-dir"))
+guides = sorted(Path(".").rglob("*.md"))
+if "--dry-run" in args:
+    size = sum(g.stat().st_size for g in guides)
+    if "--format" in args:
+        print(json.dumps({"files": len(guides), "bytes": size, "examples": 0, "jobs": 0}))
+    else:
+        print(f"dry run: {len(guides)} files ({size} bytes); read and planned in 0.001s")
+    sys.exit(0)
+expected = fresh.read_verdicts(Path("expected.tsv"))[1] if Path("expected.tsv").exists() else {}
+examples, failed = [], False
+for guide in guides:
+    lines = guide.read_text().splitlines(keepends=True)
+    for index, (opening, closing) in enumerate(run.python_blocks(lines)):
+        code = "".join(lines[opening + 1:closing])
+        results = {}
+        for version in versions:
+            cell = expected.get(f"{guide.stem}_b{index:02d}.py", {}).get(version, "pass")
+            result = {"status": "pass", "duration_ms": 1}
+            if cell != "pass":
+                failed = True
+                result = {"status": "fail", "error_type": cell[5:], "error": cell[5:] + ": x",
+                          "md_line": opening + 2, "duration_ms": 1}
+            key = cache / hashlib.sha256((version + code).encode()).hexdigest()
+            if key.exists():
+                result["cached"] = True
+            else:
+                cache.mkdir(parents=True, exist_ok=True)
+                key.write_text("")
+            results[version] = result
+        examples.append({"file": "./" + guide.as_posix(), "line": opening + 1,
+                         "end_line": closing + 1, "results": results})
+print(json.dumps({"schema": 1, "versions": versions, "interpreters": {}, "examples": examples,
+                  "warnings": [], "errors": [], "summary": {"files": len(guides)}}))
+sys.exit(1 if failed else 0)
+"""
+
+
+class PipelineTests(unittest.TestCase):
+    """Every phase of run.py against the caching stand-in."""
+
+    def test_every_phase_and_target(self):
+        with tempfile.TemporaryDirectory() as tmp:
+            tmp = Path(tmp)
+            corpus = tmp / "corpus"
+            (corpus / "sub").mkdir(parents=True)
+            (corpus / "guide_a.md").write_text(GUIDE_A)
+            (corpus / "sub" / "guide_b.md").write_text(GUIDE_B)
+            (corpus / "expected.tsv").write_text(VERDICTS)
+            fake = tmp / "docmatrix"
+            fake.write_text(f"#!{sys.executable}\nBENCH = {str(BENCH)!r}\n" + CACHING_FAKE)
+            fake.chmod(0o755)
+            proc = subprocess.run([sys.executable, str(BENCH / "run.py"), "--binary", str(fake),
+                                   "--corpus", str(corpus), "--files", "1", "--blocks", "3",
+                                   "--extraction-mb", "0.05", "--skip-strace"],
+                                  capture_output=True, text=True)
+            # the corpus itself is left as it was: the edit happens in a copy
+            self.assertEqual((corpus / "guide_a.md").read_text(), GUIDE_A)
+        out = proc.stdout
+        self.assertEqual(proc.returncode, 0, out + proc.stderr)
+        self.assertIn("verdicts: 16 cells", out)
+        self.assertRegex(out, r"cold, empty cache +4 +16 +16 +0 +[0-9.]+ +[0-9.]+ \+ [0-9.]+ ")
+        self.assertRegex(out, r"re-run, nothing changed +4 +16 +0 +16 ")
+        self.assertIn("verdicts of the re-run (from the cache): 16 cells", out)
+        self.assertIn("verdicts of the 10x corpus: 120 cells", out)
+        self.assertIn("verdicts of the 1x generated corpus: 12 cells", out)
+        self.assertIn('+ print("one (edited)")', out)
+        self.assertIn("cells not from the cache: 4, of which 4 of the edited example", out)
+        self.assertIn("re-run vs cold run, every cell: all identical", out)
+        self.assertRegex(out, r"re-run: cells served from the cache +16 of 16 +all +PASS")
+        self.assertRegex(out, r"cells not from the cache +4 \([0-9.]+ s\) +exactly 4 +PASS")
+        self.assertRegex(out, r"30 examples cold / 3 cold +[0-9.]+ s / [0-9.]+ s = [0-9.]+x")
+        self.assertRegex(out, r"extraction \(--dry-run\), Markdown read +[0-9]+ MB/s")
+        self.assertIn("docmatrix's own 'read and planned in' 0.00 s", out)
+        self.assertRegex(out, r"Python interpreters started \(strace\) +not measured: skipped")
+        self.assertIn("[bench", proc.stderr)
+        self.assertIn("machine busy, 1 s samples", out)
+
+
+class PieceTests(unittest.TestCase):
+    def test_parse_strace(self):
+        trace = textwrap.dedent("""\
+            100 execve("/bin/docmatrix", ["docmatrix", "validate"], 0x7ff /* 3 vars */) = 0
+            101 execve("/usr/local/bin/python3.9", ["python3.9"], 0x1 /* 3 vars */) = -1 ENOENT (No such file)
+            101 execve("/usr/bin/python3.9", ["python3.9", "-I"], 0x1 /* 3 vars */ <unfinished ...>
+            102 execve("/usr/bin/bash", ["bash"], 0x1 /* 3 vars */ <unfinished ...>
+            100 --- SIGCHLD {si_signo=SIGCHLD} ---
+            101 <... execve resumed>)                = 0
+            102 <... execve resumed>)                = -1 EACCES (Permission denied)
+            103 execve("/a \\"q\\"/python3", ["python3"], 0x1 /* 3 vars */) = 0
+            """)
+        self.assertEqual(run.parse_strace(trace), [(100, "/bin/docmatrix"),
+                                                   (101, "/usr/bin/python3.9"),
+                                                   (103, '/a \\"q\\"/python3')])
+
+    def test_interpreter_means_a_binary_named_python(self):
+        with tempfile.TemporaryDirectory() as tmp:
+            shim = Path(tmp) / "python3.9"
+            shim.write_text("#!/bin/sh\nexec pyenv exec python3.9 \"$@\"\n")
+            self.assertFalse(run.is_python_interpreter(str(shim)))
+            binary = Path(tmp) / "python3.12"
+            binary.write_bytes(b"\x7fELF\x02\x01")
+            self.assertTrue(run.is_python_interpreter(str(binary)))
+            self.assertFalse(run.is_python_interpreter("/usr/bin/bwrap"))
+
+    def test_edit_code(self):
+        self.assertEqual(run.edit_code('x = f(1)\nprint(d["k"], "total")\n'),
+                         (1, 'print(d["k"], "total (edited)")'))
+        self.assertEqual(run.edit_code('if x:\n    print(f"{x:>{w}}|")\n'),
+                         (1, '    print(f"{x:>{w}}| (edited)")'))
+        self.assertIsNone(run.edit_code("x = 1\nprint(x)\n"))
+        self.assertEqual(run.edit_code("x = 1\nprint(x)\n", numbers=True), (0, "x = 2"))
+        self.assertIsNone(run.edit_code('print("""triple""")\n'))
+
+    def test_edit_one_example_prefers_a_print_literal_anywhere(self):
+        with tempfile.TemporaryDirectory() as tmp:
+            corpus = Path(tmp)
+            (corpus / "a.md").write_text("# A\n\n```python\nx = 41\n```\n")
+            (corpus / "b.md").write_text("# B\n\n```bash\necho 'no'\n```\n\n"
+                                         "```python\nprint('hi', 2)\n```\n")
+            edit = run.edit_one_example(corpus)
+            self.assertEqual((edit.file, edit.line, edit.edited_line), ("b.md", 7, 8))
+            self.assertIn("print('hi (edited)', 2)", (corpus / "b.md").read_text())
+            self.assertEqual((corpus / "a.md").read_text(), "# A\n\n```python\nx = 41\n```\n")
+            (corpus / "b.md").write_text("no code\n")
+            edit = run.edit_one_example(corpus)
+            self.assertEqual((edit.before, edit.after), ("x = 41", "x = 42"))
+
+    def test_cache_counts_and_report_comparison(self):
+        cached = json.loads(json.dumps(REPORT))
+        for example in cached["examples"]:
+            for result in example["results"].values():
+                result["cached"] = True
+                result["duration_ms"] = 99
+        self.assertEqual(run.cache_counts(REPORT), (16, 16, 0))
+        self.assertEqual(run.cache_counts(cached), (16, 0, 16))
+        self.assertEqual(run.compare_reports(REPORT, cached), [])
+        cached["examples"][2]["results"]["3.9"]["error_type"] = "TypeError"
+        differences = run.compare_reports(REPORT, cached)
+        self.assertEqual(len(differences), 1)
+        self.assertIn("./guide_a.md:16 3.9: error_type differ", differences[0])
+        self.assertEqual(run.compare_reports(REPORT, cached, skip=[("./guide_a.md", 16)]), [])
+
+    def test_md_line_outside_its_example(self):
+        self.assertEqual(run.md_lines_outside(REPORT), [])
+        moved = json.loads(json.dumps(REPORT))
+        moved["examples"][3]["results"]["3.9"].update(md_line=40, cached=True)
+        self.assertEqual(run.md_lines_outside(moved),
+                         ["./sub/guide_b.md:3 3.9: md_line 40 outside 3-5 (cached)"])
+
+    def test_targets(self):
+        def fake_run(wall, report, peak_kib=50 * 1024):
+            return run.Run("x", Path("."), run.Measurement(wall, 1, peak_kib, 0, "", ""), report)
+
+        cached = json.loads(json.dumps(REPORT))
+        for example in cached["examples"]:
+            for result in example["results"].values():
+                result["cached"] = True
+        results = run.Results(cold=fake_run(10.0, REPORT), rerun=fake_run(0.05, cached),
+                              peers={"a": {"all": 6.0}, "b": {"3.9": 2.0, "3.10": 3.0}},
+                              fresh_seconds=100.0, scale_base=fake_run(10.0, REPORT),
+                              scale_10x=fake_run(120.0, REPORT), verdicts_ok=True,
+                              extraction=run.Extraction(1, 300 * run.MB, [3.0, 2.0, 2.5],
+                                                        None, 1.5))
+        targets = run.evaluate_targets(results, run.parse_args([]))
+        verdicts = {t.figure: t.verdict for t in targets}
+        self.assertEqual(verdicts["cold run / faster peer (b, 4 versions)"], "MISS")  # 10 / 5
+        self.assertEqual(verdicts["cold run / fresh process per example (2 at a time)"], "PASS")
+        self.assertEqual(verdicts["re-run, nothing changed / faster peer (b)"], "PASS")
+        self.assertEqual(verdicts["re-run: cells served from the cache"], "PASS")
+        self.assertEqual(verdicts["re-run: Python interpreters started (strace)"],
+                         "not measured")
+        self.assertEqual(verdicts["docmatrix's own peak memory (VmHWM), cold run"], "PASS")
+        self.assertEqual(verdicts["4 examples cold / 4 cold"], "MISS")  # 12x
+        self.assertEqual(verdicts["extraction (--dry-run), Markdown read"], "PASS")  # 150 MB/s
+        self.assertIn("150 MB/s", [t.measured for t in targets][-1])
 
 
 if __name__ == "__main__":
