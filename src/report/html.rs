@@ -6,6 +6,7 @@
 use std::fmt::Write as _;
 
 use super::badge;
+use super::plural;
 use super::{failures, slash_path, version_list, Example, Links, Report};
 use crate::judge::Policy;
 use crate::model::{Outcome, Status};
@@ -407,14 +408,6 @@ pub fn render(r: &Report, links: &Links) -> String {
         env!("CARGO_PKG_VERSION")
     );
     out
-}
-
-fn plural(n: usize) -> &'static str {
-    if n == 1 {
-        ""
-    } else {
-        "s"
-    }
 }
 
 #[cfg(test)]

@@ -7,6 +7,7 @@
 
 use std::fmt::Write as _;
 
+use super::plural;
 use super::{failures, slash_path, version_list, Example, Links, Report};
 use crate::judge::Policy;
 use crate::model::Status;
@@ -235,14 +236,6 @@ pub fn render(r: &Report, links: &Links) -> String {
         out.push('\n');
     }
     out
-}
-
-fn plural(n: usize) -> &'static str {
-    if n == 1 {
-        ""
-    } else {
-        "s"
-    }
 }
 
 #[cfg(test)]

@@ -337,6 +337,15 @@ impl Failure<'_> {
     }
 }
 
+/// `"s"` unless `n` is 1, for plurals in the reports.
+pub fn plural(n: usize) -> &'static str {
+    if n == 1 {
+        ""
+    } else {
+        "s"
+    }
+}
+
 /// The problem cells of `e` (see [`is_problem`]), grouped across versions by line, status and
 /// error type (messages may name each interpreter's own paths), ordered by first version.
 pub fn failures(e: &Example) -> Vec<Failure<'_>> {

@@ -1,13 +1,12 @@
 //! The terminal report: a matrix (a row per example, a column per version), then every failure
 //! with its file:line, error and code line, then warnings and a summary.
 
-use std::collections::BTreeMap;
 use std::fmt::Write as _;
 
+use super::plural;
 use super::{Example, Report};
 use crate::judge::Policy;
-use crate::model::{Outcome, Status};
-use crate::version::PyVersion;
+use crate::model::Status;
 
 #[derive(Debug, Clone, Copy, Default)]
 pub struct Style {
@@ -120,14 +119,6 @@ fn header(out: &mut String, r: &Report, style: Style) {
     out.push('\n');
 }
 
-fn plural(n: usize) -> &'static str {
-    if n == 1 {
-        ""
-    } else {
-        "s"
-    }
-}
-
 fn matrix(out: &mut String, r: &Report, style: Style) {
     let loc_w = r
         .examples
@@ -192,42 +183,6 @@ fn verdict_text(e: &Example, style: Style) -> String {
     }
 }
 
-/// Versions that failed one way, and the first of their outcomes.
-type FailureGroup<'a> = (Vec<PyVersion>, &'a Outcome);
-
-/// Failures of one example, grouped by (error, line) across versions.
-fn grouped(e: &Example) -> Vec<FailureGroup<'_>> {
-    // Versions failing the same way at the same line read as one failure (messages may name
-    // each interpreter's own paths).
-    let mut groups: BTreeMap<(Option<usize>, String, Status), FailureGroup> = BTreeMap::new();
-    for (v, o) in &e.results {
-        let problem = matches!(
-            o.status,
-            Status::Fail | Status::Timeout | Status::Unavailable
-        ) || (o.status == Status::Skipped
-            && o.reason
-                .as_deref()
-                .is_some_and(|r| r.starts_with("not reached")));
-        if !problem {
-            continue;
-        }
-        let kind = o
-            .error_type
-            .clone()
-            .or_else(|| o.error.clone())
-            .or_else(|| o.reason.clone())
-            .unwrap_or_default();
-        groups
-            .entry((o.md_line, kind, o.status))
-            .or_insert_with(|| (Vec::new(), o))
-            .0
-            .push(*v);
-    }
-    let mut list: Vec<_> = groups.into_values().collect();
-    list.sort_by_key(|(vs, _)| vs.first().copied());
-    list
-}
-
 fn failures(out: &mut String, r: &Report, style: Style) {
     let failing: Vec<&Example> = r
         .examples
@@ -246,8 +201,10 @@ fn failures(out: &mut String, r: &Report, style: Style) {
             style.paint(BOLD, &e.location()),
             e.policy_message.as_deref().unwrap_or("")
         );
-        for (vs, o) in grouped(e) {
-            let versions = vs
+        for f in super::failures(e) {
+            let o = f.outcome;
+            let versions = f
+                .versions
                 .iter()
                 .map(ToString::to_string)
                 .collect::<Vec<_>>()
