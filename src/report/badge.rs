@@ -175,19 +175,9 @@ pub fn text_width(s: &str) -> f64 {
         .sum()
 }
 
+/// Escapes text for the SVG (the HTML report's escaping is valid XML too).
 fn xml(s: &str) -> String {
-    let mut out = String::with_capacity(s.len());
-    for c in s.chars() {
-        match c {
-            '&' => out.push_str("&amp;"),
-            '<' => out.push_str("&lt;"),
-            '>' => out.push_str("&gt;"),
-            '"' => out.push_str("&quot;"),
-            '\'' => out.push_str("&apos;"),
-            _ => out.push(c),
-        }
-    }
-    out
+    super::html::esc(s)
 }
 
 /// The badge as a flat shields-style SVG (20px high).
