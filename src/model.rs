@@ -9,12 +9,39 @@ use serde::{Deserialize, Serialize};
 use crate::version::Specifier;
 
 /// The kind of a code block, from the first word of its info string.
-#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
-#[serde(rename_all = "lowercase")]
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub enum Lang {
     Python,
+    /// A shell script (`bash`, `shell`, `sh`, `zsh`).
+    Shell(Shell),
+    /// A terminal session (`console`, `shell-session`, `terminal`): `$ ` or `# ` prompt lines
+    /// are commands, the lines after one are its expected output.
+    Session,
+    /// `dockerfile`, `Dockerfile`, `docker`, `containerfile`.
+    Dockerfile,
     /// Any other language, normalised to lower case (`""` when the fence names none).
     Other(String),
+}
+
+/// The shell a script block is written for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum Shell {
+    /// `bash` and `shell`.
+    Bash,
+    /// `sh`: POSIX sh (checked with `sh -n`, run with `sh`).
+    Sh,
+    /// `zsh`: checked and run with bash when zsh is not installed.
+    Zsh,
+}
+
+impl Shell {
+    pub fn name(self) -> &'static str {
+        match self {
+            Shell::Bash => "bash",
+            Shell::Sh => "sh",
+            Shell::Zsh => "zsh",
+        }
+    }
 }
 
 impl Lang {
@@ -22,6 +49,11 @@ impl Lang {
         let w = word.trim_start_matches('.').to_ascii_lowercase();
         match w.as_str() {
             "python" | "py" | "python3" => Lang::Python,
+            "bash" | "shell" => Lang::Shell(Shell::Bash),
+            "sh" => Lang::Shell(Shell::Sh),
+            "zsh" => Lang::Shell(Shell::Zsh),
+            "console" | "shell-session" | "shellsession" | "terminal" => Lang::Session,
+            "dockerfile" | "docker" | "containerfile" => Lang::Dockerfile,
             _ => Lang::Other(w),
         }
     }
@@ -29,10 +61,74 @@ impl Lang {
     pub fn name(&self) -> &str {
         match self {
             Lang::Python => "python",
+            Lang::Shell(s) => s.name(),
+            Lang::Session => "console",
+            Lang::Dockerfile => "dockerfile",
             Lang::Other(s) if s.is_empty() => "(none)",
             Lang::Other(s) => s,
         }
     }
+
+    /// Whether docmatrix checks blocks of this language (the others are only counted).
+    pub fn is_checked(&self) -> bool {
+        !matches!(self, Lang::Other(_))
+    }
+}
+
+/// How serious a static finding is, from least to most.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Severity {
+    Style,
+    Info,
+    Warning,
+    Error,
+}
+
+impl Severity {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Severity::Style => "style",
+            Severity::Info => "info",
+            Severity::Warning => "warning",
+            Severity::Error => "error",
+        }
+    }
+}
+
+impl std::str::FromStr for Severity {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Self, String> {
+        match s.to_ascii_lowercase().as_str() {
+            "style" => Ok(Severity::Style),
+            "info" => Ok(Severity::Info),
+            "warning" | "warn" => Ok(Severity::Warning),
+            "error" => Ok(Severity::Error),
+            _ => Err(format!(
+                "unknown severity `{s}` (expected style, info, warning or error)"
+            )),
+        }
+    }
+}
+
+/// A static finding about a block (no execution): a syntax error, a linter's message, a
+/// Dockerfile rule.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
+pub struct Finding {
+    /// The Markdown line.
+    pub line: usize,
+    pub severity: Severity,
+    /// Who found it: `docmatrix`, `bash -n`, `sh -n`, `shellcheck`, `hadolint`.
+    pub source: String,
+    /// The rule id (`DF102`, `SC2086`, `DL3008`, `syntax`).
+    pub rule: String,
+    pub message: String,
+    /// One line: why it matters.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub why: Option<String>,
+    /// One line: how to fix it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub fix: Option<String>,
 }
 
 /// What the annotations of one block say, after merging file-wide, comment and info-string
@@ -46,6 +142,14 @@ pub struct Annotations {
     pub raises: Option<String>,
     /// Seconds.
     pub timeout: Option<f64>,
+    /// `run` / `no-run`: whether a shell block is executed (static checks always happen).
+    pub run: Option<bool>,
+    /// `network`: the block may use the network (shell runs, Dockerfile builds).
+    pub network: bool,
+    /// `context=DIR`: a Dockerfile's build context, relative to the Markdown file.
+    pub context: Option<String>,
+    /// `ignore=ID,ID`: static-check rules not reported for this block.
+    pub ignore: Vec<String>,
 }
 
 /// One fenced code block of a Markdown file.
@@ -120,16 +224,20 @@ pub enum Status {
     Skipped,
     NotApplicable,
     Unavailable,
+    /// Could not be decided here: it needs the network (which is off), a build context the
+    /// guide does not provide, or a base image that is not present.
+    Blocked,
 }
 
 impl Status {
-    pub const ALL: [Status; 6] = [
+    pub const ALL: [Status; 7] = [
         Status::Pass,
         Status::Fail,
         Status::Timeout,
         Status::Skipped,
         Status::NotApplicable,
         Status::Unavailable,
+        Status::Blocked,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -140,6 +248,7 @@ impl Status {
             Status::Skipped => "skipped",
             Status::NotApplicable => "not-applicable",
             Status::Unavailable => "unavailable",
+            Status::Blocked => "blocked",
         }
     }
 }

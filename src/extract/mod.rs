@@ -242,6 +242,10 @@ fn merge(base: &Annotations, own: &Annotations, _info: &str, _lang: &Lang) -> An
         group: own.group.clone().or_else(|| base.group.clone()),
         raises: own.raises.clone().or_else(|| base.raises.clone()),
         timeout: own.timeout.or(base.timeout),
+        run: own.run.or(base.run),
+        network: own.network || base.network,
+        context: own.context.clone().or_else(|| base.context.clone()),
+        ignore: base.ignore.iter().chain(&own.ignore).cloned().collect(),
     }
 }
 

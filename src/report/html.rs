@@ -35,6 +35,7 @@ fn symbol(status: Status) -> &'static str {
         Status::Skipped => "–",
         Status::NotApplicable => "·",
         Status::Unavailable => "?",
+        Status::Blocked => "⊘",
     }
 }
 
@@ -46,6 +47,7 @@ fn label(status: Status) -> &'static str {
         Status::Skipped => "skipped",
         Status::NotApplicable => "not applicable",
         Status::Unavailable => "no interpreter",
+        Status::Blocked => "blocked",
     }
 }
 

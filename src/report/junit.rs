@@ -85,7 +85,7 @@ fn test_case(file: &str, e: &Example, v: PyVersion, o: &Outcome) -> TestCase {
             s.set_description(description(file, e, o));
             s
         }
-        Status::Skipped | Status::NotApplicable | Status::Unavailable => {
+        Status::Skipped | Status::NotApplicable | Status::Unavailable | Status::Blocked => {
             let mut s = TestCaseStatus::skipped();
             s.set_message(o.reason.as_deref().unwrap_or(o.status.as_str()));
             s.set_type(o.status.as_str());

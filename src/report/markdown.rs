@@ -23,11 +23,12 @@ fn symbol(status: Status) -> &'static str {
         Status::Skipped => "⏭️",
         Status::NotApplicable => "➖",
         Status::Unavailable => "❔",
+        Status::Blocked => "🚧",
     }
 }
 
 const LEGEND: &str =
-    "✅ pass · ❌ fail · ⏱️ timeout · ⏭️ skipped · ➖ not applicable · ❔ no interpreter";
+    "✅ pass · ❌ fail · ⏱️ timeout · ⏭️ skipped · ➖ not applicable · ❔ no interpreter · 🚧 blocked";
 
 /// Escapes text so Markdown shows it as written (and it cannot become HTML).
 pub fn text(s: &str) -> String {

@@ -288,7 +288,8 @@ fn counts(o: &Outcome) -> bool {
     match o.status {
         Status::Pass | Status::Fail | Status::Timeout | Status::Unavailable => true,
         Status::Skipped => not_reached(o),
-        Status::NotApplicable => false,
+        // Blocked cells could not be decided here: neither a pass nor a failure.
+        Status::NotApplicable | Status::Blocked => false,
     }
 }
 

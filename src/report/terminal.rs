@@ -38,6 +38,7 @@ fn symbol(status: Status) -> (&'static str, &'static str) {
         Status::Skipped => ("-", DIM),
         Status::NotApplicable => ("·", DIM),
         Status::Unavailable => ("?", YELLOW),
+        Status::Blocked => ("⊘", YELLOW),
     }
 }
 

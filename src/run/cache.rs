@@ -250,7 +250,7 @@ fn storable(r: &JobResult) -> bool {
             e.starts_with("cannot run") || e.starts_with("the interpreter failed")
         }),
         Status::Skipped => true,
-        Status::Timeout | Status::NotApplicable | Status::Unavailable => false,
+        Status::Timeout | Status::NotApplicable | Status::Unavailable | Status::Blocked => false,
     })
 }
 

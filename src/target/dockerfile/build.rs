@@ -1,0 +1,1 @@
+//! Building a Dockerfile with a container engine (podman or docker).

@@ -1,0 +1,1 @@
+//! docmatrix's own Dockerfile rules.

@@ -1,0 +1,1 @@
+//! Recognising a command that failed because the network is off.

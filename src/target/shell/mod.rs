@@ -1,0 +1,1 @@
+//! Shell blocks: scripts (`bash`, `sh`, `zsh`) and terminal sessions (`console`).
