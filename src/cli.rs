@@ -14,10 +14,12 @@ use docmatrix::model::Lang;
 use docmatrix::plan::Job;
 use docmatrix::report::terminal::Style;
 use docmatrix::run::cache::{Cache, CachingExecutor};
-use docmatrix::run::sandbox::Sandbox;
+use docmatrix::run::sandbox::{Sandbox, SandboxMode};
 use docmatrix::run::warm::WarmExecutor;
+use docmatrix::run::Dispatch;
 use docmatrix::run::{Executor, JobResult, ProcessExecutor, Progress};
 use docmatrix::target::python;
+use docmatrix::target::shell::run::Runner as ShellRunner;
 
 mod outputs;
 
@@ -103,8 +105,19 @@ struct ValidateArgs {
     #[arg(long, value_enum, default_value_t = Color::Auto)]
     color: Color,
     /// Sandbox for snippets: auto (bubblewrap where it works), bwrap, none [default: auto]
-    #[arg(long, value_name = "MODE", value_parser = ["auto", "bwrap", "none"])]
+    #[arg(long, value_name = "MODE", value_parser = ["auto", "bwrap", "none"], conflicts_with = "no_sandbox")]
     sandbox: Option<String>,
+    /// Run without a sandbox (same as --sandbox none); needed to run shell blocks where
+    /// bubblewrap is missing
+    #[arg(long)]
+    no_sandbox: bool,
+    /// Run shell blocks too, not only check them (a block's `no-run` still wins)
+    #[arg(long)]
+    run_shell: bool,
+    /// The least severe static finding that fails its example: error, warning, info, style
+    /// [default: error]
+    #[arg(long, value_name = "SEVERITY", value_parser = ["error", "warning", "info", "style"])]
+    fail_on: Option<String>,
     /// No progress bar (it only shows when stderr is a terminal anyway)
     #[arg(long)]
     no_progress: bool,
@@ -252,7 +265,13 @@ fn validate(a: ValidateArgs) -> Result<i32, Error> {
         timeout: a.timeout,
         allow_missing: a.allow_missing,
         exclude: a.exclude.clone(),
-        sandbox: a.sandbox.clone(),
+        sandbox: if a.no_sandbox {
+            Some("none".into())
+        } else {
+            a.sandbox.clone()
+        },
+        run_shell: a.run_shell,
+        fail_on: a.fail_on.clone(),
         isolation: a.isolation.clone(),
         no_cache: a.no_cache,
         cache_dir: a.cache_dir.clone(),
@@ -276,15 +295,30 @@ fn validate(a: ValidateArgs) -> Result<i32, Error> {
     let warm = match config.isolation {
         Isolation::Warm => {
             let paths: Vec<PathBuf> = interpreters.iter().map(|i| i.path.clone()).collect();
-            let preload = python::preload_for(prepared.examples.iter().map(|s| s.code.as_str()));
+            let preload = python::preload_for(
+                prepared
+                    .examples
+                    .iter()
+                    .filter(|s| s.lang == Lang::Python)
+                    .map(|s| s.code.as_str()),
+            );
             WarmExecutor::new(&paths, &preload, process.clone()).ok()
         }
         Isolation::Process => None,
     };
-    let base: &dyn Executor = match &warm {
+    let python_executor: &dyn Executor = match &warm {
         Some(w) => w,
         None => &process,
     };
+    let others = docmatrix::target::Others {
+        shell: ShellRunner::new(process.sandbox.clone(), config.sandbox == SandboxMode::None),
+        docker: docmatrix::target::dockerfile::Runner::detect(&config),
+    };
+    let dispatch = Dispatch {
+        python: python_executor,
+        others: &others,
+    };
+    let base: &dyn Executor = &dispatch;
     let isolation = match config.isolation {
         Isolation::Warm => "warm",
         Isolation::Process => "process",
@@ -314,7 +348,7 @@ fn validate(a: ValidateArgs) -> Result<i32, Error> {
 fn dry_run(config: &Config, format: Format) -> Result<i32, Error> {
     let start = std::time::Instant::now();
     let corpus = docmatrix::load(config)?;
-    let examples = docmatrix::partition::select(corpus.python(), config.partition);
+    let examples = docmatrix::partition::select(corpus.checked(), config.partition);
     let assumed = config
         .versions
         .iter()
@@ -325,7 +359,7 @@ fn dry_run(config: &Config, format: Format) -> Result<i32, Error> {
         &config.versions,
         &assumed,
         &Default::default(),
-        config.timeout,
+        &docmatrix::plan_options(config),
     );
     let elapsed = start.elapsed();
     let bytes: u64 = corpus

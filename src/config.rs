@@ -11,6 +11,7 @@ use globset::{Glob, GlobSet, GlobSetBuilder};
 use serde::Deserialize;
 
 use crate::error::Error;
+use crate::model::Severity;
 use crate::partition::Partition;
 use crate::run::sandbox::SandboxMode;
 use crate::version::{parse_version_list, PyVersion};
@@ -38,6 +39,32 @@ pub struct FileConfig {
     pub cache_dir: Option<PathBuf>,
     /// `"3.12" = "/opt/python/bin/python3.12"`
     pub interpreters: Option<BTreeMap<String, PathBuf>>,
+    /// The least severe static finding that fails its example (`error` by default).
+    pub fail_on: Option<String>,
+    pub shell: Option<ShellFile>,
+    pub dockerfile: Option<DockerfileFile>,
+}
+
+/// `[shell]`
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "kebab-case")]
+pub struct ShellFile {
+    /// Run shell blocks (not only check them); a block's `run` / `no-run` wins.
+    pub run: Option<bool>,
+    /// The least severe shellcheck finding reported (`warning` by default).
+    pub min_severity: Option<String>,
+}
+
+/// `[dockerfile]`
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "kebab-case")]
+pub struct DockerfileFile {
+    /// Build Dockerfile blocks where a container engine answers (`true` by default).
+    pub build: Option<bool>,
+    /// Let the engine pull missing base images (`false`: a missing image makes the cell blocked).
+    pub pull: Option<bool>,
+    /// Seconds a build may take (default 300).
+    pub timeout: Option<f64>,
 }
 
 /// What the command line says; `None` leaves the config file's value.
@@ -57,6 +84,10 @@ pub struct Overrides {
     pub cache_dir: Option<PathBuf>,
     /// `--partition K/N`: run only that slice of the examples.
     pub partition: Option<Partition>,
+    /// `--run-shell`: run shell blocks too.
+    pub run_shell: bool,
+    /// `--fail-on SEVERITY`.
+    pub fail_on: Option<String>,
 }
 
 /// How jobs are isolated from each other.
@@ -87,6 +118,17 @@ pub struct Config {
     pub partition: Option<Partition>,
     /// The file the settings came from, if any.
     pub source: Option<PathBuf>,
+    /// Static findings at or above this severity fail their example.
+    pub fail_on: Severity,
+    /// Shell blocks run by default (else only with a `run` annotation).
+    pub shell_run: bool,
+    /// shellcheck findings below this severity are not reported.
+    pub shell_min_severity: Severity,
+    /// Dockerfile blocks are built where an engine answers.
+    pub docker_build: bool,
+    /// Missing base images may be pulled.
+    pub docker_pull: bool,
+    pub docker_timeout: Duration,
 }
 
 /// Looks for `docmatrix.toml`, or a pyproject.toml with `[tool.docmatrix]`, in `start` and its
@@ -240,7 +282,34 @@ impl Config {
                 .or_else(|| file.cache_dir.as_ref().map(rebase))
                 .or_else(crate::run::cache::Cache::default_dir)
         };
+        let severity = |v: Option<&str>, default: Severity, key: &str| -> Result<Severity, Error> {
+            v.map_or(Ok(default), |s| {
+                s.parse().map_err(|e: String| cerr(format!("{key}: {e}")))
+            })
+        };
+        let fail_on = match &o.fail_on {
+            Some(s) => s.parse().map_err(Error::Usage)?,
+            None => severity(file.fail_on.as_deref(), Severity::Error, "fail-on")?,
+        };
+        let shell = file.shell.unwrap_or_default();
+        let docker = file.dockerfile.unwrap_or_default();
+        let docker_timeout = docker.timeout.unwrap_or(300.0);
+        if !(docker_timeout > 0.0 && docker_timeout.is_finite()) {
+            return Err(cerr(format!(
+                "[dockerfile] timeout must be a positive number of seconds, not {docker_timeout}"
+            )));
+        }
         Ok(Config {
+            fail_on,
+            shell_run: o.run_shell || shell.run.unwrap_or(false),
+            shell_min_severity: severity(
+                shell.min_severity.as_deref(),
+                Severity::Warning,
+                "[shell] min-severity",
+            )?,
+            docker_build: docker.build.unwrap_or(true),
+            docker_pull: docker.pull.unwrap_or(false),
+            docker_timeout: Duration::from_secs_f64(docker_timeout),
             isolation,
             cache_dir,
             sandbox,

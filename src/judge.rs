@@ -7,7 +7,7 @@ use std::collections::BTreeMap;
 
 use serde::{Deserialize, Serialize};
 
-use crate::model::{Outcome, Status};
+use crate::model::{Finding, Outcome, Severity, Status};
 use crate::version::PyVersion;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -144,6 +144,30 @@ pub fn judge(
             Policy::Skipped
         },
         message: None,
+    }
+}
+
+/// Folds an example's static findings into its verdict: a finding at `fail_on` or above fails
+/// it; a block that was only checked statically (`checked`), and passed, is ok.
+pub fn with_findings(v: &mut Verdict, findings: &[Finding], fail_on: Severity, checked: bool) {
+    let bad: Vec<&Finding> = findings.iter().filter(|f| f.severity >= fail_on).collect();
+    if let Some(first) = bad.first() {
+        let what = format!(
+            "{} static finding{} at {} or above (first: line {}, {} {})",
+            bad.len(),
+            if bad.len() == 1 { "" } else { "s" },
+            fail_on.as_str(),
+            first.line,
+            first.rule,
+            first.message
+        );
+        v.message = Some(match v.message.take() {
+            Some(m) => format!("{what}; {m}"),
+            None => what,
+        });
+        v.policy = Policy::Fail;
+    } else if checked && v.policy == Policy::Skipped {
+        v.policy = Policy::Ok;
     }
 }
 

@@ -48,10 +48,15 @@ impl Corpus {
         self.snippets.iter().filter(|s| s.lang == Lang::Python)
     }
 
-    /// Counts of the blocks that are not run, by language.
+    /// The blocks docmatrix checks: Python, shell, sessions, Dockerfiles.
+    pub fn checked(&self) -> impl Iterator<Item = &Snippet> {
+        self.snippets.iter().filter(|s| s.lang.is_checked())
+    }
+
+    /// Counts of the blocks that are not checked, by language.
     pub fn other_blocks(&self) -> BTreeMap<String, usize> {
         let mut m = BTreeMap::new();
-        for s in self.snippets.iter().filter(|s| s.lang != Lang::Python) {
+        for s in self.snippets.iter().filter(|s| !s.lang.is_checked()) {
             *m.entry(s.lang.name().to_string()).or_default() += 1;
         }
         m
@@ -119,13 +124,29 @@ pub struct Prepared {
     pub plan: plan::Plan,
 }
 
+/// The planning options of `config`.
+pub fn plan_options(config: &Config) -> plan::Options {
+    plan::Options {
+        default_timeout: config.timeout,
+        shell_run: config.shell_run,
+        docker_build: config.docker_build,
+        docker_timeout: config.docker_timeout,
+    }
+}
+
 /// Reads, finds interpreters and plans.
 pub fn prepare(config: &Config, env: &SearchEnv) -> Result<Prepared, Error> {
     let start = Instant::now();
     let corpus = load(config)?;
-    let examples: Vec<Snippet> = partition::select(corpus.python(), config.partition);
+    let examples: Vec<Snippet> = partition::select(corpus.checked(), config.partition);
 
-    let found = if examples.is_empty() {
+    // Interpreters are needed by Python blocks and by shell blocks that run.
+    let needs_interpreters = examples.iter().any(|s| match s.lang {
+        Lang::Python => true,
+        Lang::Shell(_) | Lang::Session => s.annotations.run.unwrap_or(config.shell_run),
+        _ => false,
+    });
+    let found = if !needs_interpreters {
         BTreeMap::new()
     } else {
         interp::discover(&config.versions, &config.interpreters, env)
@@ -154,7 +175,7 @@ pub fn prepare(config: &Config, env: &SearchEnv) -> Result<Prepared, Error> {
         &config.versions,
         &paths,
         &missing,
-        config.timeout,
+        &plan_options(config),
     );
     Ok(Prepared {
         start,
@@ -179,6 +200,11 @@ pub fn run_prepared(
         interpreters,
         plan: the_plan,
     } = prepared;
+    // Static checks (no execution) run beside nothing else: they are quick and independent.
+    let findings: Vec<Vec<model::Finding>> = examples
+        .par_iter()
+        .map(|s| target::static_findings(s, config.shell_min_severity))
+        .collect();
     let results = run::run_all(&the_plan.jobs, executor, config.jobs, progress);
 
     let mut cells: Vec<BTreeMap<PyVersion, Outcome>> = vec![BTreeMap::new(); examples.len()];
@@ -199,6 +225,7 @@ pub fn run_prepared(
             o.error_type = block.error_type.clone();
             o.exit_code = block.exit_code;
             o.reason = block.reason.clone();
+            o.diff = block.diff.clone();
             if o.reason.as_deref() == Some(target::python::NOT_REACHED_AFTER_FAILURE) {
                 if let Some(b) = first_bad {
                     o.reason = Some(format!(
@@ -239,14 +266,16 @@ pub fn run_prepared(
         foreign: Vec::new(),
         elapsed: Default::default(),
     };
-    for (s, results) in examples.iter().zip(cells) {
+    for ((s, results), findings) in examples.iter().zip(cells).zip(findings) {
         let requires = s.annotations.requires.as_ref().map(ToString::to_string);
-        let verdict = judge::judge(
+        let mut verdict = judge::judge(
             &config.versions,
             &results,
             requires.as_deref(),
             config.allow_missing,
         );
+        let checked = s.lang != Lang::Python && s.annotations.skip.is_none();
+        judge::with_findings(&mut verdict, &findings, config.fail_on, checked);
         report.examples.push(Example {
             file: s.file.clone(),
             line: s.line,
@@ -259,6 +288,7 @@ pub fn run_prepared(
             measured: verdict.measured,
             policy: verdict.policy,
             policy_message: verdict.message,
+            findings,
         });
         if !s.foreign_attrs.is_empty() {
             report.foreign.push(Diagnostic::new(

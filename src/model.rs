@@ -281,6 +281,10 @@ pub struct Outcome {
     /// The tail of the program's stderr, for failures.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub stderr: Option<String>,
+    /// For a session whose output differs from the guide's: expected (`-`) against actual
+    /// (`+`) lines.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub diff: Option<String>,
 }
 
 impl Outcome {
@@ -296,6 +300,7 @@ impl Outcome {
             code: None,
             cached: false,
             stderr: None,
+            diff: None,
         }
     }
 

@@ -7,7 +7,7 @@ use std::collections::BTreeMap;
 use std::path::PathBuf;
 use std::time::Duration;
 
-use crate::model::{Outcome, Snippet, Status};
+use crate::model::{Lang, Outcome, Shell, Snippet, Status};
 use crate::version::PyVersion;
 
 /// One block of a job: the example it reports to, and what it runs.
@@ -19,13 +19,32 @@ pub struct Member {
     pub raises: Option<String>,
 }
 
+/// What a job runs.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum JobKind {
+    /// Python blocks, run by the interpreter.
+    Python,
+    /// A shell script, run by that shell with the version's interpreter first on PATH.
+    Script(Shell),
+    /// A terminal session: its commands run in order, their output compared.
+    Session,
+    /// A Dockerfile, built with its Python base images set to the version.
+    Dockerfile,
+}
+
 /// One program to run on one interpreter: a single example, or the blocks of a group in order.
 #[derive(Debug, Clone)]
 pub struct Job {
+    pub kind: JobKind,
     pub version: PyVersion,
+    /// The version's interpreter (empty for a Dockerfile, which builds on its own images).
     pub interpreter: PathBuf,
     pub members: Vec<Member>,
     pub timeout: Duration,
+    /// The block may use the network (`network` annotation).
+    pub network: bool,
+    /// A Dockerfile's build context folder (`context=`, resolved against its Markdown file).
+    pub context: Option<PathBuf>,
 }
 
 /// The plan: jobs to run, and the outcomes already decided.
@@ -43,7 +62,8 @@ pub fn units<S: std::borrow::Borrow<Snippet>>(examples: &[S]) -> Vec<Vec<usize>>
     for (i, s) in examples.iter().enumerate() {
         let s = s.borrow();
         match &s.annotations.group {
-            Some(g) => {
+            // Only Python blocks share state in a group.
+            Some(g) if s.lang == Lang::Python => {
                 let key = (s.file.clone(), g.clone());
                 match group_unit.get(&key) {
                     Some(&u) => units[u].push(i),
@@ -53,10 +73,49 @@ pub fn units<S: std::borrow::Borrow<Snippet>>(examples: &[S]) -> Vec<Vec<usize>>
                     }
                 }
             }
-            None => units.push(vec![i]),
+            _ => units.push(vec![i]),
         }
     }
     units
+}
+
+/// How non-Python blocks are planned.
+#[derive(Debug, Clone)]
+pub struct Options {
+    pub default_timeout: Duration,
+    /// Shell blocks run unless they say `no-run` (else only with `run`).
+    pub shell_run: bool,
+    /// Dockerfile blocks are built (where an engine answers: the runner decides that).
+    pub docker_build: bool,
+    pub docker_timeout: Duration,
+}
+
+impl Options {
+    pub fn python_only(default_timeout: Duration) -> Self {
+        Options {
+            default_timeout,
+            shell_run: false,
+            docker_build: true,
+            docker_timeout: Duration::from_secs(300),
+        }
+    }
+}
+
+/// The job kind of a block, and whether it runs (`Err(reason)` when it is only checked).
+fn kind_of(s: &Snippet, o: &Options) -> Result<JobKind, &'static str> {
+    match s.lang {
+        Lang::Python => Ok(JobKind::Python),
+        Lang::Shell(_) | Lang::Session if !s.annotations.run.unwrap_or(o.shell_run) => {
+            Err("not run: static checks only (the `run` annotation runs it)")
+        }
+        Lang::Shell(sh) => Ok(JobKind::Script(sh)),
+        Lang::Session => Ok(JobKind::Session),
+        Lang::Dockerfile if s.annotations.run == Some(false) || !o.docker_build => {
+            Err("not built: building is off (static checks only)")
+        }
+        Lang::Dockerfile => Ok(JobKind::Dockerfile),
+        Lang::Other(_) => Err("not checked"),
+    }
 }
 
 /// Plans every (example × version). `examples` are Python snippets in report order;
@@ -66,14 +125,19 @@ pub fn plan(
     versions: &[PyVersion],
     interpreters: &BTreeMap<PyVersion, PathBuf>,
     missing_reason: &BTreeMap<PyVersion, String>,
-    default_timeout: Duration,
+    opts: &Options,
 ) -> Plan {
     let mut out = Plan::default();
     let units = units(examples);
     let timeout_of = |s: &Snippet| {
+        let default = if s.lang == Lang::Dockerfile {
+            opts.docker_timeout
+        } else {
+            opts.default_timeout
+        };
         s.annotations
             .timeout
-            .map_or(default_timeout, Duration::from_secs_f64)
+            .map_or(default, Duration::from_secs_f64)
     };
 
     for unit in &units {
@@ -97,6 +161,17 @@ pub fn plan(
             if run.is_empty() {
                 continue;
             }
+            let first = &examples[run[0]];
+            let kind = match kind_of(first, opts) {
+                Ok(k) => k,
+                Err(reason) => {
+                    for &i in &run {
+                        out.decided
+                            .push((i, v, Outcome::decided(Status::Skipped, reason)));
+                    }
+                    continue;
+                }
+            };
             // A version that any block of the unit rules out is ruled out for the whole unit.
             let excluded = run.iter().find_map(|&i| {
                 let s = &examples[i];
@@ -118,7 +193,13 @@ pub fn plan(
                 }
                 continue;
             }
-            let Some(interp) = interpreters.get(&v) else {
+            let interp = if kind == JobKind::Dockerfile {
+                // A build uses the engine's images, not the interpreters found here.
+                Some(PathBuf::new())
+            } else {
+                interpreters.get(&v).cloned()
+            };
+            let Some(interp) = interp else {
                 let reason = missing_reason
                     .get(&v)
                     .cloned()
@@ -129,9 +210,18 @@ pub fn plan(
                 }
                 continue;
             };
+            let context = first.annotations.context.as_ref().map(|c| {
+                first
+                    .file
+                    .parent()
+                    .map_or_else(|| PathBuf::from(c), |d| d.join(c))
+            });
             out.jobs.push(Job {
+                kind,
+                network: first.annotations.network,
+                context,
                 version: v,
-                interpreter: interp.clone(),
+                interpreter: interp,
                 timeout: run.iter().map(|&i| timeout_of(&examples[i])).sum(),
                 members: run
                     .iter()

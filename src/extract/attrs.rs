@@ -131,9 +131,22 @@ pub fn apply(attrs: &[Attr], origin: Origin, ann: &mut Annotations) -> (Vec<Stri
                     "timeout: `{v}` is not a positive number of seconds"
                 )),
             },
-            (k @ ("requires" | "group" | "raises" | "timeout" | "reason"), None) => {
-                warnings.push(format!("`{k}` needs a value, as in {k}=…"))
+            ("run", None | Some("true" | "yes" | "1")) => ann.run = Some(true),
+            ("run", Some("false" | "no" | "0")) | ("no-run" | "norun", None) => {
+                ann.run = Some(false)
             }
+            ("network", None | Some("true" | "yes" | "1")) => ann.network = true,
+            ("network", Some("false" | "no" | "0")) => ann.network = false,
+            ("context", Some(v)) if !v.is_empty() => ann.context = Some(v.to_string()),
+            ("ignore", Some(v)) => ann.ignore.extend(
+                v.split(|c: char| c == ',' || c.is_whitespace())
+                    .filter(|s| !s.is_empty())
+                    .map(|s| s.to_ascii_uppercase()),
+            ),
+            (
+                k @ ("requires" | "group" | "raises" | "timeout" | "reason" | "context" | "ignore"),
+                None,
+            ) => warnings.push(format!("`{k}` needs a value, as in {k}=…")),
             (k, _) if origin == Origin::InfoString && is_foreign(k) => foreign.push(display(a)),
             (k, _) => warnings.push(format!("unknown annotation key `{k}`")),
         }

@@ -403,7 +403,7 @@ mod tests {
     fn brace_info_and_languages() {
         let e =
             ex("```{ .dockerfile .annotate }\nFROM x\n```\n\n```Python title=\"a.py\"\nx\n```\n");
-        assert_eq!(e.snippets[0].lang, Lang::Other("dockerfile".into()));
+        assert_eq!(e.snippets[0].lang, Lang::Dockerfile);
         assert_eq!(e.snippets[1].lang, Lang::Python);
         assert_eq!(e.snippets[1].foreign_attrs, vec![r#"title="a.py""#]);
     }

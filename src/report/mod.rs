@@ -132,6 +132,9 @@ pub struct Example {
     pub policy: Policy,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub policy_message: Option<String>,
+    /// Static findings (syntax, shellcheck, Dockerfile rules, hadolint), by line.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub findings: Vec<crate::model::Finding>,
 }
 
 impl Example {

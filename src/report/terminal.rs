@@ -6,7 +6,7 @@ use std::fmt::Write as _;
 use super::plural;
 use super::{Example, Report};
 use crate::judge::Policy;
-use crate::model::Status;
+use crate::model::{Severity, Status};
 
 #[derive(Debug, Clone, Copy, Default)]
 pub struct Style {
@@ -54,6 +54,7 @@ pub fn render(r: &Report, style: Style) -> String {
     header(&mut out, r, style);
     if !r.examples.is_empty() {
         matrix(&mut out, r, style);
+        findings(&mut out, r, style);
         failures(&mut out, r, style);
     }
     diagnostics(&mut out, r, style);
@@ -72,11 +73,29 @@ fn header(out: &mut String, r: &Report, style: Style) {
         })
         .collect();
     let files = r.summary.files;
+    let mut langs: Vec<(&str, usize)> = Vec::new();
+    for e in &r.examples {
+        match langs.iter_mut().find(|(l, _)| *l == e.language) {
+            Some((_, n)) => *n += 1,
+            None => langs.push((&e.language, 1)),
+        }
+    }
+    let what = match langs.as_slice() {
+        [("python", n)] => format!("{n} Python example{}", plural(*n)),
+        _ => {
+            langs.sort();
+            let parts: Vec<String> = langs.iter().map(|(l, n)| format!("{n} {l}")).collect();
+            format!(
+                "{} example{} ({})",
+                r.examples.len(),
+                plural(r.examples.len()),
+                parts.join(", ")
+            )
+        }
+    };
     let _ = writeln!(
         out,
-        "docmatrix: {} Python example{} in {} file{} · Python {}",
-        r.examples.len(),
-        plural(r.examples.len()),
+        "docmatrix: {what} in {} file{} · Python {}",
         files,
         plural(files),
         interps.join(", "),
@@ -115,7 +134,7 @@ fn header(out: &mut String, r: &Report, style: Style) {
             .iter()
             .map(|(lang, n)| format!("{lang} {n}"))
             .collect();
-        let _ = writeln!(out, "not run: {}", others.join(", "));
+        let _ = writeln!(out, "not checked: {}", others.join(", "));
     }
     out.push('\n');
 }
@@ -140,6 +159,10 @@ fn matrix(out: &mut String, r: &Report, style: Style) {
         head.push_str(&pad(&v.to_string(), col_w));
     }
     head.push_str(&pad("works on", 10));
+    let statics = r.examples.iter().any(statically_checked);
+    if statics {
+        head.push_str(&pad("static checks", 20));
+    }
     head.push_str("verdict");
     let _ = writeln!(out, "{}", style.paint(BOLD, head.trim_end()));
     for e in &r.examples {
@@ -150,6 +173,11 @@ fn matrix(out: &mut String, r: &Report, style: Style) {
             row.push_str(&" ".repeat(col_w - sym.chars().count()));
         }
         row.push_str(&pad(&e.measured, 10));
+        if statics {
+            let (text, color) = findings_summary(e);
+            row.push_str(&style.paint(color, &text));
+            row.push_str(&" ".repeat(20usize.saturating_sub(text.chars().count())));
+        }
         row.push_str(&verdict_text(e, style));
         let _ = writeln!(out, "{}", row.trim_end());
     }
@@ -158,9 +186,82 @@ fn matrix(out: &mut String, r: &Report, style: Style) {
         "{}",
         style.paint(
             DIM,
-            "✓ pass  ✗ fail  ⧗ timeout  - skipped  · not applicable  ? no interpreter"
+            "✓ pass  ✗ fail  ⧗ timeout  - skipped  · not applicable  ? no interpreter  ⊘ blocked"
         )
     );
+}
+
+/// Whether an example had static checks (a shell or Dockerfile block that was not skipped).
+fn statically_checked(e: &Example) -> bool {
+    e.language != "python" && e.skip.is_none()
+}
+
+/// `clean`, `1 error`, `2 errors, 1 warning`; empty for an example with no static checks.
+fn findings_summary(e: &Example) -> (String, &'static str) {
+    if !statically_checked(e) {
+        return (String::new(), DIM);
+    }
+    let mut parts = Vec::new();
+    let mut color = GREEN;
+    for sev in [
+        Severity::Error,
+        Severity::Warning,
+        Severity::Info,
+        Severity::Style,
+    ] {
+        let n = e.findings.iter().filter(|f| f.severity == sev).count();
+        if n > 0 {
+            parts.push(format!("{n} {}{}", sev.as_str(), plural(n)));
+            if color == GREEN {
+                color = if sev == Severity::Error { RED } else { YELLOW };
+            }
+        }
+    }
+    if parts.is_empty() {
+        ("clean".into(), GREEN)
+    } else {
+        (parts.join(", "), color)
+    }
+}
+
+/// Every static finding, by example, with its why and fix.
+fn findings(out: &mut String, r: &Report, style: Style) {
+    let with: Vec<&Example> = r
+        .examples
+        .iter()
+        .filter(|e| !e.findings.is_empty())
+        .collect();
+    if with.is_empty() {
+        return;
+    }
+    let _ = writeln!(out, "\n{}", style.paint(BOLD, "Static findings"));
+    for e in with {
+        out.push('\n');
+        let _ = writeln!(out, "{}  {}", style.paint(BOLD, &e.location()), e.language);
+        for f in &e.findings {
+            let color = match f.severity {
+                Severity::Error => RED,
+                Severity::Warning => YELLOW,
+                _ => DIM,
+            };
+            let _ = writeln!(
+                out,
+                "  {}:{}: {} {} [{}] {}",
+                e.file.display(),
+                f.line,
+                style.paint(color, f.severity.as_str()),
+                f.rule,
+                f.source,
+                f.message
+            );
+            if let Some(why) = &f.why {
+                let _ = writeln!(out, "      {}", style.paint(DIM, &format!("why: {why}")));
+            }
+            if let Some(fix) = &f.fix {
+                let _ = writeln!(out, "      {}", style.paint(DIM, &format!("fix: {fix}")));
+            }
+        }
+    }
 }
 
 fn verdict_text(e: &Example, style: Style) -> String {
@@ -223,6 +324,16 @@ fn failures(out: &mut String, r: &Report, style: Style) {
                     style.paint(DIM, &l.to_string()),
                     code.trim_end()
                 );
+            }
+            if let Some(diff) = &o.diff {
+                for l in diff.lines() {
+                    let color = match l.chars().next() {
+                        Some('-') => RED,
+                        Some('+') => GREEN,
+                        _ => DIM,
+                    };
+                    let _ = writeln!(out, "      {}", style.paint(color, l));
+                }
             }
         }
     }

@@ -256,6 +256,11 @@ fn storable(r: &JobResult) -> bool {
 
 impl Executor for CachingExecutor<'_> {
     fn execute(&self, job: &Job) -> JobResult {
+        // Only Python results are cached: a shell or build result can depend on more than the
+        // block (a build context, the engine's images).
+        if job.kind != crate::plan::JobKind::Python {
+            return self.inner.execute(job);
+        }
         let key = self.key(job);
         if let Some(e) = self.cache.load(&key) {
             if e.blocks.len() == job.members.len() {

@@ -17,7 +17,7 @@ use std::time::Duration;
 use rayon::prelude::*;
 
 use crate::model::Status;
-use crate::plan::Job;
+use crate::plan::{Job, JobKind};
 use crate::target::python::{self, BlockResult};
 use process::{Exit, Limits};
 use sandbox::Sandbox;
@@ -47,6 +47,25 @@ pub trait Executor: Sync {
     fn sandbox(&self) -> &'static str;
 }
 
+/// Sends Python jobs to one executor and the others (shell, Dockerfile) to another.
+pub struct Dispatch<'a> {
+    pub python: &'a dyn Executor,
+    pub others: &'a dyn Executor,
+}
+
+impl Executor for Dispatch<'_> {
+    fn execute(&self, job: &Job) -> JobResult {
+        match job.kind {
+            JobKind::Python => self.python.execute(job),
+            _ => self.others.execute(job),
+        }
+    }
+
+    fn sandbox(&self) -> &'static str {
+        self.python.sandbox()
+    }
+}
+
 /// Runs every job as a fresh interpreter process in a throwaway directory.
 #[derive(Debug, Clone)]
 pub struct ProcessExecutor {
@@ -70,6 +89,11 @@ impl ProcessExecutor {
 /// and removing a job's folder, files and FIFOs there costs a tenth of what it costs on a
 /// journaling disk; else the system's temporary folder.
 pub fn job_root() -> Option<PathBuf> {
+    static ROOT: std::sync::OnceLock<Option<PathBuf>> = std::sync::OnceLock::new();
+    ROOT.get_or_init(find_job_root).clone()
+}
+
+fn find_job_root() -> Option<PathBuf> {
     let shm = Path::new("/dev/shm");
     let c = std::ffi::CString::new("/dev/shm").ok()?;
     // SAFETY: statvfs fills the struct we pass; the path is a valid C string.

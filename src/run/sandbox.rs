@@ -98,6 +98,35 @@ impl Sandbox {
         }
     }
 
+    /// Like [`Sandbox::command`], with the network shared when `network` is set, and extra
+    /// read-only folders brought into the sandbox's /tmp (interpreters installed there).
+    pub fn command_with(
+        &self,
+        program: &Path,
+        args: &[OsString],
+        cwd: &Path,
+        job_dir: &Path,
+        network: bool,
+        ro_binds: &[PathBuf],
+    ) -> Command {
+        match self {
+            Sandbox::None => self.command(program, args, cwd, job_dir),
+            Sandbox::Bwrap { path } => {
+                let mut c = Command::new(path);
+                let base = base_args(job_dir);
+                c.args(
+                    base.iter()
+                        .filter(|a| !(network && a.as_os_str() == "--unshare-net")),
+                );
+                for p in ro_binds {
+                    c.arg("--ro-bind").arg(p).arg(p);
+                }
+                c.arg("--chdir").arg(cwd).arg("--").arg(program).args(args);
+                c
+            }
+        }
+    }
+
     /// Reads an exit code through the sandbox: bwrap reports a child killed by signal N as
     /// exit code 128 + N.
     pub fn signal_of(&self, code: i32) -> Option<i32> {

@@ -4,3 +4,46 @@ pub mod dockerfile;
 pub mod netfail;
 pub mod python;
 pub mod shell;
+
+use crate::model::{Finding, Lang, Severity, Snippet};
+
+/// The static findings of one block (no execution), at Markdown lines, sorted, without the
+/// rules its `ignore=` annotation names. Skipped blocks and Python blocks have none.
+pub fn static_findings(s: &Snippet, shell_min: Severity) -> Vec<Finding> {
+    if s.annotations.skip.is_some() {
+        return Vec::new();
+    }
+    let mut out = match s.lang {
+        Lang::Shell(_) | Lang::Session => shell::findings(s, shell_min),
+        Lang::Dockerfile => dockerfile::findings(s),
+        Lang::Python | Lang::Other(_) => Vec::new(),
+    };
+    out.retain(|f| {
+        !s.annotations
+            .ignore
+            .iter()
+            .any(|i| i.eq_ignore_ascii_case(&f.rule))
+    });
+    out.sort();
+    out.dedup();
+    out
+}
+
+/// Runs the jobs of shell and Dockerfile blocks.
+pub struct Others {
+    pub shell: shell::run::Runner,
+    pub docker: dockerfile::Runner,
+}
+
+impl crate::run::Executor for Others {
+    fn execute(&self, job: &crate::plan::Job) -> crate::run::JobResult {
+        match job.kind {
+            crate::plan::JobKind::Dockerfile => self.docker.execute(job),
+            _ => self.shell.execute(job),
+        }
+    }
+
+    fn sandbox(&self) -> &'static str {
+        self.shell.sandbox.name()
+    }
+}

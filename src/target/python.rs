@@ -87,10 +87,13 @@ pub struct BlockResult {
     pub exit_code: Option<i32>,
     /// For skipped blocks: why.
     pub reason: Option<String>,
+    /// A session's output against the guide's (see [`crate::target::shell::session::diff`]).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub diff: Option<String>,
 }
 
 impl BlockResult {
-    fn new(status: Status) -> Self {
+    pub fn new(status: Status) -> Self {
         BlockResult {
             status,
             error_type: None,
@@ -98,6 +101,7 @@ impl BlockResult {
             at: None,
             exit_code: None,
             reason: None,
+            diff: None,
         }
     }
 

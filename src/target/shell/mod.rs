@@ -1,1 +1,112 @@
-//! Shell blocks: scripts (`bash`, `sh`, `zsh`) and terminal sessions (`console`).
+//! Shell blocks: scripts (`bash`, `shell`, `sh`, `zsh`) and terminal sessions (`console`,
+//! `shell-session`, `terminal`).
+//!
+//! Always checked without running ([`findings`]): the shell's syntax check and shellcheck.
+//! Run only when asked ([`run::Runner`]): in the sandbox, once per matrix version, with that
+//! version's interpreter first on PATH.
+
+pub mod lint;
+pub mod run;
+pub mod session;
+
+use crate::model::{Finding, Lang, Severity, Shell, Snippet};
+
+/// The script a block stands for, and for each of its lines the block's code line: a script
+/// block is itself; a session is its commands, one after the other; a session without a
+/// prompt is read as a script.
+pub fn script_of(s: &Snippet) -> (Shell, String, Vec<usize>) {
+    match s.lang {
+        Lang::Shell(sh) => {
+            let n = s.code.lines().count();
+            (sh, s.code.clone(), (1..=n).collect())
+        }
+        _ => {
+            let cmds = session::parse(&s.code);
+            if cmds.is_empty() {
+                let n = s.code.lines().count();
+                return (Shell::Bash, s.code.clone(), (1..=n).collect());
+            }
+            let mut text = String::new();
+            let mut map = Vec::new();
+            for c in &cmds {
+                text.push_str(&c.text);
+                text.push('\n');
+                map.extend(&c.lines);
+            }
+            (Shell::Bash, text, map)
+        }
+    }
+}
+
+/// Whether a session block has prompts (else it is run as a script).
+pub fn is_session(s: &Snippet) -> bool {
+    s.lang == Lang::Session && !session::parse(&s.code).is_empty()
+}
+
+/// The static findings of a shell block, at Markdown lines: syntax errors, else shellcheck's
+/// findings at `min` or above (shellcheck's own parse errors would repeat the syntax errors).
+pub fn findings(s: &Snippet, min: Severity) -> Vec<Finding> {
+    let (shell, script, map) = script_of(s);
+    let md = |line: usize| {
+        line.checked_sub(1)
+            .and_then(|i| map.get(i))
+            .map_or(s.end_line, |&code_line| s.md_line(code_line))
+    };
+    let scratch = match scratch_dir() {
+        Ok(d) => d,
+        Err(e) => return vec![tool_failure(s.line, "docmatrix", e)],
+    };
+    let mut out = Vec::new();
+    match lint::syntax(shell, &script, scratch.path()) {
+        Ok(errors) => out.extend(errors.into_iter().map(|f| Finding {
+            line: md(f.line),
+            severity: f.severity,
+            source: f.source.into(),
+            rule: f.rule,
+            message: f.message,
+            why: Some("the shell cannot parse the block, so no line of it runs".into()),
+            fix: None,
+        })),
+        Err(e) => out.push(tool_failure(s.line, "syntax check", e)),
+    }
+    if !out.is_empty() {
+        return out;
+    }
+    match lint::shellcheck(shell, &script, min, scratch.path()) {
+        Ok(Some(found)) => out.extend(found.into_iter().map(|f| Finding {
+            line: md(f.line),
+            severity: f.severity,
+            source: f.source.into(),
+            fix: Some(format!("see https://www.shellcheck.net/wiki/{}", f.rule)),
+            rule: f.rule,
+            message: f.message,
+            why: None,
+        })),
+        Ok(None) => {}
+        Err(e) => out.push(tool_failure(s.line, "shellcheck", e)),
+    }
+    out
+}
+
+/// A checker that could not run: reported, at info level, never failing the example.
+fn tool_failure(line: usize, source: &str, message: String) -> Finding {
+    Finding {
+        line,
+        severity: Severity::Info,
+        source: source.into(),
+        rule: "tool".into(),
+        message,
+        why: None,
+        fix: None,
+    }
+}
+
+fn scratch_dir() -> Result<tempfile::TempDir, String> {
+    let mut b = tempfile::Builder::new();
+    b.prefix("docmatrix-check-");
+    match crate::run::job_root() {
+        Some(root) => b.tempdir_in(root),
+        None => b.tempdir(),
+    }
+    .map_err(|e| format!("cannot make a scratch folder: {e}"))
+}

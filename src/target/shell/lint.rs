@@ -1,0 +1,206 @@
+//! Static checks of shell code, without running it: the shell's own syntax check
+//! (`bash -n`, `sh -n`, `zsh -n`) and, where it is installed, shellcheck. Every finding is at a
+//! 1-based line of the checked text; the caller maps it to the Markdown line.
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+use std::time::Duration;
+
+use serde::Deserialize;
+
+use crate::model::{Severity, Shell};
+use crate::run::process::{self, Exit, Limits};
+
+/// A finding at a line of the checked text (not yet a Markdown line).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LineFinding {
+    pub line: usize,
+    pub severity: Severity,
+    pub source: &'static str,
+    pub rule: String,
+    pub message: String,
+}
+
+/// Finds `name` on PATH.
+pub fn which(name: &str) -> Option<PathBuf> {
+    let path = std::env::var_os("PATH")?;
+    std::env::split_paths(&path)
+        .map(|d| d.join(name))
+        .find(|p| p.is_file())
+}
+
+fn limits() -> Limits {
+    Limits {
+        timeout: Duration::from_secs(20),
+        output_cap: 256 * 1024,
+        ..Limits::default()
+    }
+}
+
+/// The shell that checks `shell` scripts: `(program, source name)`; `None` for zsh when zsh
+/// is not installed (bash would report zsh-only syntax as errors).
+fn checker(shell: Shell) -> Option<(PathBuf, &'static str)> {
+    match shell {
+        Shell::Bash => Some((which("bash")?, "bash -n")),
+        Shell::Sh => Some((which("sh")?, "sh -n")),
+        Shell::Zsh => Some((which("zsh")?, "zsh -n")),
+    }
+}
+
+/// The syntax errors of `code` as `shell` reads it (`shell -n`). Empty when the shell is not
+/// installed, or when the checker could not be run (`Err` names why).
+pub fn syntax(shell: Shell, code: &str, scratch: &Path) -> Result<Vec<LineFinding>, String> {
+    let Some((program, source)) = checker(shell) else {
+        return Ok(Vec::new());
+    };
+    let file = scratch.join("script");
+    std::fs::write(&file, code).map_err(|e| format!("cannot write {}: {e}", file.display()))?;
+    let mut cmd = Command::new(&program);
+    cmd.arg("-n").arg("script").current_dir(scratch);
+    let rec = process::run(&mut cmd, &limits())
+        .map_err(|e| format!("cannot run {}: {e}", program.display()))?;
+    if rec.exit == Exit::TimedOut {
+        return Err(format!("{source} did not finish"));
+    }
+    let text = rec.stderr.text();
+    let mut out = Vec::new();
+    for l in text.lines() {
+        if let Some((line, msg)) = parse_shell_error(l).filter(|(_, m)| !m.starts_with('`')) {
+            out.push(LineFinding {
+                line,
+                severity: Severity::Error,
+                source,
+                rule: "syntax".into(),
+                message: msg,
+            });
+        }
+    }
+    if out.is_empty() && rec.exit != Exit::Code(0) {
+        // A message without a line number: at the first line.
+        out.push(LineFinding {
+            line: 1,
+            severity: Severity::Error,
+            source,
+            rule: "syntax".into(),
+            message: text.lines().next().unwrap_or("syntax error").to_string(),
+        });
+    }
+    Ok(out)
+}
+
+/// `script: line 3: syntax error near …` (bash), `script: 3: Syntax error: …` (dash),
+/// `script:3: parse error near …` (zsh).
+fn parse_shell_error(l: &str) -> Option<(usize, String)> {
+    let rest = l.strip_prefix("script:")?.trim_start();
+    let rest = rest.strip_prefix("line ").unwrap_or(rest);
+    let (num, msg) = rest.split_once(':')?;
+    let line = num.trim().parse().ok()?;
+    Some((line, msg.trim().to_string()))
+}
+
+#[derive(Deserialize)]
+struct Json1 {
+    comments: Vec<Comment>,
+}
+
+#[derive(Deserialize)]
+struct Comment {
+    line: usize,
+    level: String,
+    code: u32,
+    message: String,
+}
+
+/// shellcheck's findings on `code` at `min` severity or above; `Ok(None)` when shellcheck is
+/// not installed or does not support `shell` (zsh).
+pub fn shellcheck(
+    shell: Shell,
+    code: &str,
+    min: Severity,
+    scratch: &Path,
+) -> Result<Option<Vec<LineFinding>>, String> {
+    let Some(program) = which("shellcheck") else {
+        return Ok(None);
+    };
+    let dialect = match shell {
+        Shell::Bash => "bash",
+        Shell::Sh => "sh",
+        Shell::Zsh => return Ok(None),
+    };
+    let file = scratch.join("script");
+    std::fs::write(&file, code).map_err(|e| format!("cannot write {}: {e}", file.display()))?;
+    let mut cmd = Command::new(&program);
+    cmd.args(["--format=json1", "--shell", dialect, "--severity"])
+        .arg(min.as_str())
+        .arg("script")
+        .current_dir(scratch);
+    let rec = process::run(&mut cmd, &limits())
+        .map_err(|e| format!("cannot run {}: {e}", program.display()))?;
+    if rec.exit == Exit::TimedOut {
+        return Err("shellcheck did not finish".into());
+    }
+    let json: Json1 = serde_json::from_str(&rec.stdout.text()).map_err(|e| {
+        format!(
+            "shellcheck gave no report ({e}): {}",
+            rec.stderr.text().lines().next().unwrap_or("")
+        )
+    })?;
+    let mut out: Vec<LineFinding> = json
+        .comments
+        .into_iter()
+        .map(|c| LineFinding {
+            line: c.line,
+            severity: c.level.parse().unwrap_or(Severity::Warning),
+            source: "shellcheck",
+            rule: format!("SC{}", c.code),
+            message: c.message,
+        })
+        .filter(|f| f.severity >= min)
+        .collect();
+    out.sort_by(|a, b| (a.line, &a.rule).cmp(&(b.line, &b.rule)));
+    out.dedup();
+    Ok(Some(out))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn parses_error_lines_of_each_shell() {
+        assert_eq!(
+            parse_shell_error("script: line 3: syntax error near unexpected token `fi'"),
+            Some((3, "syntax error near unexpected token `fi'".into()))
+        );
+        assert_eq!(
+            parse_shell_error("script: 4: Syntax error: \"fi\" unexpected"),
+            Some((4, "Syntax error: \"fi\" unexpected".into()))
+        );
+        assert_eq!(
+            parse_shell_error("script:7: parse error near `}'"),
+            Some((7, "parse error near `}'".into()))
+        );
+        assert_eq!(parse_shell_error("bash: warning"), None);
+    }
+
+    #[test]
+    fn bash_and_sh_syntax_errors_at_their_lines() {
+        let dir = tempfile::tempdir().unwrap();
+        let f = syntax(
+            Shell::Bash,
+            "echo ok\nif true; then\n  echo x\nfi fi\n",
+            dir.path(),
+        )
+        .unwrap();
+        assert_eq!(f.len(), 1, "{f:?}");
+        assert_eq!(f[0].line, 4);
+        assert_eq!(f[0].source, "bash -n");
+        assert!(syntax(Shell::Bash, "echo ok\n", dir.path())
+            .unwrap()
+            .is_empty());
+        // Arrays are bash, not POSIX sh.
+        let f = syntax(Shell::Sh, "echo ok\na=(1 2)\n", dir.path()).unwrap();
+        assert_eq!(f.len(), 1, "{f:?}");
+        assert_eq!(f[0].line, 2);
+    }
+}

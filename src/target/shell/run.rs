@@ -1,0 +1,469 @@
+//! Running a shell block on one matrix version: in the sandbox (network off unless the block
+//! says `network`), in a fresh working folder, with the version's interpreter first on PATH as
+//! `python`, `python3` and `python3.X`, and its pip as `pip`, `pip3` and `pip3.X`.
+//!
+//! A script runs under `-e` (the first failing command ends it; bash reports its line through an
+//! ERR trap). A session runs its commands in one shell, in order, with stderr merged into
+//! stdout as on a terminal; each command's output is compared with the guide's, and the first
+//! command that fails or prints something else is the failure.
+
+use std::ffi::OsString;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use super::session;
+use crate::model::{Shell, Status};
+use crate::plan::{Job, JobKind};
+use crate::run::process::{self, Exit, Limits};
+use crate::run::sandbox::Sandbox;
+use crate::run::JobResult;
+use crate::target::netfail;
+use crate::target::python::BlockResult;
+
+/// Marks the start of a session command's output: `\x1eDM <n>`.
+const BEGIN: &str = "\u{1e}DM ";
+/// Marks its end: `\x1eDMEND <n> <status>`.
+const END: &str = "\u{1e}DMEND ";
+/// A bash script's failing line: `\x1eDMERR <line> <status>`.
+const ERR: &str = "\u{1e}DMERR ";
+
+/// Bytes of output kept with a failing job.
+const KEPT: usize = 4000;
+
+/// Runs shell jobs.
+#[derive(Debug, Clone)]
+pub struct Runner {
+    pub sandbox: Sandbox,
+    /// `--no-sandbox`: the user accepts running shell blocks without a sandbox.
+    pub allow_unsandboxed: bool,
+    pub temp_root: Option<PathBuf>,
+    pub limits: Limits,
+}
+
+impl Runner {
+    pub fn new(sandbox: Sandbox, allow_unsandboxed: bool) -> Self {
+        Runner {
+            sandbox,
+            allow_unsandboxed,
+            temp_root: crate::run::job_root(),
+            limits: Limits::default(),
+        }
+    }
+
+    pub fn execute(&self, job: &Job) -> JobResult {
+        if self.sandbox == Sandbox::None && !self.allow_unsandboxed {
+            let mut b = BlockResult::new(Status::Blocked);
+            b.reason = Some(
+                "not run: no sandbox here (bubblewrap); --no-sandbox runs shell blocks unsandboxed"
+                    .into(),
+            );
+            return result(vec![b], Duration::ZERO, String::new());
+        }
+        match self.try_execute(job) {
+            Ok(r) => r,
+            Err(e) => {
+                let mut b = BlockResult::new(Status::Fail);
+                b.error = Some(format!("cannot run the block: {e}"));
+                result(vec![b], Duration::ZERO, String::new())
+            }
+        }
+    }
+
+    fn try_execute(&self, job: &Job) -> std::io::Result<JobResult> {
+        let code = job.members.first().map_or("", |m| m.code.as_str());
+        let mut b = tempfile::Builder::new();
+        b.prefix("docmatrix-sh-");
+        let dir = match &self.temp_root {
+            Some(root) => b.tempdir_in(root)?,
+            None => b.tempdir()?,
+        };
+        let (work, home, tmp, bin) = (
+            dir.path().join("work"),
+            dir.path().join("home"),
+            dir.path().join("tmp"),
+            dir.path().join("bin"),
+        );
+        for d in [&work, &home, &tmp, &bin] {
+            std::fs::create_dir(d)?;
+        }
+        shims(&bin, &job.interpreter, job.version.to_string().as_str())?;
+
+        let session = match job.kind {
+            JobKind::Session => Some(session::parse(code)).filter(|c| !c.is_empty()),
+            _ => None,
+        };
+        let shell = match job.kind {
+            JobKind::Script(sh) => sh,
+            _ => Shell::Bash,
+        };
+        let (program, args) = match &session {
+            Some(cmds) => {
+                let driver = dir.path().join("session.sh");
+                std::fs::write(&driver, session_driver(cmds))?;
+                (shell_program(Shell::Bash), vec![driver.into_os_string()])
+            }
+            None => {
+                let script = dir.path().join("script.sh");
+                std::fs::write(&script, code)?;
+                script_command(shell, &script)
+            }
+        };
+        let mut ro = Vec::new();
+        if job.interpreter.starts_with("/tmp") {
+            if let Some(prefix) = job.interpreter.parent().and_then(Path::parent) {
+                ro.push(prefix.to_path_buf());
+            }
+        }
+        let mut cmd =
+            self.sandbox
+                .command_with(&program, &args, &work, dir.path(), job.network, &ro);
+        crate::run::set_env(&mut cmd, &home, &tmp);
+        let path = std::env::var_os("PATH").unwrap_or_else(|| "/usr/bin:/bin".into());
+        let mut full = OsString::from(bin.as_os_str());
+        full.push(":");
+        full.push(path);
+        cmd.env("PATH", full)
+            .env("PIP_DISABLE_PIP_VERSION_CHECK", "1")
+            .env("PIP_NO_INPUT", "1");
+        if !job.network {
+            // With the network off, pip's retries (with back-off) only delay the answer; one
+            // retry still prints the connection error that shows why.
+            cmd.env("PIP_RETRIES", "1");
+        }
+        let limits = Limits {
+            timeout: job.timeout,
+            ..self.limits.clone()
+        };
+        let record = process::run(&mut cmd, &limits)?;
+        let stdout = record.stdout.text();
+        let stderr = record.stderr.text();
+        let block = match &session {
+            Some(cmds) => judge_session(cmds, &stdout, record.exit, job),
+            None => judge_script(&stdout, &stderr, record.exit, job),
+        };
+        let failed = block.status != Status::Pass;
+        let kept = if failed {
+            tail(&strip_markers(&format!("{stdout}\n{stderr}")), KEPT)
+        } else {
+            String::new()
+        };
+        Ok(result(vec![block], record.duration, kept))
+    }
+}
+
+fn result(blocks: Vec<BlockResult>, duration: Duration, stderr: String) -> JobResult {
+    JobResult {
+        blocks,
+        duration,
+        stderr,
+        stdout: String::new(),
+        cached: false,
+    }
+}
+
+/// `python`, `python3`, `python3.X` → the interpreter; `pip`, `pip3`, `pip3.X` → its pip.
+fn shims(bin: &Path, interpreter: &Path, version: &str) -> std::io::Result<()> {
+    use std::os::unix::fs::{symlink, PermissionsExt};
+    for name in [
+        "python".to_string(),
+        "python3".into(),
+        format!("python{version}"),
+    ] {
+        symlink(interpreter, bin.join(name))?;
+    }
+    let pip = format!(
+        "#!/bin/sh\nexec '{}' -m pip \"$@\"\n",
+        interpreter.display().to_string().replace('\'', r"'\''")
+    );
+    for name in ["pip".to_string(), "pip3".into(), format!("pip{version}")] {
+        let p = bin.join(name);
+        std::fs::write(&p, &pip)?;
+        std::fs::set_permissions(&p, std::fs::Permissions::from_mode(0o755))?;
+    }
+    Ok(())
+}
+
+fn shell_program(shell: Shell) -> PathBuf {
+    let name = match shell {
+        Shell::Bash => "bash",
+        Shell::Sh => "sh",
+        Shell::Zsh => "zsh",
+    };
+    super::lint::which(name)
+        .or_else(|| super::lint::which("bash"))
+        .unwrap_or_else(|| PathBuf::from("/bin/sh"))
+}
+
+/// The command that runs a script under `-e`; bash reports the failing line through ERR.
+fn script_command(shell: Shell, script: &Path) -> (PathBuf, Vec<OsString>) {
+    let program = shell_program(shell);
+    let is_bash = program.file_name().is_some_and(|n| n == "bash");
+    if is_bash {
+        let driver = format!(
+            "set -eE; trap 'printf \"{}%s %s\\n\" \"$LINENO\" \"$?\" >&2' ERR; . \"$1\"",
+            ERR.replace('\u{1e}', "\\036")
+        );
+        let args = vec![
+            "-c".into(),
+            driver.into(),
+            "docmatrix".into(),
+            script.as_os_str().to_owned(),
+        ];
+        (program, args)
+    } else {
+        (program, vec!["-e".into(), script.as_os_str().to_owned()])
+    }
+}
+
+/// A bash program running the commands in order, each one's output between markers.
+fn session_driver(cmds: &[session::Command]) -> String {
+    let mut s = String::from("exec 2>&1\n");
+    for (i, c) in cmds.iter().enumerate() {
+        s.push_str(&format!("printf '\\036DM {i}\\n'\n"));
+        s.push_str(&c.text);
+        s.push('\n');
+        s.push_str(&format!("printf '\\n\\036DMEND {i} %s\\n' \"$?\"\n"));
+    }
+    s
+}
+
+/// Each command's output and exit status, from the driver's markers; `None` for the status of
+/// a command that did not finish (the shell exited or was killed during it).
+fn split_session(out: &str, n: usize) -> Vec<(String, Option<i32>)> {
+    let mut chunks: Vec<(String, Option<i32>)> = vec![(String::new(), None); n];
+    let mut current: Option<usize> = None;
+    for line in out.split_inclusive('\n') {
+        let (text, marker) = match line.find('\u{1e}') {
+            Some(i) => (&line[..i], Some(line[i..].trim_end())),
+            None => (line, None),
+        };
+        if let Some(c) = current.and_then(|c| chunks.get_mut(c)) {
+            c.0.push_str(text);
+        }
+        match marker {
+            Some(m) if m.starts_with(END) => {
+                let mut parts = m[END.len()..].split_whitespace();
+                let i: Option<usize> = parts.next().and_then(|p| p.parse().ok());
+                let st: Option<i32> = parts.next().and_then(|p| p.parse().ok());
+                if let Some(c) = i.and_then(|i| chunks.get_mut(i)) {
+                    c.1 = st;
+                }
+                current = None;
+            }
+            Some(m) if m.starts_with(BEGIN) => {
+                current = m[BEGIN.len()..].trim().parse().ok();
+            }
+            _ => {}
+        }
+    }
+    chunks
+}
+
+fn judge_session(cmds: &[session::Command], out: &str, exit: Exit, job: &Job) -> BlockResult {
+    let chunks = split_session(out, cmds.len());
+    for (c, (output, status)) in cmds.iter().zip(&chunks) {
+        let first_line = c.text.lines().next().unwrap_or("").trim();
+        let shown = !c.expected.is_empty();
+        let matched = shown && session::matches(&c.expected, output);
+        let bad = match status {
+            None => true,
+            Some(0) => shown && !matched,
+            Some(_) => !matched,
+        };
+        if !bad {
+            continue;
+        }
+        if let Some(b) = blocked(output, job, c.line) {
+            return b;
+        }
+        let mut b = BlockResult::new(Status::Fail);
+        b.at = Some((0, c.line));
+        match (status, exit) {
+            (None, Exit::TimedOut) => {
+                b.status = Status::Timeout;
+                b.error = Some(format!(
+                    "timed out after {}s in `{first_line}`",
+                    secs(job.timeout)
+                ));
+            }
+            (None, _) => {
+                b.error = Some(format!("the session ended during `{first_line}`"));
+                b.exit_code = code_of(exit);
+            }
+            (Some(st), _) if *st != 0 && !shown => {
+                b.error_type = Some("exit status".into());
+                b.error = Some(format!(
+                    "`{first_line}` exited with {st}{}",
+                    last_line(output).map_or(String::new(), |l| format!(": {l}"))
+                ));
+                b.exit_code = Some(*st);
+            }
+            (Some(st), _) => {
+                b.error_type = Some("output mismatch".into());
+                b.error = Some(format!(
+                    "`{first_line}` printed other output than the guide shows{}",
+                    if *st != 0 {
+                        format!(" (exit status {st})")
+                    } else {
+                        String::new()
+                    }
+                ));
+                b.diff = Some(session::diff(&c.expected, output, 40));
+                b.exit_code = Some(*st);
+            }
+        }
+        return b;
+    }
+    BlockResult::new(Status::Pass)
+}
+
+fn judge_script(stdout: &str, stderr: &str, exit: Exit, job: &Job) -> BlockResult {
+    let err_line = stderr
+        .lines()
+        .filter_map(|l| l.find(ERR).map(|i| &l[i + ERR.len()..]))
+        .filter_map(|m| m.split_whitespace().next()?.parse::<usize>().ok())
+        .next_back()
+        .or_else(|| stderr.lines().filter_map(script_error_line).next_back());
+    match exit {
+        Exit::Code(0) => BlockResult::new(Status::Pass),
+        Exit::TimedOut => {
+            let mut b = BlockResult::new(Status::Timeout);
+            b.error = Some(format!("timed out after {}s", secs(job.timeout)));
+            b
+        }
+        _ => {
+            let both = format!("{stdout}\n{stderr}");
+            if let Some(b) = blocked(&both, job, err_line.unwrap_or(1)) {
+                return b;
+            }
+            let mut b = BlockResult::new(Status::Fail);
+            b.exit_code = code_of(exit);
+            b.at = err_line.map(|l| (0, l));
+            let msg = stderr
+                .lines()
+                .filter(|l| !l.contains('\u{1e}'))
+                .filter(|l| !l.trim().is_empty())
+                .next_back()
+                .map(strip_script_prefix);
+            b.error_type = Some("exit status".into());
+            b.error = Some(match (exit, msg) {
+                (Exit::Signal(s), _) => format!("killed by signal {s}"),
+                (_, Some(m)) => format!("exit status {}: {m}", code_of(exit).unwrap_or(-1)),
+                (_, None) => format!("exit status {}", code_of(exit).unwrap_or(-1)),
+            });
+            b
+        }
+    }
+}
+
+/// A failure caused by the network being off: blocked, unless the block was allowed the
+/// network (then it is a real failure).
+fn blocked(output: &str, job: &Job, line: usize) -> Option<BlockResult> {
+    if job.network {
+        return None;
+    }
+    let mut evidence = netfail::needs_network(output)?;
+    if evidence.chars().count() > 200 {
+        evidence = evidence.chars().take(199).collect::<String>() + "…";
+    }
+    let mut b = BlockResult::new(Status::Blocked);
+    b.reason = Some(format!(
+        "needs the network (off; `network` allows it): {evidence}"
+    ));
+    b.at = Some((0, line));
+    Some(b)
+}
+
+/// `…/script.sh: line 3: …` (bash) or `…/script.sh: 3: …` (dash).
+fn script_error_line(l: &str) -> Option<usize> {
+    let i = l.find("script.sh:")?;
+    let rest = l[i + "script.sh:".len()..].trim_start();
+    let rest = rest.strip_prefix("line ").unwrap_or(rest);
+    rest.split(':').next()?.trim().parse().ok()
+}
+
+/// `/dev/shm/x/script.sh: line 3: foo: command not found` → `foo: command not found`
+/// (the line is reported on its own); dash's `script.sh: 3: foo: not found` likewise.
+fn strip_script_prefix(l: &str) -> String {
+    let Some(i) = l.find("script.sh: ") else {
+        return l.to_string();
+    };
+    let rest = &l[i + "script.sh: ".len()..];
+    let after_line = rest.strip_prefix("line ").unwrap_or(rest);
+    match after_line.split_once(": ") {
+        Some((n, msg)) if n.chars().all(|c| c.is_ascii_digit()) => msg.to_string(),
+        _ => rest.to_string(),
+    }
+}
+
+fn last_line(s: &str) -> Option<&str> {
+    s.lines()
+        .map(str::trim)
+        .filter(|l| !l.is_empty())
+        .next_back()
+}
+
+fn code_of(exit: Exit) -> Option<i32> {
+    match exit {
+        Exit::Code(c) => Some(c),
+        _ => None,
+    }
+}
+
+fn secs(d: Duration) -> String {
+    let s = d.as_secs_f64();
+    if s.fract() == 0.0 {
+        format!("{}", s as u64)
+    } else {
+        format!("{s:.1}")
+    }
+}
+
+fn strip_markers(s: &str) -> String {
+    s.lines()
+        .filter(|l| !l.contains('\u{1e}'))
+        .collect::<Vec<_>>()
+        .join("\n")
+}
+
+fn tail(s: &str, max: usize) -> String {
+    let mut from = s.len().saturating_sub(max);
+    while !s.is_char_boundary(from) {
+        from += 1;
+    }
+    s[from..].trim().to_string()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn splits_session_output() {
+        let out = "\u{1e}DM 0\nhello\n\n\u{1e}DMEND 0 0\n\u{1e}DM 1\npartial\u{1e}DMEND 1 2\n\u{1e}DM 2\nlast\n";
+        let c = split_session(out, 3);
+        assert_eq!(c[0], ("hello\n\n".into(), Some(0)));
+        assert_eq!(c[1], ("partial".into(), Some(2)));
+        assert_eq!(c[2], ("last\n".into(), None));
+    }
+
+    #[test]
+    fn error_lines() {
+        assert_eq!(
+            script_error_line("/dev/shm/d/script.sh: line 3: nope: command not found"),
+            Some(3)
+        );
+        assert_eq!(
+            script_error_line("/x/script.sh: 7: nope: not found"),
+            Some(7)
+        );
+        assert_eq!(
+            strip_script_prefix("/x/script.sh: line 3: nope: command not found"),
+            "nope: command not found"
+        );
+        assert_eq!(
+            strip_script_prefix("/x/script.sh: 2: nope: not found"),
+            "nope: not found"
+        );
+    }
+}
