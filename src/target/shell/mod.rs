@@ -69,7 +69,15 @@ pub fn findings(s: &Snippet, min: Severity) -> Vec<Finding> {
         })),
         Err(e) => out.push(tool_failure(s.line, "syntax check", e)),
     }
-    if !out.is_empty() {
+    if shell == Shell::Zsh && lint::which("zsh").is_none() {
+        out.push(tool_failure(
+            s.line,
+            "zsh -n",
+            "zsh is not installed here: the block's syntax was not checked".into(),
+        ));
+        return out;
+    }
+    if out.iter().any(|f| f.severity == Severity::Error) {
         return out;
     }
     match lint::shellcheck(shell, &script, min, scratch.path()) {

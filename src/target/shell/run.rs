@@ -262,7 +262,8 @@ fn split_session(out: &str, n: usize) -> Vec<(String, Option<i32>)> {
 fn judge_session(cmds: &[session::Command], out: &str, exit: Exit, job: &Job) -> BlockResult {
     let chunks = split_session(out, cmds.len());
     for (c, (output, status)) in cmds.iter().zip(&chunks) {
-        let first_line = c.text.lines().next().unwrap_or("").trim();
+        let joined = one_line(&c.text);
+        let first_line = joined.as_str();
         let shown = !c.expected.is_empty();
         let matched = shown && session::matches(&c.expected, output);
         let bad = match status {
@@ -393,6 +394,21 @@ fn strip_script_prefix(l: &str) -> String {
     match after_line.split_once(": ") {
         Some((n, msg)) if n.chars().all(|c| c.is_ascii_digit()) => msg.to_string(),
         _ => rest.to_string(),
+    }
+}
+
+/// A command continued over several lines, on one: `python -c \⏎ 'x'` → `python -c 'x'`.
+fn one_line(cmd: &str) -> String {
+    let parts: Vec<&str> = cmd
+        .lines()
+        .map(|l| l.trim().trim_end_matches('\\').trim())
+        .filter(|l| !l.is_empty())
+        .collect();
+    let s = parts.join(" ");
+    if s.chars().count() > 120 {
+        s.chars().take(119).collect::<String>() + "…"
+    } else {
+        s
     }
 }
 
