@@ -7,6 +7,7 @@ mod annotations;
 mod cache;
 mod ci_reports;
 mod cli;
+mod containers;
 mod extraction;
 mod inputs;
 mod interpreters;
