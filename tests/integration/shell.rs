@@ -1,0 +1,313 @@
+//! Shell blocks: static checks at their Markdown lines, sessions compared with the guide's
+//! output, runs per version with that version's interpreter on PATH, and the sandbox.
+
+use std::path::PathBuf;
+use std::process::Command;
+use std::time::{Duration, Instant};
+
+use serde_json::Value;
+
+use crate::common::*;
+
+fn findings(e: &Value) -> Vec<(u64, String, String, String)> {
+    e["findings"]
+        .as_array()
+        .map(|a| {
+            a.iter()
+                .map(|f| {
+                    (
+                        f["line"].as_u64().unwrap(),
+                        f["severity"].as_str().unwrap().to_string(),
+                        f["source"].as_str().unwrap().to_string(),
+                        f["rule"].as_str().unwrap().to_string(),
+                    )
+                })
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
+fn has_zsh() -> bool {
+    std::env::split_paths(&std::env::var_os("PATH").unwrap_or_default())
+        .any(|d| d.join("zsh").is_file())
+}
+
+#[test]
+fn scripts_checked_and_run() {
+    let f = fixture("shell/scripts.md");
+    let (code, doc) = validate_json(&[f.to_str().unwrap()]);
+    assert_eq!(code, 1, "{doc:#}");
+    let file = "shell/scripts.md";
+
+    let clean = example(&doc, file, 5);
+    assert_eq!(clean["language"], "bash");
+    assert_eq!(statuses(clean), "skipped skipped skipped skipped");
+    assert!(clean["results"]["3.9"]["reason"]
+        .as_str()
+        .unwrap()
+        .contains("static checks only"));
+    assert!(findings(clean).is_empty());
+    assert_eq!(clean["policy"], "ok");
+
+    let syntax = example(&doc, file, 13);
+    assert_eq!(
+        findings(syntax),
+        vec![(
+            line_of(&f, "done done"),
+            "error".into(),
+            "bash -n".into(),
+            "syntax".into()
+        )]
+    );
+    assert_eq!(syntax["policy"], "fail");
+
+    let sh = example(&doc, file, 21);
+    assert_eq!(sh["language"], "sh");
+    assert_eq!(
+        findings(sh),
+        vec![(
+            line_of(&f, "versions=(3.9"),
+            "error".into(),
+            "sh -n".into(),
+            "syntax".into()
+        )]
+    );
+
+    let cd = example(&doc, file, 28);
+    assert_eq!(
+        findings(cd),
+        vec![(
+            line_of(&f, "cd build"),
+            "warning".into(),
+            "shellcheck".into(),
+            "SC2164".into()
+        )]
+    );
+    // A warning is reported but does not fail the example (the default `fail-on` is error).
+    assert_eq!(cd["policy"], "ok");
+    assert!(findings(example(&doc, file, 35)).is_empty(), "ignore=SC2164");
+
+    let on_path = example(&doc, file, 42);
+    assert_eq!(statuses(on_path), "pass pass pass pass", "{on_path:#}");
+
+    let tomllib = example(&doc, file, 50);
+    assert_eq!(statuses(tomllib), "fail fail pass pass");
+    assert_eq!(tomllib["measured"], "3.11+");
+    let r = &tomllib["results"]["3.10"];
+    assert_eq!(r["md_line"], line_of(&f, "python -c 'import tomllib'"));
+    assert!(r["error"].as_str().unwrap().contains("No module named 'tomllib'"));
+
+    let missing = example(&doc, file, 58);
+    assert_eq!(statuses(missing), "fail fail fail fail");
+    assert_eq!(missing["results"]["3.12"]["exit_code"], 127);
+    assert_eq!(
+        missing["results"]["3.12"]["md_line"],
+        line_of(&f, "no-such-command")
+    );
+
+    let zsh = example(&doc, file, 66);
+    if has_zsh() {
+        assert!(findings(zsh).is_empty());
+    } else {
+        assert_eq!(findings(zsh)[0].1, "info");
+        assert_eq!(zsh["policy"], "ok");
+    }
+}
+
+#[test]
+fn sessions_compare_output() {
+    let f = fixture("shell/sessions.md");
+    let (code, doc) = validate_json(&[f.to_str().unwrap()]);
+    assert_eq!(code, 1);
+    let file = "shell/sessions.md";
+    let e = |line| example(&doc, file, line);
+
+    assert_eq!(statuses(e(5)), "pass pass pass pass", "{:#}", e(5));
+    assert_eq!(statuses(e(18)), "pass pass pass pass", "venv: {:#}", e(18));
+
+    let wrong = e(27);
+    assert_eq!(statuses(wrong), "fail fail fail fail");
+    let r = &wrong["results"]["3.11"];
+    assert_eq!(r["error_type"], "output mismatch");
+    assert_eq!(r["md_line"], line_of(&f, "print(6 * 7)"));
+    assert_eq!(r["diff"], "-41\n+42");
+
+    let cbrt = e(34);
+    assert_eq!(statuses(cbrt), "fail fail pass pass");
+    assert!(cbrt["results"]["3.10"]["diff"]
+        .as_str()
+        .unwrap()
+        .contains("+AttributeError: module 'math' has no attribute 'cbrt'"));
+
+    let exit4 = e(41);
+    assert_eq!(statuses(exit4), "fail fail fail fail");
+    let r = &exit4["results"]["3.9"];
+    assert_eq!(r["exit_code"], 4);
+    assert_eq!(r["md_line"], line_of(&f, "$ python -c \\"));
+    assert_eq!(
+        r["error"],
+        "`python -c 'import sys; sys.exit(4)'` exited with 4"
+    );
+
+    assert_eq!(statuses(e(49)), "pass pass pass pass", "prompts: {:#}", e(49));
+    assert_eq!(statuses(e(58)), "pass pass pass pass", "no prompt: {:#}", e(58));
+    let not_run = e(64);
+    assert_eq!(statuses(not_run), "skipped skipped skipped skipped");
+    assert_eq!(not_run["policy"], "ok");
+}
+
+#[test]
+fn json_snapshot_of_sessions() {
+    let (_, doc) = validate_json(&["fixtures/shell/sessions.md", "--python", "3.10,3.12"]);
+    stable().bind(|| {
+        insta::assert_json_snapshot!("shell_sessions_json", doc, {
+            ".**.duration_ms" => "[ms]",
+            ".**.stderr" => "[stderr]",
+        });
+    });
+}
+
+#[test]
+fn terminal_snapshot_of_scripts() {
+    let out = docmatrix(&[
+        "validate",
+        "--no-config",
+        "--no-progress",
+        "--color",
+        "never",
+        "--python",
+        "3.10,3.11",
+        "fixtures/shell/scripts.md",
+    ]);
+    assert_eq!(out.status.code(), Some(1));
+    let text = stdout(&out);
+    // zsh may or may not be installed here: its line is the one that may differ.
+    let text: String = text
+        .lines()
+        .filter(|l| !l.contains("zsh"))
+        .map(|l| format!("{l}\n"))
+        .collect();
+    stable().bind(|| insta::assert_snapshot!("shell_scripts_terminal", text));
+}
+
+#[test]
+fn sandbox_contains_misbehaving_blocks() {
+    let work = tempfile::tempdir().unwrap();
+    std::fs::copy(fixture("shell/sandbox.md"), work.path().join("sandbox.md")).unwrap();
+    let start = Instant::now();
+    let out = command()
+        .args([
+            "validate",
+            "--no-config",
+            "--format",
+            "json",
+            "--sandbox",
+            "bwrap",
+            "sandbox.md",
+        ])
+        .current_dir(work.path())
+        .output()
+        .unwrap();
+    let elapsed = start.elapsed();
+    let doc: Value = serde_json::from_slice(&out.stdout).unwrap();
+    let f = work.path().join("sandbox.md");
+    let e = |needle: &str| {
+        let at = line_of(&f, needle);
+        doc["examples"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|x| x["line"].as_u64().unwrap() < at && x["end_line"].as_u64().unwrap() > at)
+            .unwrap()
+            .clone()
+    };
+    let escape = e("docmatrix-was-here");
+    assert_eq!(statuses(&escape), "fail fail fail fail");
+    assert!(escape["results"]["3.9"]["error"]
+        .as_str()
+        .unwrap()
+        .contains("Read-only file system"));
+    assert!(!PathBuf::from("/root/docmatrix-was-here").exists());
+    assert_eq!(statuses(&e("result.txt")), "pass pass pass pass");
+
+    let net = e("urlopen");
+    assert_eq!(statuses(&net), "blocked blocked blocked blocked", "{net:#}");
+    let reason = net["results"]["3.12"]["reason"].as_str().unwrap();
+    assert!(reason.starts_with("needs the network"), "{reason}");
+    assert_eq!(net["policy"], "ok", "blocked is neither a pass nor a failure");
+
+    let forever = e("sleep 373");
+    assert_eq!(statuses(&forever), "timeout timeout timeout timeout");
+    assert_eq!(statuses(&e("started a sleeper")), "pass pass pass pass");
+    assert_eq!(statuses(&e("docmatrix flood")), "pass pass pass pass");
+    assert_eq!(statuses(&e("read -r answer")), "fail fail fail fail");
+    assert_eq!(statuses(&e("still here")), "pass pass pass pass");
+
+    // Four 2-second timeouts over two cores, not 300-second sleeps.
+    assert!(elapsed < Duration::from_secs(60), "took {elapsed:?}");
+    for pattern in ["^sleep 37[13]$"] {
+        let ps = Command::new("pgrep").args(["-f", pattern]).output().unwrap();
+        assert!(
+            ps.stdout.is_empty(),
+            "left behind: {}",
+            String::from_utf8_lossy(&ps.stdout)
+        );
+    }
+    let left: Vec<_> = std::fs::read_dir(work.path())
+        .unwrap()
+        .flatten()
+        .map(|e| e.file_name())
+        .collect();
+    assert_eq!(left, vec![std::ffi::OsString::from("sandbox.md")]);
+}
+
+/// A folder holding only the commands a shell block needs, without bwrap: a machine where no
+/// sandbox is available.
+fn path_without_bwrap() -> tempfile::TempDir {
+    let dir = tempfile::tempdir().unwrap();
+    for tool in ["bash", "sh", "env", "cat", "mktemp"] {
+        let real = ["/usr/bin", "/bin"]
+            .iter()
+            .map(|d| PathBuf::from(d).join(tool))
+            .find(|p| p.is_file())
+            .unwrap();
+        std::os::unix::fs::symlink(real, dir.path().join(tool)).unwrap();
+    }
+    dir
+}
+
+#[test]
+fn no_sandbox_needs_to_be_asked_for() {
+    let bin = path_without_bwrap();
+    let md = tempfile::tempdir().unwrap();
+    let f = md.path().join("run.md");
+    std::fs::write(
+        &f,
+        "```console run\n$ python -c 'print(42)'\n42\n```\n\n```bash\necho checked\n```\n",
+    )
+    .unwrap();
+    let run = |extra: &[&str]| -> Value {
+        let mut args = vec![
+            "validate",
+            "--no-config",
+            "--format",
+            "json",
+            "--python",
+            "3.12",
+        ];
+        args.extend_from_slice(extra);
+        args.push(f.to_str().unwrap());
+        let out = command().args(&args).env("PATH", bin.path()).output().unwrap();
+        serde_json::from_slice(&out.stdout)
+            .unwrap_or_else(|e| panic!("{e}: {}", String::from_utf8_lossy(&out.stderr)))
+    };
+    let doc = run(&[]);
+    assert_eq!(doc["sandbox"], "none");
+    let cell = &doc["examples"][0]["results"]["3.12"];
+    assert_eq!(cell["status"], "blocked");
+    assert!(cell["reason"].as_str().unwrap().contains("--no-sandbox"));
+
+    let doc = run(&["--no-sandbox"]);
+    assert_eq!(doc["sandbox"], "none");
+    assert_eq!(doc["examples"][0]["results"]["3.12"]["status"], "pass");
+}
