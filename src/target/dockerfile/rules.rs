@@ -1519,4 +1519,59 @@ CMD [\"uvicorn\", \"app.main:app\", \"--host\", \"0.0.0.0\", \"--port\", \"8000\
             }
         }
     }
+
+    /// docs/dockerfile-rules.md: every rule has a section whose `text` (bad) examples fire it
+    /// and whose `dockerfile` (good) examples parse cleanly and fire nothing.
+    #[test]
+    fn docs_examples_agree_with_the_rules() {
+        let doc = include_str!("../../../docs/dockerfile-rules.md");
+        let mut section = String::new();
+        let mut seen: Vec<String> = Vec::new();
+        let mut block: Option<(String, String)> = None;
+        let (mut bad, mut good) = (0, 0);
+        for line in doc.lines() {
+            if let Some((lang, mut code)) = block.take() {
+                if line == "```" {
+                    let df = parse(&code);
+                    assert!(df.errors.is_empty(), "{section}: {:?}\n{code}", df.errors);
+                    let ids: Vec<&str> = check(&df).iter().map(|f| f.rule.id).collect();
+                    if lang == "text" {
+                        bad += 1;
+                        assert!(
+                            ids.contains(&section.as_str()),
+                            "{section}: {ids:?}\n{code}"
+                        );
+                    } else {
+                        good += 1;
+                        assert!(ids.is_empty(), "{section}: {ids:?}\n{code}");
+                    }
+                } else {
+                    code.push_str(line);
+                    code.push('\n');
+                    block = Some((lang, code));
+                }
+                continue;
+            }
+            if let Some(h) = line.strip_prefix("## ") {
+                section = h.split_whitespace().next().unwrap_or("").to_string();
+                seen.push(section.clone());
+            } else if let Some(lang) = line.strip_prefix("```") {
+                if section.starts_with("DF") && (lang == "text" || lang == "dockerfile") {
+                    block = Some((lang.to_string(), String::new()));
+                }
+            }
+        }
+        let ids: Vec<String> = RULES.iter().map(|r| r.id.to_string()).collect();
+        assert_eq!(seen, ids);
+        assert_eq!(bad, RULES.len());
+        assert!(good >= RULES.len());
+        for r in RULES {
+            assert!(doc.contains(&format!(
+                "| {} | {} | {} |",
+                r.id,
+                r.slug,
+                r.severity.as_str()
+            )));
+        }
+    }
 }
