@@ -65,6 +65,8 @@ pub struct DockerfileFile {
     pub pull: Option<bool>,
     /// Seconds a build may take (default 300).
     pub timeout: Option<f64>,
+    /// The least severe hadolint finding reported (`warning` by default).
+    pub min_severity: Option<String>,
 }
 
 /// What the command line says; `None` leaves the config file's value.
@@ -129,6 +131,8 @@ pub struct Config {
     /// Missing base images may be pulled.
     pub docker_pull: bool,
     pub docker_timeout: Duration,
+    /// hadolint findings below this severity are not reported.
+    pub docker_min_severity: Severity,
 }
 
 /// Looks for `docmatrix.toml`, or a pyproject.toml with `[tool.docmatrix]`, in `start` and its
@@ -310,6 +314,11 @@ impl Config {
             docker_build: docker.build.unwrap_or(true),
             docker_pull: docker.pull.unwrap_or(false),
             docker_timeout: Duration::from_secs_f64(docker_timeout),
+            docker_min_severity: severity(
+                docker.min_severity.as_deref(),
+                Severity::Warning,
+                "[dockerfile] min-severity",
+            )?,
             isolation,
             cache_dir,
             sandbox,

@@ -203,7 +203,15 @@ pub fn run_prepared(
     // Static checks (no execution) run beside nothing else: they are quick and independent.
     let findings: Vec<Vec<model::Finding>> = examples
         .par_iter()
-        .map(|s| target::static_findings(s, config.shell_min_severity))
+        .map(|s| {
+            target::static_findings(
+                s,
+                target::CheckOptions {
+                    shellcheck_min: config.shell_min_severity,
+                    hadolint_min: config.docker_min_severity,
+                },
+            )
+        })
         .collect();
     let results = run::run_all(&the_plan.jobs, executor, config.jobs, progress);
 

@@ -7,15 +7,24 @@ pub mod shell;
 
 use crate::model::{Finding, Lang, Severity, Snippet};
 
+/// What the linters report.
+#[derive(Debug, Clone, Copy)]
+pub struct CheckOptions {
+    /// shellcheck findings below this are dropped.
+    pub shellcheck_min: Severity,
+    /// hadolint findings below this are dropped.
+    pub hadolint_min: Severity,
+}
+
 /// The static findings of one block (no execution), at Markdown lines, sorted, without the
 /// rules its `ignore=` annotation names. Skipped blocks and Python blocks have none.
-pub fn static_findings(s: &Snippet, shell_min: Severity) -> Vec<Finding> {
+pub fn static_findings(s: &Snippet, opts: CheckOptions) -> Vec<Finding> {
     if s.annotations.skip.is_some() {
         return Vec::new();
     }
     let mut out = match s.lang {
-        Lang::Shell(_) | Lang::Session => shell::findings(s, shell_min),
-        Lang::Dockerfile => dockerfile::findings(s),
+        Lang::Shell(_) | Lang::Session => shell::findings(s, opts.shellcheck_min),
+        Lang::Dockerfile => dockerfile::findings(s, opts.hadolint_min),
         Lang::Python | Lang::Other(_) => Vec::new(),
     };
     out.retain(|f| {

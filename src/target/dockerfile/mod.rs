@@ -1,45 +1,303 @@
-//! Dockerfile blocks: parsed ([`parse`]), checked by docmatrix's own rules ([`rules`]), and
-//! built once per matrix version where a container engine answers ([`build`]).
+//! Dockerfile blocks: parsed ([`parse`]), checked by docmatrix's own rules ([`rules`]) and by
+//! hadolint where it is installed, and built once per matrix version where a container engine
+//! answers ([`build`]), with the official Python base images set to that version.
+//!
+//! A block with no `FROM` is a fragment (a few instructions shown in passing): its instructions
+//! are parsed and checked by the rules that look at one instruction, and it is never built.
 
 pub mod build;
 pub mod parse;
 pub mod rules;
 
-use crate::model::{Finding, Snippet};
+use std::path::{Path, PathBuf};
+use std::process::Command;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::OnceLock;
+use std::time::Duration;
 
-/// The static findings of a Dockerfile block, at Markdown lines.
-pub fn findings(_s: &Snippet) -> Vec<Finding> {
-    Vec::new()
-}
+use serde::Deserialize;
 
-use crate::model::Status;
+use crate::model::{Finding, Severity, Snippet, Status};
 use crate::plan::Job;
+use crate::run::process::{self, Exit, Limits};
 use crate::run::JobResult;
 use crate::target::python::BlockResult;
+use crate::target::shell::lint::which;
+
+/// Rules that judge a whole Dockerfile, not one instruction: not applied to fragments.
+const WHOLE_FILE_RULES: &[&str] = &["DF008", "DF010", "DF013", "DF016"];
+
+/// Whether a block is a fragment (no `FROM`): checked, never built.
+pub fn is_fragment(code: &str) -> bool {
+    parse::parse(code).stages.is_empty()
+}
+
+/// The static findings of a Dockerfile block, at Markdown lines: parse errors, docmatrix's
+/// rules and hadolint's findings at `min` or above.
+pub fn findings(s: &Snippet, min: Severity) -> Vec<Finding> {
+    let df = parse::parse(&s.code);
+    let fragment = df.stages.is_empty();
+    let mut out = Vec::new();
+    for e in &df.errors {
+        if fragment
+            && (e.message.contains("no FROM") || e.message.contains("before the first FROM"))
+        {
+            continue;
+        }
+        out.push(Finding {
+            line: s.md_line(e.line),
+            severity: Severity::Error,
+            source: "docmatrix".into(),
+            rule: "parse".into(),
+            message: e.message.clone(),
+            why: Some("Docker cannot read this instruction, so the build stops here".into()),
+            fix: None,
+        });
+    }
+    for f in rules::check(&df) {
+        if fragment && WHOLE_FILE_RULES.contains(&f.rule.id) {
+            continue;
+        }
+        out.push(f.to_finding(s.md_line(f.line)));
+    }
+    if !fragment {
+        match hadolint(&s.code, min) {
+            Ok(found) => out.extend(found.into_iter().map(|(line, f)| Finding {
+                line: s.md_line(line),
+                ..f
+            })),
+            Err(e) => out.push(Finding {
+                line: s.line,
+                severity: Severity::Info,
+                source: "hadolint".into(),
+                rule: "tool".into(),
+                message: e,
+                why: None,
+                fix: None,
+            }),
+        }
+    }
+    out
+}
+
+#[derive(Deserialize)]
+struct HadolintFinding {
+    line: usize,
+    code: String,
+    message: String,
+    level: String,
+}
+
+/// hadolint's findings (code line, finding) at `min` or above; none when it is not installed.
+fn hadolint(code: &str, min: Severity) -> Result<Vec<(usize, Finding)>, String> {
+    let Some(program) = which("hadolint") else {
+        return Ok(Vec::new());
+    };
+    let dir = tempfile::Builder::new()
+        .prefix("docmatrix-check-")
+        .tempdir_in(crate::run::job_root().unwrap_or_else(std::env::temp_dir))
+        .map_err(|e| format!("cannot make a scratch folder: {e}"))?;
+    std::fs::write(dir.path().join("Dockerfile"), code)
+        .map_err(|e| format!("cannot write a scratch file: {e}"))?;
+    let mut cmd = Command::new(&program);
+    cmd.args(["--no-fail", "--format", "json", "Dockerfile"])
+        .current_dir(dir.path());
+    let limits = Limits {
+        timeout: Duration::from_secs(20),
+        ..Limits::default()
+    };
+    let rec = process::run(&mut cmd, &limits).map_err(|e| format!("cannot run hadolint: {e}"))?;
+    if rec.exit == Exit::TimedOut {
+        return Err("hadolint did not finish".into());
+    }
+    let found: Vec<HadolintFinding> = serde_json::from_str(&rec.stdout.text()).map_err(|e| {
+        format!(
+            "hadolint gave no report ({e}): {}",
+            rec.stderr.text().lines().next().unwrap_or("")
+        )
+    })?;
+    Ok(found
+        .into_iter()
+        .filter_map(|h| {
+            let severity: Severity = h.level.parse().unwrap_or(Severity::Warning);
+            (severity >= min).then(|| {
+                let wiki = h.code.starts_with("DL") || h.code.starts_with("SC");
+                (
+                    h.line,
+                    Finding {
+                        line: h.line,
+                        severity,
+                        source: "hadolint".into(),
+                        fix: wiki.then(|| {
+                            format!("see https://github.com/hadolint/hadolint/wiki/{}", h.code)
+                        }),
+                        rule: h.code,
+                        message: h.message,
+                        why: None,
+                    },
+                )
+            })
+        })
+        .collect())
+}
 
 /// Builds Dockerfile jobs with the engine found here, if any.
-#[derive(Debug, Clone, Default)]
+#[derive(Debug, Default)]
 pub struct Runner {
+    /// Missing base images may be pulled.
     pub pull: bool,
+    engine: OnceLock<Option<build::Engine>>,
 }
 
 impl Runner {
-    /// The runner for `config`: the engine that answers here (none when building is off).
+    /// The runner for `config`. The engine is looked for at the first build.
     pub fn detect(config: &crate::config::Config) -> Self {
         Runner {
             pull: config.docker_pull,
+            engine: OnceLock::new(),
         }
     }
 
-    pub fn execute(&self, _job: &Job) -> JobResult {
-        let mut b = BlockResult::new(Status::Skipped);
-        b.reason = Some("not built: no container engine".into());
+    /// A runner with a known engine (or none).
+    pub fn with_engine(engine: Option<build::Engine>, pull: bool) -> Self {
+        let cell = OnceLock::new();
+        let _ = cell.set(engine);
+        Runner { pull, engine: cell }
+    }
+
+    fn engine(&self) -> Option<&build::Engine> {
+        self.engine.get_or_init(build::detect).as_ref()
+    }
+
+    /// The engine's name and version, once looked for (`podman 4.3.1`).
+    pub fn engine_name(&self) -> Option<String> {
+        let e = self.engine.get()?.as_ref()?;
+        Some(format!("{} {}", e.kind.name(), e.version))
+    }
+
+    pub fn execute(&self, job: &Job) -> JobResult {
+        let code = job.members.first().map_or("", |m| m.code.as_str());
+        let block = self.build_block(job, code);
+        let failed = block.0.status == Status::Fail;
         JobResult {
-            blocks: vec![b],
-            duration: std::time::Duration::ZERO,
-            stderr: String::new(),
+            blocks: vec![block.0],
+            duration: block.1,
+            stderr: if failed { block.2 } else { String::new() },
             stdout: String::new(),
             cached: false,
         }
     }
+
+    fn build_block(&self, job: &Job, code: &str) -> (BlockResult, Duration, String) {
+        let decided = |status: Status, reason: String, at: Option<usize>| {
+            let mut b = BlockResult::new(status);
+            b.reason = Some(reason);
+            b.at = at.map(|l| (0, l));
+            (b, Duration::ZERO, String::new())
+        };
+        let df = parse::parse(code);
+        if df.stages.is_empty() {
+            return decided(
+                Status::Skipped,
+                "not built: a fragment (no FROM)".into(),
+                None,
+            );
+        }
+        if let Some(e) = df.errors.first() {
+            let mut b = BlockResult::new(Status::Fail);
+            b.error_type = Some("parse".into());
+            b.error = Some(format!("not built: {}", e.message));
+            b.at = Some((0, e.line));
+            return (b, Duration::ZERO, String::new());
+        }
+        if let Some((line, source)) = missing_source(&df, job.context.as_deref()) {
+            let reason = match &job.context {
+                Some(c) => format!(
+                    "needs build context: `{source}` is not in {}",
+                    c.display()
+                ),
+                None => format!(
+                    "needs build context: `{source}` (the guide does not provide it; `context=DIR` names a folder)"
+                ),
+            };
+            return decided(Status::Blocked, reason, Some(line));
+        }
+        let Some(engine) = self.engine() else {
+            return decided(
+                Status::Skipped,
+                "not built: no container engine".into(),
+                None,
+            );
+        };
+        let text = parse::retarget(&df, code, (job.version.major, job.version.minor));
+        static NEXT: AtomicUsize = AtomicUsize::new(0);
+        let tag = format!(
+            "localhost/docmatrix-{}-{}",
+            std::process::id(),
+            NEXT.fetch_add(1, Ordering::Relaxed)
+        );
+        let req = build::BuildRequest {
+            dockerfile: &text,
+            context: job.context.as_deref(),
+            network: job.network,
+            pull: self.pull,
+            timeout: job.timeout,
+            tag,
+        };
+        let lines = build::instruction_lines(&text);
+        match build::build(engine, &req) {
+            build::BuildOutcome::Pass { duration } => {
+                (BlockResult::new(Status::Pass), duration, String::new())
+            }
+            build::BuildOutcome::Fail {
+                step,
+                message,
+                log_tail,
+            } => {
+                let mut b = BlockResult::new(Status::Fail);
+                b.error_type = Some("build".into());
+                b.error = Some(message);
+                b.at = step
+                    .and_then(|s| s.checked_sub(1))
+                    .and_then(|i| lines.get(i))
+                    .map(|&l| (0, l));
+                (b, Duration::ZERO, log_tail)
+            }
+            build::BuildOutcome::Blocked { reason } => decided(Status::Blocked, reason, None),
+            build::BuildOutcome::Timeout { after } => {
+                let mut b = BlockResult::new(Status::Timeout);
+                b.error = Some(format!("the build timed out after {}s", after.as_secs()));
+                (b, after, String::new())
+            }
+        }
+    }
+}
+
+/// The first `COPY`/`ADD` source that the build context does not hold: (code line, source).
+fn missing_source(df: &parse::Dockerfile, context: Option<&Path>) -> Option<(usize, String)> {
+    parse::copy_sources(df).into_iter().find(|(_, src)| {
+        let rel = src.trim_start_matches("./").trim_start_matches('/');
+        if rel.is_empty() || rel == "." {
+            return false;
+        }
+        let Some(ctx) = context else {
+            return true;
+        };
+        if rel.contains(['*', '?', '[']) {
+            return !glob_matches_any(ctx, rel);
+        }
+        !ctx.join(rel).exists()
+    })
+}
+
+fn glob_matches_any(ctx: &Path, pattern: &str) -> bool {
+    let Ok(glob) = globset::Glob::new(pattern) else {
+        return false;
+    };
+    let m = glob.compile_matcher();
+    walkdir::WalkDir::new(ctx)
+        .into_iter()
+        .flatten()
+        .filter_map(|e| e.path().strip_prefix(ctx).ok().map(PathBuf::from))
+        .any(|p| m.is_match(&p))
 }
