@@ -38,7 +38,7 @@ struct Cli {
 #[derive(Debug, Subcommand)]
 enum Command {
     /// Run every Python example on every version of the matrix and report.
-    Validate(ValidateArgs),
+    Validate(Box<ValidateArgs>),
     /// List the interpreters found for the matrix, and where.
     Interpreters(InterpArgs),
     /// Show or clear the result cache.
@@ -200,7 +200,7 @@ pub fn main() -> i32 {
         }
     };
     let result = match cli.command {
-        Command::Validate(a) => validate(a),
+        Command::Validate(a) => validate(*a),
         Command::Interpreters(a) => interpreters(a),
         Command::Cache(a) => cache(a),
         Command::Extract(a) => extract(a),

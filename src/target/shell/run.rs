@@ -342,9 +342,7 @@ fn judge_script(stdout: &str, stderr: &str, exit: Exit, job: &Job) -> BlockResul
             b.at = err_line.map(|l| (0, l));
             let msg = stderr
                 .lines()
-                .filter(|l| !l.contains('\u{1e}'))
-                .filter(|l| !l.trim().is_empty())
-                .next_back()
+                .rfind(|l| !l.contains('\u{1e}') && !l.trim().is_empty())
                 .map(strip_script_prefix);
             b.error_type = Some("exit status".into());
             b.error = Some(match (exit, msg) {
@@ -413,10 +411,7 @@ fn one_line(cmd: &str) -> String {
 }
 
 fn last_line(s: &str) -> Option<&str> {
-    s.lines()
-        .map(str::trim)
-        .filter(|l| !l.is_empty())
-        .next_back()
+    s.lines().map(str::trim).rfind(|l| !l.is_empty())
 }
 
 fn code_of(exit: Exit) -> Option<i32> {
