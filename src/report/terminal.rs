@@ -56,6 +56,7 @@ pub fn render(r: &Report, style: Style) -> String {
         matrix(&mut out, r, style);
         findings(&mut out, r, style);
         failures(&mut out, r, style);
+        blocked(&mut out, r, style);
     }
     diagnostics(&mut out, r, style);
     summary(&mut out, r, style);
@@ -68,7 +69,15 @@ fn header(out: &mut String, r: &Report, style: Style) {
         .iter()
         .map(|v| match r.interpreters.get(v) {
             Some(Some(i)) => i.version.clone(),
-            _ if r.examples.is_empty() => v.to_string(),
+            // No example needed this version's interpreter (none was looked for).
+            _ if !r.examples.iter().any(|e| {
+                e.results
+                    .get(v)
+                    .is_some_and(|o| o.status == Status::Unavailable)
+            }) =>
+            {
+                v.to_string()
+            }
             _ => style.paint(YELLOW, &format!("{v} (missing)")),
         })
         .collect();
@@ -336,6 +345,44 @@ fn failures(out: &mut String, r: &Report, style: Style) {
                 }
             }
         }
+    }
+}
+
+/// Cells that could not be decided here, with why: neither passes nor failures.
+fn blocked(out: &mut String, r: &Report, style: Style) {
+    let mut rows: Vec<String> = Vec::new();
+    for e in &r.examples {
+        // Versions grouped by (line, reason), in matrix order.
+        let mut groups: Vec<(Option<usize>, &str, Vec<String>)> = Vec::new();
+        for v in &r.versions {
+            let Some(o) = e.results.get(v).filter(|o| o.status == Status::Blocked) else {
+                continue;
+            };
+            let reason = o.reason.as_deref().unwrap_or("blocked");
+            match groups
+                .iter_mut()
+                .find(|(l, why, _)| *l == o.md_line && *why == reason)
+            {
+                Some(g) => g.2.push(v.to_string()),
+                None => groups.push((o.md_line, reason, vec![v.to_string()])),
+            }
+        }
+        for (line, reason, versions) in groups {
+            rows.push(format!(
+                "  [{}] {}:{}: {}",
+                versions.join(", "),
+                e.file.display(),
+                line.unwrap_or(e.line),
+                style.paint(YELLOW, reason)
+            ));
+        }
+    }
+    if rows.is_empty() {
+        return;
+    }
+    let _ = writeln!(out, "\n{}", style.paint(BOLD, "Blocked (not decided here)"));
+    for row in rows {
+        let _ = writeln!(out, "{row}");
     }
 }
 

@@ -27,11 +27,14 @@ pub fn static_findings(s: &Snippet, opts: CheckOptions) -> Vec<Finding> {
         Lang::Dockerfile => dockerfile::findings(s, opts.hadolint_min),
         Lang::Python | Lang::Other(_) => Vec::new(),
     };
+    // Syntax errors cannot be ignored: nothing after them would be checked or run.
     out.retain(|f| {
-        !s.annotations
-            .ignore
-            .iter()
-            .any(|i| i.eq_ignore_ascii_case(&f.rule))
+        f.rule == "syntax"
+            || !s
+                .annotations
+                .ignore
+                .iter()
+                .any(|i| i.eq_ignore_ascii_case(&f.rule))
     });
     out.sort();
     out.dedup();

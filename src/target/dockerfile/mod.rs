@@ -48,7 +48,7 @@ pub fn findings(s: &Snippet, min: Severity) -> Vec<Finding> {
             line: s.md_line(e.line),
             severity: Severity::Error,
             source: "docmatrix".into(),
-            rule: "parse".into(),
+            rule: "syntax".into(),
             message: e.message.clone(),
             why: Some("Docker cannot read this instruction, so the build stops here".into()),
             fix: None,
@@ -132,7 +132,7 @@ fn hadolint(code: &str, min: Severity) -> Result<Vec<(usize, Finding)>, String> 
                             format!("see https://github.com/hadolint/hadolint/wiki/{}", h.code)
                         }),
                         rule: h.code,
-                        message: h.message,
+                        message: h.message.split_whitespace().collect::<Vec<_>>().join(" "),
                         why: None,
                     },
                 )
@@ -205,7 +205,7 @@ impl Runner {
         }
         if let Some(e) = df.errors.first() {
             let mut b = BlockResult::new(Status::Fail);
-            b.error_type = Some("parse".into());
+            b.error_type = Some("syntax".into());
             b.error = Some(format!("not built: {}", e.message));
             b.at = Some((0, e.line));
             return (b, Duration::ZERO, String::new());
@@ -256,11 +256,11 @@ impl Runner {
             } => {
                 let mut b = BlockResult::new(Status::Fail);
                 b.error_type = Some("build".into());
-                b.error = Some(message);
+                b.error = Some(message.clone());
                 b.at = step
                     .and_then(|s| s.checked_sub(1))
                     .and_then(|i| lines.get(i))
-                    .map(|&l| (0, l));
+                    .map(|&l| (0, culprit_line(&text, l, &message)));
                 (b, Duration::ZERO, log_tail)
             }
             build::BuildOutcome::Blocked { reason } => decided(Status::Blocked, reason, None),
@@ -271,6 +271,33 @@ impl Runner {
             }
         }
     }
+}
+
+/// Within the instruction starting at code line `start`, the line naming the command that
+/// was not found (`/bin/sh: 1: curl: not found`), else `start`.
+fn culprit_line(text: &str, start: usize, message: &str) -> usize {
+    let missing = message
+        .split(": ")
+        .collect::<Vec<_>>()
+        .windows(2)
+        .find(|w| w[1].starts_with("not found") || w[1].starts_with("command not found"))
+        .map(|w| w[0].trim().to_string());
+    let Some(cmd) = missing.filter(|c| !c.is_empty() && !c.contains(' ')) else {
+        return start;
+    };
+    let df = parse::parse(text);
+    let Some(ins) = df.instructions.iter().find(|i| i.line == start) else {
+        return start;
+    };
+    let lines: Vec<&str> = text.lines().collect();
+    (ins.line..=ins.end_line)
+        .find(|&l| {
+            lines.get(l - 1).is_some_and(|t| {
+                t.split(|c: char| c.is_whitespace() || matches!(c, ';' | '&' | '|' | '(' | ')'))
+                    .any(|w| w == cmd)
+            })
+        })
+        .unwrap_or(start)
 }
 
 /// The first `COPY`/`ADD` source that the build context does not hold: (code line, source).
