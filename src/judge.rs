@@ -153,7 +153,7 @@ pub fn with_findings(v: &mut Verdict, findings: &[Finding], fail_on: Severity, c
     let bad: Vec<&Finding> = findings.iter().filter(|f| f.severity >= fail_on).collect();
     if let Some(first) = bad.first() {
         let what = format!(
-            "{} static finding{} at {} or above (first: line {}, {} {})",
+            "{} static finding{} at {} or above (first: line {}, {}: {})",
             bad.len(),
             if bad.len() == 1 { "" } else { "s" },
             fail_on.as_str(),

@@ -10,7 +10,7 @@ use std::fmt::Write as _;
 
 use super::{failures, problem_kind, slash_path, terminal, version_list, Report};
 use crate::judge::Policy;
-use crate::model::Diagnostic;
+use crate::model::{Diagnostic, Severity};
 
 /// Escapes a command's message.
 fn data(s: &str) -> String {
@@ -67,6 +67,22 @@ pub fn render(r: &Report) -> String {
                 let _ = write!(msg, "\n{}:{} {p}", file, e.line);
             }
             command(&mut out, "error", &file, Some(f.line(e)), &title, &msg);
+        }
+    }
+    for e in &r.examples {
+        let file = slash_path(&e.file);
+        for f in &e.findings {
+            let level = match f.severity {
+                Severity::Error => "error",
+                Severity::Warning => "warning",
+                Severity::Info | Severity::Style => "notice",
+            };
+            let title = format!("docmatrix: {} ({})", f.rule, f.source);
+            let mut msg = f.message.clone();
+            if let Some(fix) = &f.fix {
+                let _ = write!(msg, "\nfix: {fix}");
+            }
+            command(&mut out, level, &file, Some(f.line), &title, &msg);
         }
     }
     for d in &r.errors {

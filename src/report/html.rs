@@ -187,6 +187,24 @@ fn failure_details(out: &mut String, e: &Example, i: usize, links: &Links) {
         e.line,
         esc(e.policy_message.as_deref().unwrap_or(""))
     );
+    if !e.findings.is_empty() {
+        out.push_str("<ul class=\"findings\">");
+        for f in &e.findings {
+            let _ = write!(
+                out,
+                "<li><a class=\"mono\" href=\"{}\">{}:{}</a> <span class=\"sev {}\">{}</span> <code>{}</code> ({}): {}</li>",
+                esc(&links.to(&e.file, f.line)),
+                esc(&file),
+                f.line,
+                f.severity.as_str(),
+                f.severity.as_str(),
+                esc(&f.rule),
+                esc(&f.source),
+                esc(&f.message)
+            );
+        }
+        out.push_str("</ul>");
+    }
     for f in failures(e) {
         let line = f.line(e);
         let _ = write!(
@@ -359,6 +377,8 @@ pub fn render(r: &Report, links: &Links) -> String {
                 e.group
                     .as_deref()
                     .map(|g| format!(" <span class=\"note\">group {}</span>", esc(g)))
+                    .or_else(|| (e.language != "python")
+                        .then(|| format!(" <span class=\"note\">{}</span>", esc(&e.language))))
                     .unwrap_or_default()
             );
             for v in &r.versions {

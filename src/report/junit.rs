@@ -6,14 +6,16 @@
 //! fence. `fail` and `timeout` are `<failure>`s (the error as `message`, the exception type
 //! as `type`, the code line and stderr as text); `skipped`, `not-applicable` and
 //! `unavailable` are `<skipped>`, with the reason as `message` and the status as `type`.
-//! A file that could not be read is a test case with an `<error>`.
+//! A file that could not be read is a test case with an `<error>`. A shell or Dockerfile
+//! block with static findings adds a `file:line [static]` case (see [`static_case`]); a
+//! `blocked` cell is `<skipped>` like the other undecided ones.
 
 use std::time::Duration;
 
 use quick_junit::{NonSuccessKind, TestCase, TestCaseStatus, TestSuite};
 
 use super::{slash_path, Example, Report};
-use crate::model::{Outcome, Status};
+use crate::model::{Outcome, Severity, Status};
 use crate::version::PyVersion;
 
 /// The report as a JUnit XML document.
@@ -26,6 +28,9 @@ pub fn render(r: &Report) -> String {
         let mut suite = TestSuite::new(name.as_str());
         let mut time = Duration::ZERO;
         for e in examples {
+            if let Some(case) = static_case(&name, e) {
+                suite.add_test_case(case);
+            }
             for v in &r.versions {
                 let Some(o) = e.results.get(v) else { continue };
                 let case = test_case(&name, e, *v, o);
@@ -64,6 +69,49 @@ pub fn render(r: &Report) -> String {
     doc.set_time(total);
     doc.to_string()
         .unwrap_or_else(|e| format!("<!-- cannot write the JUnit report: {e} -->\n"))
+}
+
+/// `file:line [static]` for a shell or Dockerfile block with findings: a `<failure>` when one
+/// is an error (every finding listed in the text), else a success whose findings are in
+/// `<system-out>`.
+fn static_case(file: &str, e: &Example) -> Option<TestCase> {
+    if e.findings.is_empty() {
+        return None;
+    }
+    let listing: String = e
+        .findings
+        .iter()
+        .map(|f| {
+            format!(
+                "{file}:{}: {} {} [{}] {}\n",
+                f.line,
+                f.severity.as_str(),
+                f.rule,
+                f.source,
+                f.message
+            )
+        })
+        .collect();
+    let first_error = e.findings.iter().find(|f| f.severity == Severity::Error);
+    let status = match first_error {
+        Some(f) => {
+            let mut s = TestCaseStatus::non_success(NonSuccessKind::Failure);
+            s.set_message(format!("{} {}", f.rule, f.message))
+                .set_type("static")
+                .set_description(listing.as_str());
+            s
+        }
+        None => TestCaseStatus::success(),
+    };
+    let mut case = TestCase::new(format!("{file}:{} [static]", e.line), status);
+    case.set_classname(file);
+    if first_error.is_none() {
+        case.set_system_out(listing.as_str());
+    }
+    case.extra.insert("file".into(), file.into());
+    let line = first_error.map_or(e.line, |f| f.line);
+    case.extra.insert("line".into(), line.to_string().into());
+    Some(case)
 }
 
 fn test_case(file: &str, e: &Example, v: PyVersion, o: &Outcome) -> TestCase {

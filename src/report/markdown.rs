@@ -140,10 +140,12 @@ pub fn render(r: &Report, links: &Links) -> String {
         "❌ docmatrix: some files could not be read".to_string()
     };
     let _ = writeln!(out, "### {headline}\n");
+    let all_python = r.examples.iter().all(|e| e.language == "python");
     let _ = write!(
         out,
-        "{} Python example{} in {} file{} · Python {}",
+        "{} {}example{} in {} file{} · Python {}",
         s.examples,
+        if all_python { "Python " } else { "" },
         plural(s.examples),
         s.files,
         plural(s.files),
@@ -216,11 +218,34 @@ pub fn render(r: &Report, links: &Links) -> String {
                 );
                 if let Some(c) = &f.outcome.code {
                     let fence = "`".repeat(longest_run(c, '`').max(2) + 1);
-                    let _ = writeln!(out, "  {fence}python\n  {}\n  {fence}", c.trim_end());
+                    let _ = writeln!(
+                        out,
+                        "  {fence}{}\n  {}\n  {fence}",
+                        e.language,
+                        c.trim_end()
+                    );
                 }
             }
             out.push('\n');
         }
+    }
+    if r.examples.iter().any(|e| !e.findings.is_empty()) {
+        out.push_str("#### Static findings\n\n");
+        for e in r.examples.iter().filter(|e| !e.findings.is_empty()) {
+            for f in &e.findings {
+                let _ = writeln!(
+                    out,
+                    "- {} line {}: **{}** {} ({}): {}",
+                    example_cell(e, links),
+                    f.line,
+                    f.severity.as_str(),
+                    f.rule,
+                    f.source,
+                    code(&f.message)
+                );
+            }
+        }
+        out.push('\n');
     }
     if !r.errors.is_empty() {
         out.push_str("#### Errors\n\n");

@@ -1,8 +1,8 @@
 //! `--format sarif`: SARIF 2.1.0, for code scanning (GitHub's `upload-sarif`, IDE viewers).
 //!
 //! One run of the tool `docmatrix`; one rule per kind of problem (`fail`, `timeout`,
-//! `unavailable`, `not-reached`, and `unreadable` / `annotation` for the input's errors and
-//! warnings); one result per problem of a failing example (versions failing the same way at
+//! `unavailable`, `not-reached`, `static` for the static findings of shell and Dockerfile
+//! blocks, and `unreadable` / `annotation` for the input's errors and warnings); one result per problem of a failing example (versions failing the same way at
 //! the same line make one result), at the Markdown file and line, with the error as message.
 //! Relative paths are relative to `%SRCROOT%`, the working directory of the run.
 
@@ -10,12 +10,12 @@ use serde_json::{json, Value};
 
 use super::{failures, problem_kind, slash_path, url_path, version_list, Report};
 use crate::judge::Policy;
-use crate::model::Diagnostic;
+use crate::model::{Diagnostic, Severity};
 
 pub const SCHEMA_URI: &str = "https://json.schemastore.org/sarif-2.1.0.json";
 
 /// (id, level, short description, full description)
-const RULES: [(&str, &str, &str, &str); 6] = [
+const RULES: [(&str, &str, &str, &str); 7] = [
     (
         "fail",
         "error",
@@ -43,6 +43,14 @@ const RULES: [(&str, &str, &str, &str); 6] = [
         "error",
         "Example of a group not reached",
         "An earlier block of the example's `group` failed, so this block never ran.",
+    ),
+    (
+        "static",
+        "warning",
+        "Static finding in a shell or Dockerfile block",
+        "A syntax error, a shellcheck or hadolint finding, or one of docmatrix's Dockerfile \
+         rules (docs/dockerfile-rules.md), found without running the block. The result's \
+         properties name the rule and the tool; its level is the finding's severity.",
     ),
     (
         "unreadable",
@@ -120,6 +128,27 @@ pub fn render(r: &Report) -> String {
                 location(&e.file, Some(f.line(e))),
                 props,
             ));
+        }
+    }
+    for e in &r.examples {
+        for f in &e.findings {
+            let mut res = result(
+                "static",
+                format!("{} ({}): {}", f.rule, f.source, f.message),
+                location(&e.file, Some(f.line)),
+                json!({
+                    "rule": f.rule,
+                    "source": f.source,
+                    "severity": f.severity.as_str(),
+                    "example": format!("{}:{}", slash_path(&e.file), e.line),
+                }),
+            );
+            res["level"] = json!(match f.severity {
+                Severity::Error => "error",
+                Severity::Warning => "warning",
+                Severity::Info | Severity::Style => "note",
+            });
+            results.push(res);
         }
     }
     results.extend(r.errors.iter().map(|d| diagnostic("unreadable", d)));

@@ -92,7 +92,7 @@ fn header(out: &mut String, r: &Report, style: Style) {
     let what = match langs.as_slice() {
         [("python", n)] => format!("{n} Python example{}", plural(*n)),
         _ => {
-            langs.sort();
+            langs.sort_by(|a, b| b.1.cmp(&a.1).then(a.0.cmp(b.0)));
             let parts: Vec<String> = langs.iter().map(|(l, n)| format!("{n} {l}")).collect();
             format!(
                 "{} example{} ({})",

@@ -126,8 +126,8 @@ fn check_seed(path: &std::path::Path) {
     let (code, doc) = validate_json(&[&rel]);
     assert_eq!(code, 1);
     let examples = doc["examples"].as_array().unwrap();
-    assert_eq!(examples.len(), 2, "two Python blocks");
-    assert_eq!(doc["other_blocks"]["dockerfile"], 1);
+    assert_eq!(examples.len(), 3, "two Python blocks and a Dockerfile");
+    assert_eq!(doc["other_blocks"], serde_json::json!({}));
 
     let typing = &examples[0];
     assert_eq!(statuses(typing), "fail fail pass pass");
@@ -151,6 +151,46 @@ fn check_seed(path: &std::path::Path) {
         assert_eq!(r["code"], "from langchain.llms import OpenAI");
     }
     assert_eq!(rag["measured"], "none");
+
+    // The Dockerfile: the lower-case `as` and the curl that python:3.12-slim does not ship, each
+    // at its line; its COPY of requirements.txt has no build context in the guide.
+    let docker = &examples[2];
+    assert_eq!(docker["language"], "dockerfile");
+    let found: Vec<(u64, &str, &str)> = docker["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|f| f["source"] == "docmatrix")
+        .map(|f| {
+            (
+                f["line"].as_u64().unwrap(),
+                f["rule"].as_str().unwrap(),
+                f["severity"].as_str().unwrap(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        found,
+        vec![
+            (
+                line_of(path, "-slim as build"),
+                "DF002",
+                "warning"
+            ),
+            (line_of(path, "CMD curl -f"), "DF008", "error"),
+        ]
+    );
+    assert_eq!(docker["policy"], "fail");
+    let copy = line_of(path, "COPY requirements.txt");
+    for v in ["3.9", "3.10", "3.11", "3.12"] {
+        let r = &docker["results"][v];
+        assert_eq!(r["status"], "blocked", "{v}: {r}");
+        assert_eq!(r["md_line"], copy);
+        assert!(r["reason"]
+            .as_str()
+            .unwrap()
+            .starts_with("needs build context: `requirements.txt`"));
+    }
 }
 
 #[test]

@@ -54,11 +54,20 @@ pub fn findings(s: &Snippet, min: Severity) -> Vec<Finding> {
             fix: None,
         });
     }
-    for f in rules::check(&df) {
-        if fragment && WHOLE_FILE_RULES.contains(&f.rule.id) {
-            continue;
+    if fragment {
+        // The rules read instructions within stages: check the fragment as the body of one,
+        // behind a `FROM` line of our own, and shift the lines back.
+        let framed = parse::parse(&format!("FROM scratch\n{}", s.code));
+        for f in rules::check(&framed) {
+            if f.line < 2 || WHOLE_FILE_RULES.contains(&f.rule.id) {
+                continue;
+            }
+            out.push(f.to_finding(s.md_line(f.line - 1)));
         }
-        out.push(f.to_finding(s.md_line(f.line)));
+    } else {
+        for f in rules::check(&df) {
+            out.push(f.to_finding(s.md_line(f.line)));
+        }
     }
     if !fragment {
         match hadolint(&s.code, min) {
