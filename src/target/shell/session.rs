@@ -35,15 +35,15 @@ pub fn parse(code: &str) -> Vec<Command> {
                     .strip_prefix("> ")
                     .map_or(line, |b| b)
                     .to_string();
-                continuing = body.trim_end().ends_with('\\');
                 c.text.push('\n');
                 c.text.push_str(&body);
+                continuing = needs_more(&c.text);
                 c.lines.push(n);
             }
             continue;
         }
         if let Some(cmd) = prompt(line) {
-            continuing = cmd.trim_end().ends_with('\\');
+            continuing = needs_more(cmd);
             out.push(Command {
                 text: cmd.to_string(),
                 line: n,
@@ -60,6 +60,36 @@ pub fn parse(code: &str) -> Vec<Command> {
         }
     }
     out
+}
+
+/// Whether the shell would read another line to finish `cmd`, as it does on a terminal: a
+/// trailing `\`, a quote still open, or a trailing `|`, `&&` or `||`.
+fn needs_more(cmd: &str) -> bool {
+    let t = cmd.trim_end();
+    if t.ends_with('\\') || t.ends_with('|') || t.ends_with("&&") {
+        return true;
+    }
+    let mut quote: Option<char> = None;
+    let mut chars = cmd.chars();
+    while let Some(c) = chars.next() {
+        match (quote, c) {
+            (None, '\\') | (Some('"'), '\\') => {
+                chars.next();
+            }
+            (None, '#') => {
+                // A comment runs to the end of its line.
+                for c in chars.by_ref() {
+                    if c == '\n' {
+                        break;
+                    }
+                }
+            }
+            (None, '\'' | '"') => quote = Some(c),
+            (Some(q), c) if c == q => quote = None,
+            _ => {}
+        }
+    }
+    quote.is_some()
 }
 
 /// The command of a prompt line: `$ cmd`, `# cmd`, `(venv) $ cmd`, `user@host:~$ cmd`.
@@ -214,6 +244,15 @@ mod tests {
         assert_eq!(cmds[3].expected, s(&["a b"]));
         assert_eq!(cmds[4].text, "");
         assert!(parse("just output\nno prompt\n").is_empty());
+
+        // An open quote or a trailing pipe continues the command, as on a terminal.
+        let cmds = parse("$ jq -r '\n    .a\n    | .b'\nout\n$ ls |\n  wc -l\n3\n$ echo \"it's\" # it's\nit's\n");
+        assert_eq!(cmds.len(), 3, "{cmds:?}");
+        assert_eq!(cmds[0].text, "jq -r '\n    .a\n    | .b'");
+        assert_eq!(cmds[0].expected, s(&["out"]));
+        assert_eq!(cmds[1].lines, vec![5, 6]);
+        assert_eq!(cmds[1].expected, s(&["3"]));
+        assert_eq!(cmds[2].expected, s(&["it's"]));
     }
 
     #[test]
