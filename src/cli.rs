@@ -389,7 +389,7 @@ fn dry_run(config: &Config, format: Format) -> Result<i32, Error> {
                 text.push_str(&format!("{}\n", d.display()));
             }
             text.push_str(&format!(
-                "dry run: {} files ({bytes} bytes), {} Python examples: {} jobs to run on {}, {} decided without running (skipped, not applicable); read and planned in {:.3}s\n",
+                "dry run: {} files ({bytes} bytes), {} examples: {} jobs to run on {}, {} decided without running (skipped, not applicable, checked only); read and planned in {:.3}s\n",
                 corpus.files.len(),
                 examples.len(),
                 plan.jobs.len(),

@@ -354,6 +354,59 @@ mod tests {
     }
 
     #[test]
+    fn shell_and_dockerfile_sections() {
+        let dir = tempfile::tempdir().unwrap();
+        let p = dir.path().join("docmatrix.toml");
+        std::fs::write(
+            &p,
+            "fail-on = \"warning\"\n[shell]\nrun = true\nmin-severity = \"info\"\n[dockerfile]\nbuild = false\npull = true\ntimeout = 60\nmin-severity = \"error\"\n",
+        )
+        .unwrap();
+        let c = Config::resolve(dir.path(), &Overrides::default()).unwrap();
+        assert_eq!(c.fail_on, Severity::Warning);
+        assert!(c.shell_run);
+        assert_eq!(c.shell_min_severity, Severity::Info);
+        assert!(!c.docker_build);
+        assert!(c.docker_pull);
+        assert_eq!(c.docker_timeout, Duration::from_secs(60));
+        assert_eq!(c.docker_min_severity, Severity::Error);
+        // The command line wins.
+        let o = Overrides {
+            fail_on: Some("error".into()),
+            ..Default::default()
+        };
+        assert_eq!(
+            Config::resolve(dir.path(), &o).unwrap().fail_on,
+            Severity::Error
+        );
+
+        // Defaults, and errors that name the key.
+        let c = Config::resolve(
+            dir.path(),
+            &Overrides {
+                no_config: true,
+                ..Default::default()
+            },
+        )
+        .unwrap();
+        assert_eq!(c.fail_on, Severity::Error);
+        assert!(!c.shell_run && c.docker_build && !c.docker_pull);
+        std::fs::write(&p, "[shell]\nrun = true\nmin-severty = \"info\"\n").unwrap();
+        let e = Config::resolve(dir.path(), &Overrides::default())
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("min-severty"), "{e}");
+        std::fs::write(&p, "[shell]\nmin-severity = \"loud\"\n").unwrap();
+        let e = Config::resolve(dir.path(), &Overrides::default())
+            .unwrap_err()
+            .to_string();
+        assert!(
+            e.contains("[shell] min-severity") && e.contains("loud"),
+            "{e}"
+        );
+    }
+
+    #[test]
     fn found_upward_and_merged() {
         let dir = tempfile::tempdir().unwrap();
         let root = dir.path();

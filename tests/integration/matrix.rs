@@ -172,11 +172,7 @@ fn check_seed(path: &std::path::Path) {
     assert_eq!(
         found,
         vec![
-            (
-                line_of(path, "-slim as build"),
-                "DF002",
-                "warning"
-            ),
+            (line_of(path, "-slim as build"), "DF002", "warning"),
             (line_of(path, "CMD curl -f"), "DF008", "error"),
         ]
     );

@@ -246,7 +246,9 @@ mod tests {
         assert!(parse("just output\nno prompt\n").is_empty());
 
         // An open quote or a trailing pipe continues the command, as on a terminal.
-        let cmds = parse("$ jq -r '\n    .a\n    | .b'\nout\n$ ls |\n  wc -l\n3\n$ echo \"it's\" # it's\nit's\n");
+        let cmds = parse(
+            "$ jq -r '\n    .a\n    | .b'\nout\n$ ls |\n  wc -l\n3\n$ echo \"it's\" # it's\nit's\n",
+        );
         assert_eq!(cmds.len(), 3, "{cmds:?}");
         assert_eq!(cmds[0].text, "jq -r '\n    .a\n    | .b'");
         assert_eq!(cmds[0].expected, s(&["out"]));
