@@ -264,17 +264,15 @@ fn sandbox_contains_misbehaving_blocks() {
 
     // Four 2-second timeouts over two cores, not 300-second sleeps.
     assert!(elapsed < Duration::from_secs(60), "took {elapsed:?}");
-    for pattern in ["^sleep 37[13]$"] {
-        let ps = Command::new("pgrep")
-            .args(["-f", pattern])
-            .output()
-            .unwrap();
-        assert!(
-            ps.stdout.is_empty(),
-            "left behind: {}",
-            String::from_utf8_lossy(&ps.stdout)
-        );
-    }
+    let ps = Command::new("pgrep")
+        .args(["-f", "^sleep 37[13]$"])
+        .output()
+        .unwrap();
+    assert!(
+        ps.stdout.is_empty(),
+        "left behind: {}",
+        String::from_utf8_lossy(&ps.stdout)
+    );
     let left: Vec<_> = std::fs::read_dir(work.path())
         .unwrap()
         .flatten()
