@@ -82,6 +82,31 @@ impl Cache {
         Ok(())
     }
 
+    /// The result stored under `key`, marked as cached (for executors that make their own keys,
+    /// such as Dockerfile builds).
+    pub fn load_result(&self, key: &str) -> Option<JobResult> {
+        let e = self.load(key)?;
+        Some(JobResult {
+            blocks: e.blocks,
+            duration: Duration::from_millis(e.duration_ms),
+            stderr: e.stderr,
+            stdout: e.stdout,
+            cached: true,
+        })
+    }
+
+    /// Stores `r` under `key`; a cache that cannot be written only costs speed.
+    pub fn store_result(&self, key: &str, r: &JobResult) {
+        let entry = Entry {
+            key: key.to_string(),
+            blocks: r.blocks.clone(),
+            duration_ms: u64::try_from(r.duration.as_millis()).unwrap_or(u64::MAX),
+            stderr: r.stderr.clone(),
+            stdout: r.stdout.clone(),
+        };
+        let _ = self.store(key, &entry);
+    }
+
     /// Removes everything (`docmatrix cache clear`); returns the number of entries removed.
     pub fn clear(&self) -> std::io::Result<usize> {
         let n = self.entries().len();

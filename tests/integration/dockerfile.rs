@@ -280,3 +280,60 @@ fn hadolint_findings_are_added() {
         "{hadolint:?}"
     );
 }
+
+#[test]
+fn builds_are_cached_and_a_context_edit_rebuilds() {
+    if !engine_answers() {
+        eprintln!("podman does not answer here: builds_are_cached… checks nothing");
+        assert!(std::env::var_os("CI").is_none(), "CI installs podman");
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let cache = tempfile::tempdir().unwrap();
+    std::fs::create_dir(dir.path().join("ctx")).unwrap();
+    std::fs::write(dir.path().join("ctx/app.py"), "print('one')\n").unwrap();
+    std::fs::write(
+        dir.path().join("guide.md"),
+        "```dockerfile context=ctx\nFROM python:3.12-slim\nCOPY app.py .\nRUN python app.py\nUSER nobody\n```\n\n```dockerfile\nFROM python:3.12-slim\nRUN python -c 'print(2)'\nUSER nobody\n```\n",
+    )
+    .unwrap();
+    let run = || -> Value {
+        let out = command()
+            .args([
+                "validate",
+                "--no-config",
+                "--format",
+                "json",
+                "--python",
+                "3.11,3.12",
+            ])
+            .arg("--cache-dir")
+            .arg(cache.path())
+            .arg("guide.md")
+            .current_dir(dir.path())
+            .output()
+            .unwrap();
+        serde_json::from_slice(&out.stdout).unwrap()
+    };
+    let cached = |doc: &Value, i: usize| -> Vec<bool> {
+        ["3.11", "3.12"]
+            .iter()
+            .map(|v| {
+                let r = &doc["examples"][i]["results"][v];
+                assert_eq!(r["status"], "pass", "{r}");
+                r["cached"] == true
+            })
+            .collect()
+    };
+    let first = run();
+    assert_eq!(cached(&first, 0), [false, false]);
+    assert_eq!(cached(&first, 1), [false, false]);
+    let second = run();
+    assert_eq!(cached(&second, 0), [true, true]);
+    assert_eq!(cached(&second, 1), [true, true]);
+    // One file of the build context changes: only that Dockerfile is built again.
+    std::fs::write(dir.path().join("ctx/app.py"), "print('two')\n").unwrap();
+    let third = run();
+    assert_eq!(cached(&third, 0), [false, false]);
+    assert_eq!(cached(&third, 1), [true, true]);
+}

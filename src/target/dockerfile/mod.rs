@@ -9,6 +9,7 @@ pub mod build;
 pub mod parse;
 pub mod rules;
 
+use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::sync::atomic::{AtomicUsize, Ordering};
@@ -151,11 +152,20 @@ fn hadolint(code: &str, min: Severity) -> Result<Vec<(usize, Finding)>, String> 
 }
 
 /// Builds Dockerfile jobs with the engine found here, if any.
+///
+/// A build's result is cached (when the run has a cache) under a key of everything that can
+/// change it: the retargeted Dockerfile, the engine and its version, the IDs of the base images
+/// it starts from, the build context's files and their contents, the network and pull settings
+/// and the timeout. A build whose base image is missing, a blocked build and a timeout are never
+/// stored.
 #[derive(Debug, Default)]
 pub struct Runner {
     /// Missing base images may be pulled.
     pub pull: bool,
     engine: OnceLock<Option<build::Engine>>,
+    cache: Option<crate::run::cache::Cache>,
+    /// Local images: normalised name → ID, read once.
+    images: OnceLock<BTreeMap<String, String>>,
 }
 
 impl Runner {
@@ -164,14 +174,70 @@ impl Runner {
         Runner {
             pull: config.docker_pull,
             engine: OnceLock::new(),
+            cache: config.cache_dir.clone().map(crate::run::cache::Cache::new),
+            images: OnceLock::new(),
         }
     }
 
-    /// A runner with a known engine (or none).
+    /// A runner with a known engine (or none), without a cache.
     pub fn with_engine(engine: Option<build::Engine>, pull: bool) -> Self {
         let cell = OnceLock::new();
         let _ = cell.set(engine);
-        Runner { pull, engine: cell }
+        Runner {
+            pull,
+            engine: cell,
+            ..Default::default()
+        }
+    }
+
+    /// The cache key of building `text` (already retargeted) for `job`; `None` when a base
+    /// image is not present (the build cannot be known from its inputs).
+    fn key(&self, engine: &build::Engine, job: &Job, text: &str) -> Option<String> {
+        let images = self.images.get_or_init(|| local_images(engine));
+        let df = parse::parse(text);
+        let mut h = blake3::Hasher::new();
+        let mut field = |s: &[u8]| {
+            h.update(&(s.len() as u64).to_le_bytes());
+            h.update(s);
+        };
+        field(b"docmatrix-dockerfile-build-1");
+        field(env!("CARGO_PKG_VERSION").as_bytes());
+        field(engine.kind.name().as_bytes());
+        field(engine.version.as_bytes());
+        field(text.as_bytes());
+        field(&[u8::from(job.network), u8::from(self.pull)]);
+        field(&job.timeout.as_millis().to_le_bytes());
+        for (i, stage) in df.stages.iter().enumerate() {
+            let image = df.resolved_image(i).unwrap_or_else(|| stage.image.clone());
+            let earlier = df.stages[..i].iter().any(|s| {
+                s.name
+                    .as_deref()
+                    .is_some_and(|n| n.eq_ignore_ascii_case(&image))
+            });
+            if earlier || image == "scratch" {
+                continue;
+            }
+            field(images.get(&normalise_image(&image))?.as_bytes());
+        }
+        if let Some(ctx) = &job.context {
+            let mut files: Vec<PathBuf> = walkdir::WalkDir::new(ctx)
+                .into_iter()
+                .flatten()
+                .filter(|e| e.file_type().is_file())
+                .map(|e| e.into_path())
+                .collect();
+            files.sort();
+            for f in files {
+                field(
+                    f.strip_prefix(ctx)
+                        .unwrap_or(&f)
+                        .as_os_str()
+                        .as_encoded_bytes(),
+                );
+                field(blake3::hash(&std::fs::read(&f).ok()?).as_bytes());
+            }
+        }
+        Some(h.finalize().to_hex().to_string())
     }
 
     fn engine(&self) -> Option<&build::Engine> {
@@ -186,23 +252,25 @@ impl Runner {
 
     pub fn execute(&self, job: &Job) -> JobResult {
         let code = job.members.first().map_or("", |m| m.code.as_str());
-        let block = self.build_block(job, code);
-        let failed = block.0.status == Status::Fail;
+        let (block, duration, log, cached) = self.build_block(job, code);
+        let failed = block.status == Status::Fail;
         JobResult {
-            blocks: vec![block.0],
-            duration: block.1,
-            stderr: if failed { block.2 } else { String::new() },
+            blocks: vec![block],
+            duration,
+            stderr: if failed { log } else { String::new() },
             stdout: String::new(),
-            cached: false,
+            cached,
         }
     }
 
-    fn build_block(&self, job: &Job, code: &str) -> (BlockResult, Duration, String) {
+    /// The block's result, its duration, the build log's tail, and whether it came from the
+    /// cache.
+    fn build_block(&self, job: &Job, code: &str) -> (BlockResult, Duration, String, bool) {
         let decided = |status: Status, reason: String, at: Option<usize>| {
             let mut b = BlockResult::new(status);
             b.reason = Some(reason);
             b.at = at.map(|l| (0, l));
-            (b, Duration::ZERO, String::new())
+            (b, Duration::ZERO, String::new(), false)
         };
         let df = parse::parse(code);
         if df.stages.is_empty() {
@@ -217,7 +285,7 @@ impl Runner {
             b.error_type = Some("syntax".into());
             b.error = Some(format!("not built: {}", e.message));
             b.at = Some((0, e.line));
-            return (b, Duration::ZERO, String::new());
+            return (b, Duration::ZERO, String::new(), false);
         }
         if let Some((line, source)) = missing_source(&df, job.context.as_deref()) {
             let reason = match &job.context {
@@ -239,6 +307,17 @@ impl Runner {
             );
         };
         let text = parse::retarget(&df, code, (job.version.major, job.version.minor));
+        let key = self
+            .cache
+            .as_ref()
+            .and_then(|_| self.key(engine, job, &text));
+        if let (Some(cache), Some(key)) = (&self.cache, &key) {
+            if let Some(r) = cache.load_result(key) {
+                if let Some(b) = r.blocks.into_iter().next() {
+                    return (b, r.duration, r.stderr, true);
+                }
+            }
+        }
         static NEXT: AtomicUsize = AtomicUsize::new(0);
         let tag = format!(
             "localhost/docmatrix-{}-{}",
@@ -254,10 +333,13 @@ impl Runner {
             tag,
         };
         let lines = build::instruction_lines(&text);
-        match build::build(engine, &req) {
-            build::BuildOutcome::Pass { duration } => {
-                (BlockResult::new(Status::Pass), duration, String::new())
-            }
+        let built = match build::build(engine, &req) {
+            build::BuildOutcome::Pass { duration } => (
+                BlockResult::new(Status::Pass),
+                duration,
+                String::new(),
+                false,
+            ),
             build::BuildOutcome::Fail {
                 step,
                 message,
@@ -270,15 +352,64 @@ impl Runner {
                     .and_then(|s| s.checked_sub(1))
                     .and_then(|i| lines.get(i))
                     .map(|&l| (0, culprit_line(&text, l, &message)));
-                (b, Duration::ZERO, log_tail)
+                (b, Duration::ZERO, log_tail, false)
             }
             build::BuildOutcome::Blocked { reason } => decided(Status::Blocked, reason, None),
             build::BuildOutcome::Timeout { after } => {
                 let mut b = BlockResult::new(Status::Timeout);
                 b.error = Some(format!("the build timed out after {}s", after.as_secs()));
-                (b, after, String::new())
+                (b, after, String::new(), false)
+            }
+        };
+        // Only builds that ran to an end of their own are stored.
+        if let (Some(cache), Some(key)) = (&self.cache, &key) {
+            if matches!(built.0.status, Status::Pass | Status::Fail) {
+                let r = JobResult {
+                    blocks: vec![built.0.clone()],
+                    duration: built.1,
+                    stderr: built.2.clone(),
+                    stdout: String::new(),
+                    cached: false,
+                };
+                cache.store_result(key, &r);
             }
         }
+        built
+    }
+}
+
+/// The engine's local images: normalised name (`python:3.12-slim`) → image ID.
+fn local_images(engine: &build::Engine) -> BTreeMap<String, String> {
+    let mut cmd = Command::new(&engine.program);
+    cmd.args(["images", "--format", "{{.Repository}}:{{.Tag}} {{.ID}}"]);
+    let limits = Limits {
+        timeout: Duration::from_secs(30),
+        ..Limits::default()
+    };
+    let Ok(rec) = process::run(&mut cmd, &limits) else {
+        return BTreeMap::new();
+    };
+    rec.stdout
+        .text()
+        .lines()
+        .filter_map(|l| l.split_once(' '))
+        .filter(|(name, _)| !name.contains("<none>"))
+        .map(|(name, id)| (normalise_image(name), id.trim().to_string()))
+        .collect()
+}
+
+/// `docker.io/library/python:3.12-slim`, `library/python:3.12-slim` → `python:3.12-slim`;
+/// `python` → `python:latest`.
+fn normalise_image(image: &str) -> String {
+    let mut s = image.trim();
+    for prefix in ["docker.io/", "index.docker.io/", "library/"] {
+        s = s.strip_prefix(prefix).unwrap_or(s);
+    }
+    let has_tag = s.rsplit('/').next().is_some_and(|last| last.contains(':'));
+    if has_tag || s.contains('@') {
+        s.to_string()
+    } else {
+        format!("{s}:latest")
     }
 }
 
