@@ -59,6 +59,11 @@ impl Runner {
             );
             return result(vec![b], Duration::ZERO, String::new());
         }
+        if job.kind == JobKind::Script(Shell::Zsh) && super::lint::which("zsh").is_none() {
+            let mut b = BlockResult::new(Status::Blocked);
+            b.reason = Some("not run: zsh is not installed here".into());
+            return result(vec![b], Duration::ZERO, String::new());
+        }
         match self.try_execute(job) {
             Ok(r) => r,
             Err(e) => {
@@ -189,9 +194,7 @@ fn shell_program(shell: Shell) -> PathBuf {
         Shell::Sh => "sh",
         Shell::Zsh => "zsh",
     };
-    super::lint::which(name)
-        .or_else(|| super::lint::which("bash"))
-        .unwrap_or_else(|| PathBuf::from("/bin/sh"))
+    super::lint::which(name).unwrap_or_else(|| PathBuf::from("/bin/sh"))
 }
 
 /// The command that runs a script under `-e`; bash reports the failing line through ERR.
