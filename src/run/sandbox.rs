@@ -137,25 +137,91 @@ impl Sandbox {
     }
 }
 
+/// Folders never brought into the sandbox: container engines mount and unmount file systems
+/// under them while they build or run, and bwrap's recursive read-only bind of a folder whose
+/// sub-mounts come and go fails ("Can't bind mount /oldroot/ … No such file or directory").
+/// Snippets have no business there anyway.
+const HIDDEN: &[&str] = &[
+    "/var/lib/containers",
+    "/var/lib/docker",
+    "/run/containers",
+    "/run/libpod",
+    "/run/netns",
+    "/run/docker",
+    "/var/run/containers",
+    "/var/run/netns",
+    "/var/run/docker",
+    "/proc",
+    "/dev",
+    "/tmp",
+];
+
+/// The read-only view of the root file system: `/` bound read-only, except that a folder
+/// holding a [`HIDDEN`] one is rebuilt entry by entry, leaving the hidden one out.
+fn root_binds(dir: &Path, out: &mut Vec<OsString>) {
+    let holds_hidden = |d: &Path| {
+        HIDDEN
+            .iter()
+            .any(|h| Path::new(h).starts_with(d) && Path::new(h) != d)
+    };
+    if !holds_hidden(dir) {
+        out.extend(["--ro-bind".into(), dir.into(), dir.into()]);
+        return;
+    }
+    if dir != Path::new("/") {
+        out.extend(["--dir".into(), dir.into()]);
+    }
+    let mut entries: Vec<PathBuf> = std::fs::read_dir(dir)
+        .into_iter()
+        .flatten()
+        .flatten()
+        .map(|e| e.path())
+        .collect();
+    entries.sort();
+    for p in entries {
+        if HIDDEN.iter().any(|h| Path::new(h) == p) {
+            continue;
+        }
+        let Ok(meta) = std::fs::symlink_metadata(&p) else {
+            continue;
+        };
+        if meta.file_type().is_symlink() {
+            if let Ok(target) = std::fs::read_link(&p) {
+                out.extend(["--symlink".into(), target.into(), p.into()]);
+            }
+        } else if meta.is_dir() {
+            root_binds(&p, out);
+        } else {
+            out.extend(["--ro-bind".into(), p.clone().into(), p.into()]);
+        }
+    }
+}
+
 fn base_args(job_dir: &Path) -> Vec<OsString> {
-    let mut a: Vec<OsString> = [
-        "--ro-bind",
-        "/",
-        "/",
-        "--dev",
-        "/dev",
-        "--proc",
-        "/proc",
-        "--tmpfs",
-        "/tmp",
-        "--unshare-net",
-        "--unshare-pid",
-        "--unshare-ipc",
-        "--die-with-parent",
-    ]
-    .iter()
-    .map(OsString::from)
-    .collect();
+    static ROOT: std::sync::OnceLock<Vec<OsString>> = std::sync::OnceLock::new();
+    let mut a: Vec<OsString> = ROOT
+        .get_or_init(|| {
+            let mut v = Vec::new();
+            root_binds(Path::new("/"), &mut v);
+            v
+        })
+        .clone();
+    a.extend(
+        [
+            "--dev",
+            "/dev",
+            "--proc",
+            "/proc",
+            "--tmpfs",
+            "/tmp",
+            "--unshare-net",
+            "--unshare-pid",
+            "--unshare-ipc",
+            "--die-with-parent",
+        ]
+        .iter()
+        .map(OsString::from),
+    );
     if job_dir != Path::new("/") {
         a.extend(["--bind".into(), job_dir.into(), job_dir.into()]);
     }
