@@ -41,9 +41,17 @@ fn output_and_peak_kib(cmd: &mut Command) -> (std::process::Output, u64) {
 fn contained_and_reported() {
     let work = tempfile::tempdir().unwrap();
     let home = tempfile::tempdir().unwrap();
-    std::fs::copy(
-        fixture("misbehave/misbehave.md"),
+    // The sleeper gets a duration of its own, so that the check below cannot see the sleepers
+    // of other tests that run the same fixture at the same time.
+    let sleep_secs = 1000 + std::process::id() % 9000;
+    let text = std::fs::read_to_string(fixture("misbehave/misbehave.md")).unwrap();
+    assert!(text.contains(r#"["sleep", "300"]"#));
+    std::fs::write(
         work.path().join("misbehave.md"),
+        text.replace(
+            r#"["sleep", "300"]"#,
+            &format!(r#"["sleep", "{sleep_secs}"]"#),
+        ),
     )
     .unwrap();
     let pyenv = std::env::var_os("PYENV_ROOT")
@@ -120,9 +128,9 @@ fn contained_and_reported() {
         "home untouched"
     );
 
-    // No `sleep 300` survives.
+    // No sleeper survives.
     let ps = Command::new("pgrep")
-        .args(["-f", "^sleep 300$"])
+        .args(["-f", &format!("^sleep {sleep_secs}$")])
         .output()
         .unwrap();
     assert!(

@@ -209,7 +209,18 @@ fn terminal_snapshot_of_scripts() {
 #[test]
 fn sandbox_contains_misbehaving_blocks() {
     let work = tempfile::tempdir().unwrap();
-    std::fs::copy(fixture("shell/sandbox.md"), work.path().join("sandbox.md")).unwrap();
+    // Sleepers of their own, so that the check below cannot see those of other tests that run
+    // the same fixture at the same time.
+    let (forever, sleeper) = (
+        2000 + std::process::id() % 4000,
+        6000 + std::process::id() % 4000,
+    );
+    let text = std::fs::read_to_string(fixture("shell/sandbox.md")).unwrap();
+    assert!(text.contains("sleep 373") && text.contains("sleep 371 &"));
+    let text = text
+        .replace("sleep 373", &format!("sleep {forever}"))
+        .replace("sleep 371 &", &format!("sleep {sleeper} &"));
+    std::fs::write(work.path().join("sandbox.md"), text).unwrap();
     let start = Instant::now();
     let out = command()
         .args([
@@ -255,8 +266,8 @@ fn sandbox_contains_misbehaving_blocks() {
         "blocked is neither a pass nor a failure"
     );
 
-    let forever = e("sleep 373");
-    assert_eq!(statuses(&forever), "timeout timeout timeout timeout");
+    let never_ends = e(&format!("sleep {forever}"));
+    assert_eq!(statuses(&never_ends), "timeout timeout timeout timeout");
     assert_eq!(statuses(&e("started a sleeper")), "pass pass pass pass");
     assert_eq!(statuses(&e("docmatrix flood")), "pass pass pass pass");
     assert_eq!(statuses(&e("read -r answer")), "fail fail fail fail");
@@ -265,7 +276,7 @@ fn sandbox_contains_misbehaving_blocks() {
     // Four 2-second timeouts over two cores, not 300-second sleeps.
     assert!(elapsed < Duration::from_secs(60), "took {elapsed:?}");
     let ps = Command::new("pgrep")
-        .args(["-f", "^sleep 37[13]$"])
+        .args(["-f", &format!("^sleep ({forever}|{sleeper})$")])
         .output()
         .unwrap();
     assert!(
