@@ -468,3 +468,49 @@ fn glob_matches_any(ctx: &Path, pattern: &str) -> bool {
         .filter_map(|e| e.path().strip_prefix(ctx).ok().map(PathBuf::from))
         .any(|p| m.is_match(&p))
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn image_names_are_normalised() {
+        assert_eq!(
+            normalise_image("docker.io/library/python:3.12-slim"),
+            "python:3.12-slim"
+        );
+        assert_eq!(normalise_image("library/python:3.9"), "python:3.9");
+        assert_eq!(normalise_image("python"), "python:latest");
+        assert_eq!(
+            normalise_image("localhost:5000/team/app"),
+            "localhost:5000/team/app:latest"
+        );
+        assert_eq!(normalise_image("ghcr.io/a/b:1"), "ghcr.io/a/b:1");
+    }
+
+    #[test]
+    fn the_missing_command_names_its_line() {
+        let text = "FROM python:3.12-slim\nRUN python --version \\\n    && curl -fsS x > /dev/null\nUSER nobody\n";
+        assert_eq!(
+            culprit_line(text, 2, "RUN exited with 127: /bin/sh: 1: curl: not found"),
+            3
+        );
+        assert_eq!(culprit_line(text, 2, "RUN exited with 1: boom"), 2);
+    }
+
+    #[test]
+    fn copy_sources_against_the_context() {
+        let df = parse::parse(
+            "FROM python:3.12-slim\nCOPY app.py .\nCOPY *.toml ./\nCOPY --from=python:3.11 /x /y\nCOPY . .\n",
+        );
+        assert_eq!(missing_source(&df, None), Some((2, "app.py".into())));
+        let ctx = tempfile::tempdir().unwrap();
+        std::fs::write(ctx.path().join("app.py"), "").unwrap();
+        assert_eq!(
+            missing_source(&df, Some(ctx.path())),
+            Some((3, "*.toml".into()))
+        );
+        std::fs::write(ctx.path().join("pyproject.toml"), "").unwrap();
+        assert_eq!(missing_source(&df, Some(ctx.path())), None);
+    }
+}
