@@ -520,11 +520,13 @@ fn extract(a: ExtractArgs) -> Result<i32, Error> {
                 text.push_str(&format!("{}\n", d.display()));
             }
             let py = corpus.python().count();
+            let checked = corpus.checked().count();
             text.push_str(&format!(
-                "{} files, {} blocks, {} Python\n",
+                "{} files, {} blocks, {} Python, {} shell or Dockerfile\n",
                 corpus.files.len(),
                 corpus.snippets.len(),
-                py
+                py,
+                checked - py
             ));
             write_stdout(&text);
         }
@@ -552,6 +554,20 @@ fn describe(a: &docmatrix::model::Annotations) -> String {
     }
     if let Some(t) = a.timeout {
         parts.push(format!("timeout {t}s"));
+    }
+    match a.run {
+        Some(true) => parts.push("run".into()),
+        Some(false) => parts.push("no-run".into()),
+        None => {}
+    }
+    if a.network {
+        parts.push("network".into());
+    }
+    if let Some(c) = &a.context {
+        parts.push(format!("context {c}"));
+    }
+    if !a.ignore.is_empty() {
+        parts.push(format!("ignore {}", a.ignore.join(",")));
     }
     if parts.is_empty() {
         String::new()
