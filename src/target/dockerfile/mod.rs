@@ -8,6 +8,8 @@
 pub mod build;
 pub mod parse;
 pub mod rules;
+#[cfg(test)]
+mod testdata;
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};

@@ -1156,48 +1156,7 @@ pub fn podman_step_line(df: &Dockerfile, log_line: &str) -> Option<usize> {
 mod tests {
     use super::*;
 
-    /// The Dockerfile of shared/seed-guide.md (lines 114-152 of the guide).
-    pub(crate) const SEED: &str = "# 优化的Python应用Dockerfile
-FROM python:3.12-slim as builder
-
-WORKDIR /app
-
-# 安装构建依赖
-RUN apt-get update && apt-get install -y --no-install-recommends \\
-    build-essential \\
-    && rm -rf /var/lib/apt/lists/*
-
-# 安装依赖
-COPY requirements.txt .
-RUN pip wheel --no-cache-dir --wheel-dir /app/wheels -r requirements.txt
-
-# 最终镜像
-FROM python:3.12-slim
-
-WORKDIR /app
-
-# 复制构建好的wheels
-COPY --from=builder /app/wheels /app/wheels
-COPY --from=builder /app/requirements.txt .
-
-# 安装依赖
-RUN pip install --no-cache-dir --no-index --find-links=/app/wheels -r requirements.txt \\
-    && rm -rf /app/wheels
-
-# 复制应用代码
-COPY . .
-
-# 非root用户运行
-RUN useradd -m appuser
-USER appuser
-
-# 健康检查
-HEALTHCHECK --interval=30s --timeout=30s --start-period=5s --retries=3 \\
-    CMD curl -f http://localhost:8000/health || exit 1
-
-# 启动应用
-CMD [\"uvicorn\", \"app.main:app\", \"--host\", \"0.0.0.0\", \"--port\", \"8000\"]
-";
+    use crate::target::dockerfile::testdata::{line_is, line_with, seed};
 
     fn lines_of(df: &Dockerfile) -> Vec<(usize, &str)> {
         df.instructions
@@ -1208,97 +1167,110 @@ CMD [\"uvicorn\", \"app.main:app\", \"--host\", \"0.0.0.0\", \"--port\", \"8000\
 
     #[test]
     fn seed_parses_cleanly() {
-        let df = parse(SEED);
+        let df = parse(seed());
         assert!(df.errors.is_empty(), "{:?}", df.errors);
         assert_eq!(df.stages.len(), 2);
         let s0 = &df.stages[0];
         assert_eq!(s0.image, "python:3.12-slim");
-        assert_eq!(s0.name.as_deref(), Some("builder"));
+        assert_eq!(s0.name.as_deref(), Some("build"));
         assert_eq!(s0.as_keyword.as_deref(), Some("as"));
         assert_eq!(s0.from_keyword, "FROM");
-        assert_eq!(s0.line, 2);
-        assert_eq!(df.stages[1].line, 16);
+        assert_eq!(s0.line, line_with("as build"));
+        assert_eq!(df.stages[1].line, line_is("FROM python:3.12-slim"));
         assert_eq!(df.stages[1].name, None);
         assert_eq!(
             lines_of(&df),
             vec![
-                (2, "FROM"),
-                (4, "WORKDIR"),
-                (7, "RUN"),
-                (12, "COPY"),
-                (13, "RUN"),
-                (16, "FROM"),
-                (18, "WORKDIR"),
-                (21, "COPY"),
-                (22, "COPY"),
-                (25, "RUN"),
-                (29, "COPY"),
-                (32, "RUN"),
-                (33, "USER"),
-                (36, "HEALTHCHECK"),
-                (40, "CMD"),
+                (line_with("as build"), "FROM"),
+                (line_is("WORKDIR /src"), "WORKDIR"),
+                (line_with("RUN apt-get update"), "RUN"),
+                (line_is("COPY requirements.txt ."), "COPY"),
+                (line_with("RUN pip wheel"), "RUN"),
+                (line_is("FROM python:3.12-slim"), "FROM"),
+                (line_is("WORKDIR /srv"), "WORKDIR"),
+                (line_with("COPY --from=build /wheels"), "COPY"),
+                (line_with("COPY --from=build /src/requirements.txt"), "COPY"),
+                (line_with("RUN pip install"), "RUN"),
+                (line_is("COPY . ."), "COPY"),
+                (line_with("RUN useradd"), "RUN"),
+                (line_with("USER "), "USER"),
+                (line_with("HEALTHCHECK"), "HEALTHCHECK"),
+                (line_with("CMD ["), "CMD"),
             ]
         );
+        // The instructions' lines, as found by their text, are the lines of the seed's steps
+        // in order: the search helpers cannot hide a misplaced instruction.
+        let code: Vec<&str> = seed().lines().collect();
+        for i in &df.instructions {
+            assert!(code[i.line - 1].trim_start().starts_with(&i.keyword));
+        }
         let run = &df.instructions[2];
-        assert_eq!(run.end_line, 9);
+        assert_eq!(run.line + 2, run.end_line);
+        assert_eq!(run.end_line, line_with("rm -rf /var/lib/apt/lists/*"));
         assert_eq!(
             run.args,
-            "apt-get update && apt-get install -y --no-install-recommends     build-essential     && rm -rf /var/lib/apt/lists/*"
+            "apt-get update     && apt-get install -y --no-install-recommends gcc     && rm -rf /var/lib/apt/lists/*"
         );
         let hc = &df.instructions[13];
-        assert_eq!(hc.end_line, 37);
+        assert_eq!(hc.end_line, line_with("CMD curl"));
+        assert_eq!(hc.end_line, hc.line + 1);
         assert_eq!(hc.flag("interval"), Some("30s"));
-        assert_eq!(hc.flags.len(), 4);
+        assert_eq!(hc.flag("timeout"), Some("5s"));
+        assert_eq!(hc.flag("retries"), Some("3"));
+        assert_eq!(hc.flags.len(), 3);
         let Some((text, _)) = hc.shell_text() else {
             panic!("no shell text")
         };
-        assert!(text.starts_with("curl -f"));
+        assert!(text.starts_with("curl -fsS"));
         let off = hc.args.find("curl").unwrap_or(0);
-        assert_eq!(hc.args_line(off), 37);
+        assert_eq!(hc.args_line(off), line_with("CMD curl"));
         assert_eq!(
             df.instructions[14].cmd,
             Some(Cmd::Exec(
-                [
-                    "uvicorn",
-                    "app.main:app",
-                    "--host",
-                    "0.0.0.0",
-                    "--port",
-                    "8000"
-                ]
-                .map(String::from)
-                .to_vec()
+                ["gunicorn", "-b", "0.0.0.0:8000", "app:create_app()"]
+                    .map(String::from)
+                    .to_vec()
             ))
         );
-        assert_eq!(df.instructions[7].flag("from"), Some("builder"));
+        assert_eq!(df.instructions[7].flag("from"), Some("build"));
+        assert_eq!(df.instructions[8].flag("from"), Some("build"));
         assert_eq!(df.instructions[1].stage, Some(0));
+        assert_eq!(df.instructions[4].stage, Some(0));
         assert_eq!(df.instructions[6].stage, Some(1));
     }
 
     #[test]
     fn seed_step_lines() {
-        let df = parse(SEED);
+        let df = parse(seed());
+        let last_from = line_is("FROM python:3.12-slim");
+        let healthcheck = line_with("HEALTHCHECK");
         // Global count (single-stage numbering).
-        assert_eq!(step_line(&df, 1), Some(2));
-        assert_eq!(step_line(&df, 6), Some(16));
-        assert_eq!(step_line(&df, 14), Some(36));
-        assert_eq!(step_line(&df, 15), Some(40));
+        assert_eq!(step_line(&df, 1), Some(line_with("as build")));
+        assert_eq!(step_line(&df, 6), Some(last_from));
+        assert_eq!(step_line(&df, 14), Some(healthcheck));
+        assert_eq!(step_line(&df, 15), Some(line_with("CMD [")));
         assert_eq!(step_line(&df, 16), None);
         assert_eq!(step_line(&df, 0), None);
-        // podman: `[1/2] STEP 1/5: FROM python:3.12-slim AS builder` ...
-        assert_eq!(stage_step_line(&df, Some(1), 5), Some(13));
-        assert_eq!(stage_step_line(&df, Some(2), 1), Some(16));
-        assert_eq!(stage_step_line(&df, Some(2), 9), Some(36));
+        // podman: `[1/2] STEP 1/5: FROM python:3.12-slim AS build` ...
+        assert_eq!(
+            stage_step_line(&df, Some(1), 5),
+            Some(line_with("RUN pip wheel"))
+        );
+        assert_eq!(stage_step_line(&df, Some(2), 1), Some(last_from));
+        assert_eq!(stage_step_line(&df, Some(2), 9), Some(healthcheck));
         assert_eq!(stage_step_line(&df, Some(3), 1), None);
         assert_eq!(
             podman_step_line(&df, "[2/2] STEP 9/10: HEALTHCHECK --interval=30s"),
-            Some(36)
+            Some(healthcheck)
         );
         assert_eq!(
             podman_step_line(&df, "[1/2] STEP 3/5: RUN apt-get update"),
-            Some(7)
+            Some(line_with("RUN apt-get update"))
         );
-        assert_eq!(podman_step_line(&df, "STEP 2/15: WORKDIR /app"), Some(4));
+        assert_eq!(
+            podman_step_line(&df, "STEP 2/15: WORKDIR /src"),
+            Some(line_is("WORKDIR /src"))
+        );
         assert_eq!(podman_step_line(&df, "--> 81e71f91f75"), None);
         assert_eq!(podman_step_line(&df, "[2/2] COMMIT x"), None);
         assert_eq!(podman_step_line(&df, "[x/2] STEP 1/2: FROM a"), None);
@@ -1528,8 +1500,14 @@ CMD [\"uvicorn\", \"app.main:app\", \"--host\", \"0.0.0.0\", \"--port\", \"8000\
             ]
         );
         assert_eq!(
-            copy_sources(&parse(SEED)),
-            vec![(12, "requirements.txt".to_string()), (29, ".".to_string())]
+            copy_sources(&parse(seed())),
+            vec![
+                (
+                    line_is("COPY requirements.txt ."),
+                    "requirements.txt".to_string()
+                ),
+                (line_is("COPY . ."), ".".to_string()),
+            ]
         );
     }
 
@@ -1583,12 +1561,12 @@ CMD [\"uvicorn\", \"app.main:app\", \"--host\", \"0.0.0.0\", \"--port\", \"8000\
 
     #[test]
     fn retarget_seed_keeps_lines() {
-        let out = rt(SEED, (3, 10));
-        assert_eq!(out.lines().count(), SEED.lines().count());
-        assert!(out.contains("FROM python:3.10-slim as builder\n"));
+        let out = rt(seed(), (3, 10));
+        assert_eq!(out.lines().count(), seed().lines().count());
+        assert!(out.contains("FROM python:3.10-slim as build\n"));
         assert!(out.contains("\nFROM python:3.10-slim\n"));
         assert!(!out.contains("3.12"));
-        assert_eq!(out.replace("3.10", "3.12"), SEED);
+        assert_eq!(out.replace("3.10", "3.12"), seed());
     }
 
     #[test]
@@ -1692,15 +1670,16 @@ CMD [\"uvicorn\", \"app.main:app\", \"--host\", \"0.0.0.0\", \"--port\", \"8000\
                 let _ = step_line(&df, s);
             }
         }
-        for cut in 0..=SEED.len() {
-            if !SEED.is_char_boundary(cut) {
+        let seed = seed();
+        for cut in 0..=seed.len() {
+            if !seed.is_char_boundary(cut) {
                 continue;
             }
-            let code = &SEED[..cut];
+            let code = &seed[..cut];
             let df = parse(code);
             let out = retarget(&df, code, (3, 9));
             assert_eq!(out.lines().count(), code.lines().count());
-            let code = &SEED[cut..];
+            let code = &seed[cut..];
             let df = parse(code);
             let _ = retarget(&df, code, (3, 9));
         }

@@ -1080,49 +1080,7 @@ mod tests {
     use super::super::parse::parse;
     use super::*;
 
-    /// The Dockerfile of shared/seed-guide.md (its lines 114-152): the block's first code line
-    /// is line 1.
-    const SEED: &str = "# 优化的Python应用Dockerfile
-FROM python:3.12-slim as builder
-
-WORKDIR /app
-
-# 安装构建依赖
-RUN apt-get update && apt-get install -y --no-install-recommends \\
-    build-essential \\
-    && rm -rf /var/lib/apt/lists/*
-
-# 安装依赖
-COPY requirements.txt .
-RUN pip wheel --no-cache-dir --wheel-dir /app/wheels -r requirements.txt
-
-# 最终镜像
-FROM python:3.12-slim
-
-WORKDIR /app
-
-# 复制构建好的wheels
-COPY --from=builder /app/wheels /app/wheels
-COPY --from=builder /app/requirements.txt .
-
-# 安装依赖
-RUN pip install --no-cache-dir --no-index --find-links=/app/wheels -r requirements.txt \\
-    && rm -rf /app/wheels
-
-# 复制应用代码
-COPY . .
-
-# 非root用户运行
-RUN useradd -m appuser
-USER appuser
-
-# 健康检查
-HEALTHCHECK --interval=30s --timeout=30s --start-period=5s --retries=3 \\
-    CMD curl -f http://localhost:8000/health || exit 1
-
-# 启动应用
-CMD [\"uvicorn\", \"app.main:app\", \"--host\", \"0.0.0.0\", \"--port\", \"8000\"]
-";
+    use crate::target::dockerfile::testdata::{line_with, md_line, seed};
 
     fn found(code: &str) -> Vec<(usize, &'static str)> {
         check(&parse(code))
@@ -1142,18 +1100,28 @@ CMD [\"uvicorn\", \"app.main:app\", \"--host\", \"0.0.0.0\", \"--port\", \"8000\
 
     #[test]
     fn seed_has_exactly_the_two_known_bugs() {
-        let df = parse(SEED);
+        let df = parse(seed());
         assert!(df.errors.is_empty());
         let f = check(&df);
         let got: Vec<(usize, &str)> = f.iter().map(|f| (f.line, f.rule.id)).collect();
-        assert_eq!(got, vec![(2, "DF002"), (37, "DF008")], "{f:#?}");
+        assert_eq!(
+            got,
+            vec![
+                (line_with("FROM python:3.12-slim as build"), "DF002"),
+                (line_with("CMD curl"), "DF008")
+            ],
+            "{f:#?}"
+        );
+        // DF008 names the continuation line that calls curl, not the HEALTHCHECK line.
+        assert_eq!(line_with("CMD curl"), line_with("HEALTHCHECK") + 1);
         assert!(f[0].message.contains("`FROM` and `as`"), "{}", f[0].message);
         assert!(f[1]
             .message
             .contains("`curl` is not installed in `python:3.12-slim`"));
         assert!(f[1].message.contains("HEALTHCHECK always fails"));
-        let finding = f[1].to_finding(149);
-        assert_eq!(finding.line, 149);
+        let at = md_line(line_with("CMD curl"));
+        let finding = f[1].to_finding(at);
+        assert_eq!(finding.line, at);
         assert_eq!(finding.severity, Severity::Error);
         assert_eq!(finding.rule, "DF008");
         assert_eq!(finding.source, "docmatrix");
@@ -1161,9 +1129,11 @@ CMD [\"uvicorn\", \"app.main:app\", \"--host\", \"0.0.0.0\", \"--port\", \"8000\
 
     #[test]
     fn seed_fixed_is_clean() {
-        let fixed = SEED.replace("as builder", "AS builder").replace(
-            "RUN useradd -m appuser",
-            "RUN apt-get update && apt-get install -y --no-install-recommends curl \\\n    && rm -rf /var/lib/apt/lists/* && useradd -m appuser",
+        let useradd = "RUN useradd --create-home service";
+        assert!(seed().contains("as build\n") && seed().contains(useradd));
+        let fixed = seed().replace("as build\n", "AS build\n").replace(
+            useradd,
+            "RUN apt-get update && apt-get install -y --no-install-recommends curl \\\n    && rm -rf /var/lib/apt/lists/* && useradd --create-home service",
         );
         assert_eq!(found(&fixed), vec![]);
     }
@@ -1512,10 +1482,11 @@ CMD [\"uvicorn\", \"app.main:app\", \"--host\", \"0.0.0.0\", \"--port\", \"8000\
             }
             let _ = check(&parse(&code));
         }
-        for cut in 0..=SEED.len() {
-            if SEED.is_char_boundary(cut) {
-                let _ = check(&parse(&SEED[..cut]));
-                let _ = check(&parse(&SEED[cut..]));
+        let seed = seed();
+        for cut in 0..=seed.len() {
+            if seed.is_char_boundary(cut) {
+                let _ = check(&parse(&seed[..cut]));
+                let _ = check(&parse(&seed[cut..]));
             }
         }
     }
