@@ -169,8 +169,9 @@ fn without_network_a_build_that_connects_is_blocked() {
     assert!(reason.starts_with("needs the network: "), "{reason}");
     assert!(reason.contains("Network is unreachable"), "{reason}");
 
-    // The seed guide's builder stage: apt-get cannot resolve deb.debian.org.
-    let df = "FROM python:3.12-slim as builder\nRUN apt-get update && apt-get install -y --no-install-recommends build-essential\n";
+    // A build stage that installs a compiler, as guides do: apt-get cannot resolve
+    // deb.debian.org.
+    let df = "FROM python:3.12-slim AS compile\nRUN apt-get update \\\n    && apt-get install -y --no-install-recommends gcc\n";
     let outcome = build_clean(engine, &request(df, &tag("apt")));
     let BuildOutcome::Blocked { reason } = outcome else {
         panic!("expected blocked: {outcome:?}");
