@@ -53,6 +53,15 @@ impl Corpus {
         self.snippets.iter().filter(|s| s.lang.is_checked())
     }
 
+    /// Moves the checked blocks out, in order (see [`Corpus::checked`]); the others stay.
+    pub fn take_checked(&mut self) -> Vec<Snippet> {
+        let (checked, others) = std::mem::take(&mut self.snippets)
+            .into_iter()
+            .partition(|s| s.lang.is_checked());
+        self.snippets = others;
+        checked
+    }
+
     /// Counts of the blocks that are not checked, by language.
     pub fn other_blocks(&self) -> BTreeMap<String, usize> {
         let mut m = BTreeMap::new();
@@ -137,8 +146,8 @@ pub fn plan_options(config: &Config) -> plan::Options {
 /// Reads, finds interpreters and plans.
 pub fn prepare(config: &Config, env: &SearchEnv) -> Result<Prepared, Error> {
     let start = Instant::now();
-    let corpus = load(config)?;
-    let examples: Vec<Snippet> = partition::select(corpus.checked(), config.partition);
+    let mut corpus = load(config)?;
+    let examples: Vec<Snippet> = partition::select(corpus.take_checked(), config.partition);
 
     // Interpreters are needed by Python blocks and by shell blocks that run.
     let needs_interpreters = examples.iter().any(|s| match s.lang {

@@ -15,7 +15,8 @@ use crate::version::PyVersion;
 pub struct Member {
     /// Index into the examples being planned.
     pub example: usize,
-    pub code: String,
+    /// The example's code, shared with its snippet and its jobs on other versions.
+    pub code: std::sync::Arc<str>,
     pub raises: Option<String>,
 }
 

@@ -382,7 +382,7 @@ impl WarmExecutor {
         std::fs::create_dir(dir.join("work"))?;
         std::fs::create_dir(dir.join("tmp"))?;
         for (i, m) in job.members.iter().enumerate() {
-            std::fs::write(dir.join(python::block_file(i)), &m.code)?;
+            std::fs::write(dir.join(python::block_file(i)), m.code.as_bytes())?;
         }
         for f in ["out", "err", "status"] {
             mkfifo(&dir.join(f))?;
@@ -432,7 +432,7 @@ impl Executor for WarmExecutor {
             .collect();
         let needs_rich = !rich_only.is_empty()
             && job.members.iter().any(|m| {
-                python::preload_for([m.code.as_str()])
+                python::preload_for([&*m.code])
                     .iter()
                     .any(|x| rich_only.contains(&x))
             });

@@ -185,7 +185,7 @@ impl Runner {
     }
 
     pub fn execute(&self, job: &Job) -> JobResult {
-        let code = job.members.first().map_or("", |m| m.code.as_str());
+        let code = job.members.first().map_or("", |m| &*m.code);
         let block = self.build_block(job, code);
         let failed = block.0.status == Status::Fail;
         JobResult {
