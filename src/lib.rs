@@ -55,9 +55,17 @@ impl Corpus {
 
     /// Moves the checked blocks out, in order (see [`Corpus::checked`]); the others stay.
     pub fn take_checked(&mut self) -> Vec<Snippet> {
-        let (checked, others) = std::mem::take(&mut self.snippets)
-            .into_iter()
-            .partition(|s| s.lang.is_checked());
+        let n = self.snippets.iter().filter(|s| s.lang.is_checked()).count();
+        let all = std::mem::take(&mut self.snippets);
+        let mut checked = Vec::with_capacity(n);
+        let mut others = Vec::with_capacity(all.len() - n);
+        for s in all {
+            if s.lang.is_checked() {
+                checked.push(s);
+            } else {
+                others.push(s);
+            }
+        }
         self.snippets = others;
         checked
     }
@@ -88,6 +96,12 @@ pub fn load(config: &Config) -> Result<Corpus, Error> {
         files,
         ..Default::default()
     };
+    let found: usize = per_file
+        .iter()
+        .filter_map(|r| r.as_ref().ok())
+        .map(|x| x.snippets.len())
+        .sum();
+    corpus.snippets.reserve_exact(found);
     for r in per_file {
         match r {
             Ok(x) => {

@@ -377,7 +377,7 @@ impl<'a> CachingExecutor<'a> {
         field(self.salt.as_bytes());
         let fp = self
             .interpreters
-            .get(&job.interpreter)
+            .get(&*job.interpreter)
             .map_or("", String::as_str);
         field(job.interpreter.as_os_str().as_encoded_bytes());
         field(fp.as_bytes());
