@@ -53,6 +53,23 @@ impl Corpus {
         self.snippets.iter().filter(|s| s.lang.is_checked())
     }
 
+    /// Moves the checked blocks out, in order (see [`Corpus::checked`]); the others stay.
+    pub fn take_checked(&mut self) -> Vec<Snippet> {
+        let n = self.snippets.iter().filter(|s| s.lang.is_checked()).count();
+        let all = std::mem::take(&mut self.snippets);
+        let mut checked = Vec::with_capacity(n);
+        let mut others = Vec::with_capacity(all.len() - n);
+        for s in all {
+            if s.lang.is_checked() {
+                checked.push(s);
+            } else {
+                others.push(s);
+            }
+        }
+        self.snippets = others;
+        checked
+    }
+
     /// Counts of the blocks that are not checked, by language.
     pub fn other_blocks(&self) -> BTreeMap<String, usize> {
         let mut m = BTreeMap::new();
@@ -79,6 +96,12 @@ pub fn load(config: &Config) -> Result<Corpus, Error> {
         files,
         ..Default::default()
     };
+    let found: usize = per_file
+        .iter()
+        .filter_map(|r| r.as_ref().ok())
+        .map(|x| x.snippets.len())
+        .sum();
+    corpus.snippets.reserve_exact(found);
     for r in per_file {
         match r {
             Ok(x) => {
@@ -137,8 +160,8 @@ pub fn plan_options(config: &Config) -> plan::Options {
 /// Reads, finds interpreters and plans.
 pub fn prepare(config: &Config, env: &SearchEnv) -> Result<Prepared, Error> {
     let start = Instant::now();
-    let corpus = load(config)?;
-    let examples: Vec<Snippet> = partition::select(corpus.checked(), config.partition);
+    let mut corpus = load(config)?;
+    let examples: Vec<Snippet> = partition::select(corpus.take_checked(), config.partition);
 
     // Interpreters are needed by Python blocks and by shell blocks that run.
     let needs_interpreters = examples.iter().any(|s| match s.lang {

@@ -164,8 +164,8 @@ pub struct Snippet {
     pub lang: Lang,
     /// The whole info string, as written.
     pub info: String,
-    /// The code, with `\n` line ends.
-    pub code: String,
+    /// The code, with `\n` line ends; shared with the jobs that run it.
+    pub code: std::sync::Arc<str>,
     /// For every code line, its 1-based Markdown line.
     pub code_lines: Vec<usize>,
     pub annotations: Annotations,

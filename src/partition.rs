@@ -67,20 +67,21 @@ pub fn assign(examples: &[&Snippet], count: usize) -> Vec<usize> {
     shard_of
 }
 
-/// The examples of `partition`, in their order; all of them when there is none.
-pub fn select<'a>(
-    examples: impl IntoIterator<Item = &'a Snippet>,
-    partition: Option<Partition>,
-) -> Vec<Snippet> {
-    let all: Vec<&Snippet> = examples.into_iter().collect();
+/// The examples of `partition`, in their order; all of them when there is none. Moves them:
+/// a snippet is never copied.
+pub fn select(examples: Vec<Snippet>, partition: Option<Partition>) -> Vec<Snippet> {
     let Some(p) = partition else {
-        return all.into_iter().cloned().collect();
+        return examples;
     };
-    let shards = assign(&all, p.count);
-    all.into_iter()
+    let shards = {
+        let all: Vec<&Snippet> = examples.iter().collect();
+        assign(&all, p.count)
+    };
+    examples
+        .into_iter()
         .zip(shards)
         .filter(|(_, shard)| *shard == p.index)
-        .map(|(s, _)| s.clone())
+        .map(|(s, _)| s)
         .collect()
 }
 
@@ -134,7 +135,7 @@ mod tests {
         for n in 1..=5 {
             let mut seen = Vec::new();
             for k in 1..=n {
-                let part = select(&all, Some(Partition { index: k, count: n }));
+                let part = select(all.clone(), Some(Partition { index: k, count: n }));
                 let g: Vec<_> = part
                     .iter()
                     .filter(|s| s.file.as_os_str() == "a.md" && s.annotations.group.is_some())

@@ -15,7 +15,8 @@ use crate::version::PyVersion;
 pub struct Member {
     /// Index into the examples being planned.
     pub example: usize,
-    pub code: String,
+    /// The example's code, shared with its snippet and its jobs on other versions.
+    pub code: std::sync::Arc<str>,
     pub raises: Option<String>,
 }
 
@@ -37,8 +38,9 @@ pub enum JobKind {
 pub struct Job {
     pub kind: JobKind,
     pub version: PyVersion,
-    /// The version's interpreter (empty for a Dockerfile, which builds on its own images).
-    pub interpreter: PathBuf,
+    /// The version's interpreter (empty for a Dockerfile, which builds on its own images),
+    /// shared by the jobs of that version.
+    pub interpreter: std::sync::Arc<std::path::Path>,
     pub members: Vec<Member>,
     pub timeout: Duration,
     /// The block may use the network (`network` annotation).
@@ -129,6 +131,7 @@ pub fn plan(
 ) -> Plan {
     let mut out = Plan::default();
     let units = units(examples);
+    out.jobs.reserve(units.len() * versions.len());
     let timeout_of = |s: &Snippet| {
         let default = if s.lang == Lang::Dockerfile {
             opts.docker_timeout
@@ -140,6 +143,11 @@ pub fn plan(
             .map_or(default, Duration::from_secs_f64)
     };
 
+    let shared: BTreeMap<PyVersion, std::sync::Arc<std::path::Path>> = interpreters
+        .iter()
+        .map(|(v, p)| (*v, p.as_path().into()))
+        .collect();
+    let no_interpreter: std::sync::Arc<std::path::Path> = std::path::Path::new("").into();
     for unit in &units {
         for &v in versions {
             // Skipped blocks stay out of their group's program.
@@ -195,9 +203,9 @@ pub fn plan(
             }
             let interp = if kind == JobKind::Dockerfile {
                 // A build uses the engine's images, not the interpreters found here.
-                Some(PathBuf::new())
+                Some(no_interpreter.clone())
             } else {
-                interpreters.get(&v).cloned()
+                shared.get(&v).cloned()
             };
             let Some(interp) = interp else {
                 let reason = missing_reason

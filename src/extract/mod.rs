@@ -42,7 +42,7 @@ struct LineIndex {
 impl LineIndex {
     fn new(text: &str) -> Self {
         let starts = std::iter::once(0)
-            .chain(text.match_indices('\n').map(|(i, _)| i + 1))
+            .chain(memchr::memchr_iter(b'\n', text.as_bytes()).map(|i| i + 1))
             .collect();
         LineIndex { starts }
     }
@@ -153,7 +153,7 @@ struct Open {
 
 impl Open {
     fn finish(
-        self,
+        mut self,
         file: &Path,
         text: &str,
         index: &LineIndex,
@@ -171,9 +171,10 @@ impl Open {
         }
         let info = self.info.trim().to_string();
         let (lang, rest) = split_info(&info);
+        let comment = self.comment.take();
         let (code, code_lines) = self.line_map(index);
         let mut ann = Annotations::default();
-        if let Some(c) = &self.comment {
+        if let Some(c) = &comment {
             let (w, _) = attrs::apply(&c.attrs, Origin::Comment, &mut ann);
             push_warnings(warnings, file, c.line, w);
         }
@@ -186,7 +187,7 @@ impl Open {
             line,
             end_line,
             lang,
-            info: info.clone(),
+            info,
             code,
             code_lines,
             annotations: ann,
@@ -199,7 +200,7 @@ impl Open {
     /// The code with `\n` line ends, and the Markdown line of each of its lines. In containers
     /// (lists, quotes) pulldown-cmark gives a piece per line, so a line's start is always the
     /// start of a piece or a verbatim offset inside one.
-    fn line_map(&self, index: &LineIndex) -> (String, Vec<usize>) {
+    fn line_map(self, index: &LineIndex) -> (std::sync::Arc<str>, Vec<usize>) {
         let mut lines = Vec::new();
         let mut at = 0;
         while at < self.code.len() {
@@ -209,12 +210,17 @@ impl Open {
                 .saturating_sub(1);
             let (c, src) = self.pieces.get(piece).copied().unwrap_or((0, 0));
             lines.push(index.line(src + (at - c)));
-            at = match self.code[at..].find('\n') {
+            at = match memchr::memchr(b'\n', &self.code.as_bytes()[at..]) {
                 Some(i) => at + i + 1,
                 None => self.code.len(),
             };
         }
-        (self.code.replace("\r\n", "\n"), lines)
+        let code = if self.code.contains('\r') {
+            self.code.replace("\r\n", "\n")
+        } else {
+            self.code
+        };
+        (code.into(), lines)
     }
 }
 
@@ -341,17 +347,17 @@ mod tests {
         assert_eq!(e.snippets.len(), 2);
         let s = &e.snippets[0];
         assert_eq!((s.line, s.end_line), (3, 6));
-        assert_eq!(s.code, "a = 1\nb = 2\n");
+        assert_eq!(&*s.code, "a = 1\nb = 2\n");
         assert_eq!(s.code_lines, vec![4, 5]);
         let s = &e.snippets[1];
-        assert_eq!((s.line, s.end_line, s.code.as_str()), (10, 12, "x = 1\n"));
+        assert_eq!((s.line, s.end_line, &*s.code), (10, 12, "x = 1\n"));
         assert_eq!(s.code_lines, vec![11]);
     }
 
     #[test]
     fn crlf_and_unclosed() {
         let e = ex("a\r\n\r\n```python\r\nprint(1)\r\nprint(2)\r\n```\r\n\r\n```py\r\nx\r\n");
-        assert_eq!(e.snippets[0].code, "print(1)\nprint(2)\n");
+        assert_eq!(&*e.snippets[0].code, "print(1)\nprint(2)\n");
         assert_eq!(e.snippets[0].code_lines, vec![4, 5]);
         assert_eq!(e.snippets[1].line, 8);
         assert_eq!(e.warnings.len(), 1, "{:?}", e.warnings);

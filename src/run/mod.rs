@@ -169,7 +169,7 @@ impl ProcessExecutor {
         std::fs::create_dir(&work)?;
         std::fs::create_dir(&tmp)?;
         for (i, m) in job.members.iter().enumerate() {
-            std::fs::write(dir.path().join(python::block_file(i)), &m.code)?;
+            std::fs::write(dir.path().join(python::block_file(i)), m.code.as_bytes())?;
         }
         let args = python::args(job, dir.path());
         let mut cmd = self

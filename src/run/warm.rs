@@ -80,11 +80,11 @@ pub struct WarmExecutor {
     launcher_thread: Option<std::thread::JoinHandle<()>>,
 }
 
-/// A request to the launcher thread: start a worker for this interpreter, answer on `reply`.
+/// A request to the launcher thread: spawn a worker for this interpreter, answer on `reply`.
 struct Launch {
     interpreter: PathBuf,
     preload: Vec<String>,
-    reply: mpsc::Sender<io::Result<Worker>>,
+    reply: mpsc::Sender<io::Result<Child>>,
 }
 
 /// Which of an interpreter's workers runs a job.
@@ -94,14 +94,15 @@ enum Tier {
     Rich,
 }
 
-/// Starts one worker for `interpreter`, or says why it could not.
-fn start_worker(
+/// Spawns one worker for `interpreter` (on the launcher thread, which it dies with); the
+/// caller then waits for it with [`await_ready`], so that workers start side by side.
+fn spawn_worker(
     interpreter: &Path,
     preload: &[String],
     sandbox: &Sandbox,
     root: &Path,
     limits: &Limits,
-) -> io::Result<Worker> {
+) -> io::Result<Child> {
     let args = python::serve_args(preload);
     let mut cmd = sandbox.command(interpreter, &args, root, root);
     super::set_env(&mut cmd, root, &root.join("tmp"));
@@ -114,7 +115,11 @@ fn start_worker(
     unsafe {
         cmd.pre_exec(move || process::set_limits(memory));
     }
-    let mut child = cmd.spawn()?;
+    cmd.spawn()
+}
+
+/// Waits for a spawned worker to say `ready`: the worker, or why it did not start.
+fn await_ready(mut child: Child, interpreter: &Path) -> io::Result<Worker> {
     let stdout = child.stdout.take();
     let ready = stdout.map(|s| read_ready(File::from(OwnedFd::from(s))));
     if !matches!(ready, Some(Ok(true))) {
@@ -302,7 +307,7 @@ impl WarmExecutor {
                 .name("docmatrix-launcher".into())
                 .spawn(move || {
                     for l in rx {
-                        let w = start_worker(&l.interpreter, &l.preload, &sandbox, &root, &limits);
+                        let w = spawn_worker(&l.interpreter, &l.preload, &sandbox, &root, &limits);
                         let _ = l.reply.send(w);
                     }
                 })?
@@ -357,7 +362,8 @@ impl WarmExecutor {
                 reply,
             });
             sent.ok()?;
-            answer.recv().ok()?.ok()
+            let child = answer.recv().ok()?.ok()?;
+            await_ready(child, interpreter).ok()
         })
         .as_ref()
         .filter(|w| w.is_alive())
@@ -382,7 +388,7 @@ impl WarmExecutor {
         std::fs::create_dir(dir.join("work"))?;
         std::fs::create_dir(dir.join("tmp"))?;
         for (i, m) in job.members.iter().enumerate() {
-            std::fs::write(dir.join(python::block_file(i)), &m.code)?;
+            std::fs::write(dir.join(python::block_file(i)), m.code.as_bytes())?;
         }
         for f in ["out", "err", "status"] {
             mkfifo(&dir.join(f))?;
@@ -432,7 +438,7 @@ impl Executor for WarmExecutor {
             .collect();
         let needs_rich = !rich_only.is_empty()
             && job.members.iter().any(|m| {
-                python::preload_for([m.code.as_str()])
+                python::preload_for([&*m.code])
                     .iter()
                     .any(|x| rich_only.contains(&x))
             });

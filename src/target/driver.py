@@ -172,14 +172,17 @@ def _child(job_dir, dump_at, raises_list, precompiled):
         os.dup2(null, 0)
         os.dup2(out, 1)
         os.dup2(err, 2)
-        # Close what the worker had open (its pidfds); listing is cheaper than closing every
-        # possible descriptor, which 3.9 does one by one.
-        for name in os.listdir("/proc/self/fd"):
-            if int(name) > 2:
-                try:
-                    os.close(int(name))
-                except OSError:
-                    pass
+        # Close what the worker had open (its pidfds). From 3.10 closerange is one close_range
+        # call; 3.9 closes every possible descriptor one by one, so there listing is cheaper.
+        if sys.version_info >= (3, 10):
+            os.closerange(3, 1 << 20)
+        else:
+            for name in os.listdir("/proc/self/fd"):
+                if int(name) > 2:
+                    try:
+                        os.close(int(name))
+                    except OSError:
+                        pass
         work = os.path.join(job_dir, "work")
         os.chdir(work)
         os.environ["HOME"] = work
@@ -194,12 +197,14 @@ def _child(job_dir, dump_at, raises_list, precompiled):
                 threading._shutdown()
             except BaseException:
                 pass
-        try:
-            import atexit
-
-            atexit._run_exitfuncs()
-        except BaseException:
-            pass
+        # Handlers are registered through the atexit module: when nothing imported it, there
+        # are none, and importing it here would cost a fifth of a null job's time.
+        atexit = sys.modules.get("atexit")
+        if atexit is not None:
+            try:
+                atexit._run_exitfuncs()
+            except BaseException:
+                pass
         for stream in (sys.stdout, sys.stderr):
             try:
                 stream.flush()

@@ -33,7 +33,7 @@ fn both_ways(paths: &[PathBuf], versions: &str, output: bool) -> usize {
         .flatten()
         .map(|i| i.path.clone())
         .collect();
-    let preload = python::preload_for(prepared.examples.iter().map(|s| s.code.as_str()));
+    let preload = python::preload_for(prepared.examples.iter().map(|s| &*s.code));
     let warm = WarmExecutor::new(&interpreters, &preload, process.clone()).unwrap();
     let jobs = &prepared.plan.jobs;
     let pairs: Vec<_> =

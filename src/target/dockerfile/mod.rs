@@ -253,7 +253,7 @@ impl Runner {
     }
 
     pub fn execute(&self, job: &Job) -> JobResult {
-        let code = job.members.first().map_or("", |m| m.code.as_str());
+        let code = job.members.first().map_or("", |m| &*m.code);
         let (block, duration, log, cached) = self.build_block(job, code);
         let failed = block.status == Status::Fail;
         JobResult {

@@ -18,13 +18,13 @@ pub fn script_of(s: &Snippet) -> (Shell, String, Vec<usize>) {
     match s.lang {
         Lang::Shell(sh) => {
             let n = s.code.lines().count();
-            (sh, s.code.clone(), (1..=n).collect())
+            (sh, s.code.to_string(), (1..=n).collect())
         }
         _ => {
             let cmds = session::parse(&s.code);
             if cmds.is_empty() {
                 let n = s.code.lines().count();
-                return (Shell::Bash, s.code.clone(), (1..=n).collect());
+                return (Shell::Bash, s.code.to_string(), (1..=n).collect());
             }
             let mut text = String::new();
             let mut map = Vec::new();

@@ -75,7 +75,7 @@ impl Runner {
     }
 
     fn try_execute(&self, job: &Job) -> std::io::Result<JobResult> {
-        let code = job.members.first().map_or("", |m| m.code.as_str());
+        let code = job.members.first().map_or("", |m| &*m.code);
         let mut b = tempfile::Builder::new();
         b.prefix("docmatrix-sh-");
         let dir = match &self.temp_root {
