@@ -140,7 +140,10 @@ pub(crate) fn read_result(job: &Job, dir: &Path, record: process::RunRecord) -> 
     let blocks = python::interpret(job, &events, &stack, &record);
     let failed = blocks.iter().any(|b| b.status != Status::Pass);
     let stderr = if failed {
-        tail(&record.stderr.text(), STDERR_KEPT)
+        // Tracebacks name the block files by their path in the throwaway job folder: drop the
+        // folder, so the text is the same whichever folder (or cache entry) it came from.
+        let prefix = format!("{}/", dir.display());
+        tail(&record.stderr.text().replace(&prefix, ""), STDERR_KEPT)
     } else {
         String::new()
     };
