@@ -113,3 +113,31 @@ pub fn stable() -> insta::Settings {
     s.set_prepend_module_to_snapshot(false);
     s
 }
+
+/// A folder holding links to only these commands (from /usr/bin or /bin), to stand for a
+/// machine without some tool (bwrap, podman) when given as PATH.
+pub fn bin_with_only(tools: &[&str]) -> tempfile::TempDir {
+    let dir = tempfile::tempdir().expect("a temporary folder");
+    for tool in tools {
+        let real = ["/usr/bin", "/bin"]
+            .iter()
+            .map(|d| PathBuf::from(d).join(tool))
+            .find(|p| p.is_file())
+            .unwrap_or_else(|| panic!("{tool} is not installed"));
+        std::os::unix::fs::symlink(real, dir.path().join(tool)).expect("a symlink");
+    }
+    dir
+}
+
+/// Fails when a process whose command line matches `pattern` (pgrep -f) is still alive.
+pub fn assert_no_process(pattern: &str) {
+    let ps = std::process::Command::new("pgrep")
+        .args(["-f", pattern])
+        .output()
+        .expect("pgrep runs");
+    assert!(
+        ps.stdout.is_empty(),
+        "left behind: {}",
+        String::from_utf8_lossy(&ps.stdout)
+    );
+}

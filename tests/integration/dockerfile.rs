@@ -2,7 +2,6 @@
 //! version with the local python:3.X images (never pulled), blocked builds, fragments, and a
 //! machine without a container engine.
 
-use std::path::PathBuf;
 use std::process::Command;
 
 use serde_json::Value;
@@ -182,15 +181,8 @@ fn every_rule_fires_and_not() {
 
 #[test]
 fn without_an_engine_the_checks_still_count() {
-    let bin = tempfile::tempdir().unwrap();
-    for tool in ["bash", "sh"] {
-        let real = ["/usr/bin", "/bin"]
-            .iter()
-            .map(|d| PathBuf::from(d).join(tool))
-            .find(|p| p.is_file())
-            .unwrap();
-        std::os::unix::fs::symlink(real, bin.path().join(tool)).unwrap();
-    }
+    // A machine without podman or docker.
+    let bin = bin_with_only(&["bash", "sh"]);
     let seed = fixture("seed/guide.md");
     let out = command()
         .args(["validate", "--no-config", "--format", "json"])

@@ -43,7 +43,8 @@ fn contained_and_reported() {
     let home = tempfile::tempdir().unwrap();
     // The sleeper gets a duration of its own, so that the check below cannot see the sleepers
     // of other tests that run the same fixture at the same time.
-    let sleep_secs = 1000 + std::process::id() % 9000;
+    // 10000-19999: disjoint from the ranges of the shell sandbox test, which runs beside it.
+    let sleep_secs = 10000 + std::process::id() % 10000;
     let text = std::fs::read_to_string(fixture("misbehave/misbehave.md")).unwrap();
     assert!(text.contains(r#"["sleep", "300"]"#));
     std::fs::write(
@@ -129,15 +130,7 @@ fn contained_and_reported() {
     );
 
     // No sleeper survives.
-    let ps = Command::new("pgrep")
-        .args(["-f", &format!("^sleep {sleep_secs}$")])
-        .output()
-        .unwrap();
-    assert!(
-        ps.stdout.is_empty(),
-        "left behind: {}",
-        String::from_utf8_lossy(&ps.stdout)
-    );
+    assert_no_process(&format!("^sleep {sleep_secs}$"));
 
     // docmatrix did not keep the 200 MB flood (RUSAGE_CHILDREN: the largest child, in KiB).
     // docmatrix kept neither the 200 MB flood nor much else.

@@ -2,7 +2,6 @@
 //! output, runs per version with that version's interpreter on PATH, and the sandbox.
 
 use std::path::PathBuf;
-use std::process::Command;
 use std::time::{Duration, Instant};
 
 use serde_json::Value;
@@ -209,11 +208,11 @@ fn terminal_snapshot_of_scripts() {
 #[test]
 fn sandbox_contains_misbehaving_blocks() {
     let work = tempfile::tempdir().unwrap();
-    // Sleepers of their own, so that the check below cannot see those of other tests that run
-    // the same fixture at the same time.
+    // Sleepers of their own (20000-39999, disjoint from the misbehave test's), so that the
+    // check below cannot see those of other tests that run the same fixture at the same time.
     let (forever, sleeper) = (
-        2000 + std::process::id() % 4000,
-        6000 + std::process::id() % 4000,
+        20000 + std::process::id() % 10000,
+        30000 + std::process::id() % 10000,
     );
     let text = std::fs::read_to_string(fixture("shell/sandbox.md")).unwrap();
     assert!(text.contains("sleep 373") && text.contains("sleep 371 &"));
@@ -275,15 +274,7 @@ fn sandbox_contains_misbehaving_blocks() {
 
     // Four 2-second timeouts over two cores, not 300-second sleeps.
     assert!(elapsed < Duration::from_secs(60), "took {elapsed:?}");
-    let ps = Command::new("pgrep")
-        .args(["-f", &format!("^sleep ({forever}|{sleeper})$")])
-        .output()
-        .unwrap();
-    assert!(
-        ps.stdout.is_empty(),
-        "left behind: {}",
-        String::from_utf8_lossy(&ps.stdout)
-    );
+    assert_no_process(&format!("^sleep ({forever}|{sleeper})$"));
     let left: Vec<_> = std::fs::read_dir(work.path())
         .unwrap()
         .flatten()
@@ -292,24 +283,10 @@ fn sandbox_contains_misbehaving_blocks() {
     assert_eq!(left, vec![std::ffi::OsString::from("sandbox.md")]);
 }
 
-/// A folder holding only the commands a shell block needs, without bwrap: a machine where no
-/// sandbox is available.
-fn path_without_bwrap() -> tempfile::TempDir {
-    let dir = tempfile::tempdir().unwrap();
-    for tool in ["bash", "sh", "env", "cat", "mktemp"] {
-        let real = ["/usr/bin", "/bin"]
-            .iter()
-            .map(|d| PathBuf::from(d).join(tool))
-            .find(|p| p.is_file())
-            .unwrap();
-        std::os::unix::fs::symlink(real, dir.path().join(tool)).unwrap();
-    }
-    dir
-}
-
 #[test]
 fn no_sandbox_needs_to_be_asked_for() {
-    let bin = path_without_bwrap();
+    // A machine without bwrap: only the commands a shell block needs.
+    let bin = bin_with_only(&["bash", "sh", "env", "cat", "mktemp"]);
     let md = tempfile::tempdir().unwrap();
     let f = md.path().join("run.md");
     std::fs::write(
