@@ -132,7 +132,13 @@ pub enum BuildOutcome {
 
 /// Builds `req` with `engine` and removes what the build made (its image, its intermediate
 /// images and containers). Never panics; a failure to even start is a `Fail` with the reason.
+///
+/// Builds run one at a time on the machine (an exclusive `flock` on a lock file in the
+/// temporary folder, held for the build and its clean-up): podman 4.3 builds that run at the
+/// same time, in one process or several, fail now and then with `layer not known` when one
+/// commits a layer while another removes its intermediate images.
 pub fn build(engine: &Engine, req: &BuildRequest) -> BuildOutcome {
+    let _lock = BuildLock::acquire();
     match try_build(engine, req) {
         Ok(outcome) => outcome,
         Err(e) => BuildOutcome::Fail {
@@ -140,6 +146,35 @@ pub fn build(engine: &Engine, req: &BuildRequest) -> BuildOutcome {
             message: format!("cannot run {}: {e}", engine.program.display()),
             log_tail: String::new(),
         },
+    }
+}
+
+/// An exclusive lock on `$TMPDIR/docmatrix-build.lock`, released when dropped (or when the
+/// process ends). Without a lock file (an unwritable temporary folder), builds run unlocked.
+struct BuildLock {
+    _file: Option<std::fs::File>,
+}
+
+impl BuildLock {
+    fn acquire() -> BuildLock {
+        use std::os::fd::AsRawFd;
+        let path = std::env::temp_dir().join("docmatrix-build.lock");
+        let file = std::fs::OpenOptions::new()
+            .create(true)
+            .truncate(false)
+            .write(true)
+            .open(path)
+            .ok();
+        if let Some(f) = &file {
+            // SAFETY: flock on a descriptor we own; blocks until the lock is ours.
+            loop {
+                let r = unsafe { libc::flock(f.as_raw_fd(), libc::LOCK_EX) };
+                if r == 0 || io::Error::last_os_error().kind() != io::ErrorKind::Interrupted {
+                    break;
+                }
+            }
+        }
+        BuildLock { _file: file }
     }
 }
 
