@@ -269,8 +269,19 @@ pub fn run_all(
     })
 }
 
+/// `name` found on `PATH`: the first executable file of that name.
+pub fn which(name: &str) -> Option<PathBuf> {
+    use std::os::unix::fs::PermissionsExt;
+    let path = std::env::var_os("PATH")?;
+    std::env::split_paths(&path)
+        .map(|d| d.join(name))
+        .find(|p| {
+            std::fs::metadata(p).is_ok_and(|m| m.is_file() && m.permissions().mode() & 0o111 != 0)
+        })
+}
+
 /// The last `max` bytes of `s`, cut at a character boundary.
-fn tail(s: &str, max: usize) -> String {
+pub(crate) fn tail(s: &str, max: usize) -> String {
     let mut from = s.len().saturating_sub(max);
     while !s.is_char_boundary(from) {
         from += 1;

@@ -46,10 +46,7 @@ impl Sandbox {
 
     /// Finds bwrap on PATH and checks that it can make the namespaces docmatrix uses.
     fn probe() -> Option<Sandbox> {
-        let path = std::env::var_os("PATH")?;
-        let bwrap = std::env::split_paths(&path)
-            .map(|d| d.join("bwrap"))
-            .find(|p| p.is_file())?;
+        let bwrap = super::which("bwrap")?;
         let ok = Command::new(&bwrap)
             .args(base_args(Path::new("/")))
             .arg("true")

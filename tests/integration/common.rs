@@ -141,3 +141,24 @@ pub fn assert_no_process(pattern: &str) {
         String::from_utf8_lossy(&ps.stdout)
     );
 }
+
+/// The static findings of a report's example: (Markdown line, severity, source, rule).
+pub fn findings_of(e: &Value) -> Vec<(u64, String, String, String)> {
+    let text = |f: &Value, k: &str| f[k].as_str().expect("a string field").to_string();
+    e["findings"]
+        .as_array()
+        .map(|a| {
+            a.iter()
+                .map(|f| {
+                    let line = f["line"].as_u64().expect("a line");
+                    (
+                        line,
+                        text(f, "severity"),
+                        text(f, "source"),
+                        text(f, "rule"),
+                    )
+                })
+                .collect()
+        })
+        .unwrap_or_default()
+}

@@ -26,19 +26,10 @@ fn engine_answers() -> bool {
 }
 
 fn rules_of(e: &Value) -> Vec<(u64, String)> {
-    e["findings"]
-        .as_array()
-        .map(|a| {
-            a.iter()
-                .map(|f| {
-                    (
-                        f["line"].as_u64().unwrap(),
-                        f["rule"].as_str().unwrap().to_string(),
-                    )
-                })
-                .collect()
-        })
-        .unwrap_or_default()
+    findings_of(e)
+        .into_iter()
+        .map(|(line, _, _, rule)| (line, rule))
+        .collect()
 }
 
 #[test]

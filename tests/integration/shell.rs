@@ -8,24 +8,6 @@ use serde_json::Value;
 
 use crate::common::*;
 
-fn findings(e: &Value) -> Vec<(u64, String, String, String)> {
-    e["findings"]
-        .as_array()
-        .map(|a| {
-            a.iter()
-                .map(|f| {
-                    (
-                        f["line"].as_u64().unwrap(),
-                        f["severity"].as_str().unwrap().to_string(),
-                        f["source"].as_str().unwrap().to_string(),
-                        f["rule"].as_str().unwrap().to_string(),
-                    )
-                })
-                .collect()
-        })
-        .unwrap_or_default()
-}
-
 fn has_zsh() -> bool {
     std::env::split_paths(&std::env::var_os("PATH").unwrap_or_default())
         .any(|d| d.join("zsh").is_file())
@@ -45,12 +27,12 @@ fn scripts_checked_and_run() {
         .as_str()
         .unwrap()
         .contains("static checks only"));
-    assert!(findings(clean).is_empty());
+    assert!(findings_of(clean).is_empty());
     assert_eq!(clean["policy"], "ok");
 
     let syntax = example(&doc, file, 13);
     assert_eq!(
-        findings(syntax),
+        findings_of(syntax),
         vec![(
             line_of(&f, "done done"),
             "error".into(),
@@ -63,7 +45,7 @@ fn scripts_checked_and_run() {
     let sh = example(&doc, file, 21);
     assert_eq!(sh["language"], "sh");
     assert_eq!(
-        findings(sh),
+        findings_of(sh),
         vec![(
             line_of(&f, "versions=(3.9"),
             "error".into(),
@@ -74,7 +56,7 @@ fn scripts_checked_and_run() {
 
     let cd = example(&doc, file, 28);
     assert_eq!(
-        findings(cd),
+        findings_of(cd),
         vec![(
             line_of(&f, "cd build"),
             "warning".into(),
@@ -85,7 +67,7 @@ fn scripts_checked_and_run() {
     // A warning is reported but does not fail the example (the default `fail-on` is error).
     assert_eq!(cd["policy"], "ok");
     assert!(
-        findings(example(&doc, file, 35)).is_empty(),
+        findings_of(example(&doc, file, 35)).is_empty(),
         "ignore=SC2164"
     );
 
@@ -112,9 +94,9 @@ fn scripts_checked_and_run() {
 
     let zsh = example(&doc, file, 66);
     if has_zsh() {
-        assert!(findings(zsh).is_empty());
+        assert!(findings_of(zsh).is_empty());
     } else {
-        assert_eq!(findings(zsh)[0].1, "info");
+        assert_eq!(findings_of(zsh)[0].1, "info");
         assert_eq!(zsh["policy"], "ok");
     }
 }

@@ -69,7 +69,7 @@ pub fn detect() -> Option<Engine> {
         (EngineKind::Docker, "docker", "{{.ServerVersion}}"),
     ];
     for (kind, name, format) in candidates {
-        let Some(program) = find_in_path(name) else {
+        let Some(program) = crate::run::which(name) else {
             continue;
         };
         let mut cmd = Command::new(&program);
@@ -198,7 +198,7 @@ fn try_build(engine: &Engine, req: &BuildRequest) -> io::Result<BuildOutcome> {
     let unshare = if req.network || engine.kind == EngineKind::Docker {
         None
     } else {
-        match find_in_path("unshare") {
+        match crate::run::which("unshare") {
             Some(u) => Some(u),
             None => {
                 return Ok(BuildOutcome::Blocked {
@@ -643,19 +643,6 @@ fn quick_limits(timeout: Duration) -> Limits {
         memory: None,
         dump_file: None,
     }
-}
-
-/// `name` found in `PATH`, as an absolute path.
-fn find_in_path(name: &str) -> Option<PathBuf> {
-    let path = std::env::var_os("PATH")?;
-    std::env::split_paths(&path)
-        .map(|d| d.join(name))
-        .find(|p| is_executable(p))
-}
-
-fn is_executable(p: &Path) -> bool {
-    use std::os::unix::fs::PermissionsExt;
-    std::fs::metadata(p).is_ok_and(|m| m.is_file() && m.permissions().mode() & 0o111 != 0)
 }
 
 /// Copies the contents of `src` into `dst` (which exists): files, folders and symbolic links

@@ -23,9 +23,9 @@ use serde::Deserialize;
 use crate::model::{Finding, Severity, Snippet, Status};
 use crate::plan::Job;
 use crate::run::process::{self, Exit, Limits};
+use crate::run::which;
 use crate::run::JobResult;
 use crate::target::python::BlockResult;
-use crate::target::shell::lint::which;
 
 /// Rules that judge a whole Dockerfile, not one instruction: not applied to fragments.
 const WHOLE_FILE_RULES: &[&str] = &["DF008", "DF010", "DF013", "DF016"];

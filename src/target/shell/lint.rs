@@ -10,6 +10,7 @@ use serde::Deserialize;
 
 use crate::model::{Severity, Shell};
 use crate::run::process::{self, Exit, Limits};
+use crate::run::which;
 
 /// A finding at a line of the checked text (not yet a Markdown line).
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -19,14 +20,6 @@ pub struct LineFinding {
     pub source: &'static str,
     pub rule: String,
     pub message: String,
-}
-
-/// Finds `name` on PATH.
-pub fn which(name: &str) -> Option<PathBuf> {
-    let path = std::env::var_os("PATH")?;
-    std::env::split_paths(&path)
-        .map(|d| d.join(name))
-        .find(|p| p.is_file())
 }
 
 fn limits() -> Limits {

@@ -69,7 +69,7 @@ pub fn findings(s: &Snippet, min: Severity) -> Vec<Finding> {
         })),
         Err(e) => out.push(tool_failure(s.line, "syntax check", e)),
     }
-    if shell == Shell::Zsh && lint::which("zsh").is_none() {
+    if shell == Shell::Zsh && crate::run::which("zsh").is_none() {
         out.push(tool_failure(
             s.line,
             "zsh -n",

@@ -16,9 +16,9 @@ use crate::model::{Shell, Status};
 use crate::plan::{Job, JobKind};
 use crate::run::process::{self, Exit, Limits};
 use crate::run::sandbox::Sandbox;
-use crate::run::JobResult;
+use crate::run::{tail, JobResult};
 use crate::target::netfail;
-use crate::target::python::BlockResult;
+use crate::target::python::{fmt_secs, BlockResult};
 
 /// Marks the start of a session command's output: `\x1eDM <n>`.
 const BEGIN: &str = "\u{1e}DM ";
@@ -59,7 +59,7 @@ impl Runner {
             );
             return result(vec![b], Duration::ZERO, String::new());
         }
-        if job.kind == JobKind::Script(Shell::Zsh) && super::lint::which("zsh").is_none() {
+        if job.kind == JobKind::Script(Shell::Zsh) && crate::run::which("zsh").is_none() {
             let mut b = BlockResult::new(Status::Blocked);
             b.reason = Some("not run: zsh is not installed here".into());
             return result(vec![b], Duration::ZERO, String::new());
@@ -194,7 +194,7 @@ fn shell_program(shell: Shell) -> PathBuf {
         Shell::Sh => "sh",
         Shell::Zsh => "zsh",
     };
-    super::lint::which(name).unwrap_or_else(|| PathBuf::from("/bin/sh"))
+    crate::run::which(name).unwrap_or_else(|| PathBuf::from("/bin/sh"))
 }
 
 /// The command that runs a script under `-e`; bash reports the failing line through ERR.
@@ -286,8 +286,8 @@ fn judge_session(cmds: &[session::Command], out: &str, exit: Exit, job: &Job) ->
             (None, Exit::TimedOut) => {
                 b.status = Status::Timeout;
                 b.error = Some(format!(
-                    "timed out after {}s in `{first_line}`",
-                    secs(job.timeout)
+                    "timed out after {} in `{first_line}`",
+                    fmt_secs(job.timeout.as_secs_f64())
                 ));
             }
             (None, _) => {
@@ -332,7 +332,10 @@ fn judge_script(stdout: &str, stderr: &str, exit: Exit, job: &Job) -> BlockResul
         Exit::Code(0) => BlockResult::new(Status::Pass),
         Exit::TimedOut => {
             let mut b = BlockResult::new(Status::Timeout);
-            b.error = Some(format!("timed out after {}s", secs(job.timeout)));
+            b.error = Some(format!(
+                "timed out after {}",
+                fmt_secs(job.timeout.as_secs_f64())
+            ));
             b
         }
         _ => {
@@ -424,28 +427,11 @@ fn code_of(exit: Exit) -> Option<i32> {
     }
 }
 
-fn secs(d: Duration) -> String {
-    let s = d.as_secs_f64();
-    if s.fract() == 0.0 {
-        format!("{}", s as u64)
-    } else {
-        format!("{s:.1}")
-    }
-}
-
 fn strip_markers(s: &str) -> String {
     s.lines()
         .filter(|l| !l.contains('\u{1e}'))
         .collect::<Vec<_>>()
         .join("\n")
-}
-
-fn tail(s: &str, max: usize) -> String {
-    let mut from = s.len().saturating_sub(max);
-    while !s.is_char_boundary(from) {
-        from += 1;
-    }
-    s[from..].trim().to_string()
 }
 
 #[cfg(test)]
