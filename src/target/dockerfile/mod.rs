@@ -353,7 +353,7 @@ impl Runner {
                 b.at = step
                     .and_then(|s| s.checked_sub(1))
                     .and_then(|i| lines.get(i))
-                    .map(|&l| (0, culprit_line(&text, l, &message)));
+                    .map(|&l| (0, culprit_line(&text, l, &format!("{message}\n{log_tail}"))));
                 (b, Duration::ZERO, log_tail, false)
             }
             build::BuildOutcome::Blocked { reason } => decided(Status::Blocked, reason, None),
@@ -416,14 +416,16 @@ fn normalise_image(image: &str) -> String {
 }
 
 /// Within the instruction starting at code line `start`, the line naming the command that
-/// was not found (`/bin/sh: 1: curl: not found`), else `start`.
+/// was not found (`/bin/sh: 1: curl: not found`, in the message or the log: the last line a
+/// RUN printed is not always the shell's complaint), else `start`.
 fn culprit_line(text: &str, start: usize, message: &str) -> usize {
-    let missing = message
-        .split(": ")
-        .collect::<Vec<_>>()
-        .windows(2)
-        .find(|w| w[1].starts_with("not found") || w[1].starts_with("command not found"))
-        .map(|w| w[0].trim().to_string());
+    let missing = message.lines().rev().find_map(|line| {
+        line.split(": ")
+            .collect::<Vec<_>>()
+            .windows(2)
+            .find(|w| w[1].starts_with("not found") || w[1].starts_with("command not found"))
+            .map(|w| w[0].trim().to_string())
+    });
     let Some(cmd) = missing.filter(|c| !c.is_empty() && !c.contains(' ')) else {
         return start;
     };
@@ -498,6 +500,15 @@ mod tests {
             3
         );
         assert_eq!(culprit_line(text, 2, "RUN exited with 1: boom"), 2);
+        // The complaint may be in the log only, before what the RUN printed last.
+        assert_eq!(
+            culprit_line(
+                text,
+                2,
+                "RUN exited with 127: Python 3.9.18\nSTEP 2/3: RUN python --version \\\n/bin/sh: 1: curl: not found\nPython 3.9.18"
+            ),
+            3
+        );
     }
 
     #[test]
