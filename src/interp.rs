@@ -3,8 +3,12 @@
 //! Order for version 3.X: the config's explicit path; `python3.X` on PATH; pyenv
 //! (`$PYENV_ROOT`, else ~/.pyenv, `versions/3.X.*`); uv-managed Pythons
 //! (`$UV_PYTHON_INSTALL_DIR`, else `$XDG_DATA_HOME/uv/python` or ~/.local/share/uv/python).
-//! Each candidate is run once to learn its exact version and real path (`sys.executable`,
-//! which sees through pyenv shims); the first that really is 3.X wins. Must not know Markdown.
+//! A pyenv shim on PATH is never run (each call of one starts a dozen bash processes, about
+//! 0.15 s): it is read the way pyenv reads it, as the `python3.X` of the versions pyenv selects
+//! (`$PYENV_VERSION`, else the nearest `.python-version` from the working folder up, else
+//! `$PYENV_ROOT/version`), and dropped when none of them has one. Each candidate is run once
+//! to learn its exact version and real path (`sys.executable`); the first that really is 3.X
+//! wins. Must not know Markdown.
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -44,6 +48,10 @@ pub struct SearchEnv {
     pub pyenv_root: Option<PathBuf>,
     pub uv_dir: Option<PathBuf>,
     pub xdg_data_home: Option<PathBuf>,
+    /// `$PYENV_VERSION`: the versions pyenv's shims select, before any version file.
+    pub pyenv_version: Option<String>,
+    /// Where pyenv looks for `.python-version` first (the working folder), then upwards.
+    pub cwd: Option<PathBuf>,
     /// A JSON file remembering probes, so that a run whose interpreters have not changed
     /// starts none of them: a probe is reused while the candidate and the binary it resolved
     /// to keep their size and mtime.
@@ -63,6 +71,10 @@ impl SearchEnv {
             pyenv_root: var("PYENV_ROOT"),
             uv_dir: var("UV_PYTHON_INSTALL_DIR"),
             xdg_data_home: var("XDG_DATA_HOME"),
+            pyenv_version: std::env::var("PYENV_VERSION")
+                .ok()
+                .filter(|v| !v.trim().is_empty()),
+            cwd: std::env::current_dir().ok(),
             probe_cache: None,
         }
     }
@@ -100,22 +112,93 @@ fn versioned_dirs(dir: &Path, prefix: &str) -> Vec<PathBuf> {
     found.into_iter().rev().map(|(_, p)| p).collect()
 }
 
+/// The version names pyenv's shims select, in order: `$PYENV_VERSION` (names separated by
+/// `:`), else the words of the nearest `.python-version` from `cwd` up, else of
+/// `ROOT/version`; empty when none is set (pyenv then means `system`).
+fn pyenv_selected(root: &Path, env: &SearchEnv) -> Vec<String> {
+    if let Some(v) = &env.pyenv_version {
+        return v
+            .split(':')
+            .map(str::trim)
+            .filter(|s| !s.is_empty())
+            .map(String::from)
+            .collect();
+    }
+    let words = |file: &Path| -> Option<Vec<String>> {
+        let text = std::fs::read_to_string(file).ok()?;
+        Some(
+            text.lines()
+                .map(str::trim)
+                .filter(|l| !l.starts_with('#'))
+                .flat_map(str::split_whitespace)
+                .map(String::from)
+                .collect(),
+        )
+    };
+    let mut dir = env.cwd.as_deref();
+    while let Some(d) = dir {
+        if let Some(w) = words(&d.join(".python-version")) {
+            return w;
+        }
+        dir = d.parent();
+    }
+    words(&root.join("version")).unwrap_or_default()
+}
+
+/// What the pyenv shim `python3.X` would run, without running it: the `python3.X` of the
+/// first selected version that has one (a name like `3.11` means its newest `3.11.*`).
+/// `system` is left to the rest of PATH, where the search goes on anyway.
+fn through_shim(root: &Path, exe: &str, env: &SearchEnv) -> Option<PathBuf> {
+    let versions = root.join("versions");
+    pyenv_selected(root, env).iter().find_map(|name| {
+        if name == "system" || name.contains('/') || name.starts_with('.') {
+            return None;
+        }
+        let exact = versions.join(name).join("bin").join(exe);
+        if is_executable(&exact) {
+            return Some(exact);
+        }
+        versioned_dirs(&versions, name)
+            .into_iter()
+            .map(|d| d.join("bin").join(exe))
+            .find(|p| is_executable(p))
+    })
+}
+
+/// Whether `dir` is the shims folder of the pyenv at `root`.
+fn is_shims_dir(dir: &Path, root: &Path) -> bool {
+    let shims = root.join("shims");
+    dir == shims
+        || matches!(
+            (dir.canonicalize(), shims.canonicalize()),
+            (Ok(a), Ok(b)) if a == b
+        )
+}
+
 /// The candidates for `v`, in discovery order, with their source.
 pub fn candidates(v: PyVersion, env: &SearchEnv) -> Vec<(PathBuf, &'static str)> {
     let exe = format!("python{v}");
     let mut out = Vec::new();
-    if let Some(path) = &env.path {
-        for dir in std::env::split_paths(path) {
-            let p = dir.join(&exe);
-            if is_executable(&p) {
-                out.push((p, "PATH"));
-            }
-        }
-    }
     let pyenv = env
         .pyenv_root
         .clone()
         .or_else(|| env.home.as_ref().map(|h| h.join(".pyenv")));
+    if let Some(path) = &env.path {
+        for dir in std::env::split_paths(path) {
+            let p = dir.join(&exe);
+            if !is_executable(&p) {
+                continue;
+            }
+            match &pyenv {
+                Some(root) if is_shims_dir(&dir, root) => {
+                    if let Some(real) = through_shim(root, &exe, env) {
+                        out.push((real, "pyenv"));
+                    }
+                }
+                _ => out.push((p, "PATH")),
+            }
+        }
+    }
     if let Some(root) = pyenv {
         for d in versioned_dirs(&root.join("versions"), &v.to_string()) {
             out.push((d.join("bin").join(&exe), "pyenv"));
@@ -133,6 +216,8 @@ pub fn candidates(v: PyVersion, env: &SearchEnv) -> Vec<(PathBuf, &'static str)>
         }
     }
     out.retain(|(p, _)| is_executable(p));
+    let mut seen = std::collections::HashSet::new();
+    out.retain(|(p, _)| seen.insert(p.clone()));
     out
 }
 
@@ -362,4 +447,86 @@ mod tests {
         );
         assert!(candidates(PyVersion::new(3, 1), &env).len() == 1);
     }
+
+    /// A pyenv layout under a temporary folder: versions, a shim that must never run, and
+    /// the candidates for 3.11 as paths relative to it.
+    fn shim_candidates(env_of: impl Fn(&Path) -> SearchEnv) -> Vec<(String, &'static str)> {
+        use std::os::unix::fs::PermissionsExt;
+        let dir = tempfile::tempdir().unwrap();
+        let root = dir.path();
+        for rel in [
+            "pyenv/versions/3.11.2/bin/python3.11",
+            "pyenv/versions/3.11.10/bin/python3.11",
+            "pyenv/versions/3.12.1/bin/python3.12",
+            "pyenv/shims/python3.11",
+            "usr/bin/python3.11",
+        ] {
+            let p = root.join(rel);
+            std::fs::create_dir_all(p.parent().unwrap()).unwrap();
+            // Running any of these fails the test's assertions: only paths are compared.
+            std::fs::write(&p, "#!/bin/sh\nexit 99\n").unwrap();
+            std::fs::set_permissions(&p, std::fs::Permissions::from_mode(0o755)).unwrap();
+        }
+        std::fs::create_dir_all(root.join("project/sub")).unwrap();
+        let env = SearchEnv {
+            path: Some(
+                std::env::join_paths([root.join("pyenv/shims"), root.join("usr/bin")]).unwrap(),
+            ),
+            pyenv_root: Some(root.join("pyenv")),
+            cwd: Some(root.join("project/sub")),
+            ..env_of(root)
+        };
+        candidates(PyVersion::new(3, 11), &env)
+            .into_iter()
+            .map(|(p, s)| {
+                let rel = p.strip_prefix(root).unwrap().to_string_lossy().into_owned();
+                (rel, s)
+            })
+            .collect()
+    }
+
+    #[test]
+    fn pyenv_shims_are_read_not_run() {
+        let pick = |v: &str| (format!("pyenv/versions/{v}/bin/python3.11"), "pyenv");
+        let rest = |mut first: Vec<(String, &'static str)>| {
+            first.extend([
+                ("usr/bin/python3.11".to_string(), "PATH"),
+                pick("3.11.10"),
+                pick("3.11.2"),
+            ]);
+            let mut seen = std::collections::HashSet::new();
+            first.retain(|c| seen.insert(c.clone()));
+            first
+        };
+        // No version selected (pyenv's `system`): the shim is skipped, PATH goes on.
+        assert_eq!(shim_candidates(|_| SearchEnv::default()), rest(vec![]));
+        // The global version file, then a nearer .python-version, then $PYENV_VERSION.
+        let global = |root: &Path| {
+            std::fs::write(root.join("pyenv/version"), "# comment\n3.11.2\n").unwrap();
+            SearchEnv::default()
+        };
+        assert_eq!(shim_candidates(global), rest(vec![pick("3.11.2")]));
+        let local = |root: &Path| {
+            std::fs::write(root.join("pyenv/version"), "3.11.2\n").unwrap();
+            std::fs::write(root.join("project/.python-version"), "3.12.1 3.11\n").unwrap();
+            SearchEnv::default()
+        };
+        // 3.12.1 has no python3.11; `3.11` is the newest 3.11.*.
+        assert_eq!(shim_candidates(local), rest(vec![pick("3.11.10")]));
+        let var = |root: &Path| {
+            std::fs::write(root.join("project/.python-version"), "3.11.10\n").unwrap();
+            SearchEnv {
+                pyenv_version: Some("system:3.11.2".into()),
+                ..SearchEnv::default()
+            }
+        };
+        assert_eq!(shim_candidates(var), rest(vec![pick("3.11.2")]));
+        // A selected version that is not installed: as pyenv would fail, the shim is skipped.
+        let missing = |_: &Path| SearchEnv {
+            pyenv_version: Some("3.8.0".into()),
+            ..SearchEnv::default()
+        };
+        assert_eq!(shim_candidates(missing), rest(vec![]));
+    }
+
 }
