@@ -273,10 +273,13 @@ impl Config {
                 )))
             }
         };
-        // Warm jobs spend part of their time in their worker (compiling, forking), so twice
-        // as many in flight keep the cores busy; fresh processes need one per core.
+        // A warm job passes through docmatrix, its worker (compiling, forking) and its child,
+        // one after the other, and a worker serves one request at a time: four in flight per
+        // core keep the cores busy (cold benchmark run 7.2-8.1 s with two, 6.8-7.2 s with
+        // four, on 2 cores). Timeouts stay fair: run::run_all runs a timed-out job again with
+        // a core to itself. Fresh processes need one per core.
         let cores = std::thread::available_parallelism().map_or(2, |n| n.get());
-        let per_core = if isolation == Isolation::Warm { 2 } else { 1 };
+        let per_core = if isolation == Isolation::Warm { 4 } else { 1 };
         let jobs = o.jobs.or(file.jobs).unwrap_or(cores * per_core).max(1);
         let cache_dir = if o.no_cache || file.cache == Some(false) {
             None

@@ -528,5 +528,4 @@ mod tests {
         };
         assert_eq!(shim_candidates(missing), rest(vec![]));
     }
-
 }

@@ -139,3 +139,45 @@ fn contained_and_reported() {
         "docmatrix's peak RSS: {peak_kib} KiB"
     );
 }
+
+/// A timeout is confirmed with a core to itself: with more jobs in flight than cores, a
+/// timed-out example runs a second time at the end, and with one job at a time it does not.
+/// Each run of the example appends a line to a file outside the sandbox (hence `--no-sandbox`).
+#[test]
+fn a_timeout_is_run_again_alone_when_cores_were_shared() {
+    let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
+    for (jobs, runs) in [(cores * 2, 2), (1, 1)] {
+        let dir = tempfile::tempdir().unwrap();
+        let marks = dir.path().join("marks.txt");
+        std::fs::write(
+            dir.path().join("loop.md"),
+            format!(
+                "# Loop\n\n```python timeout=0.5\nwith open({:?}, \"a\") as f:\n    f.write(\"ran\\n\")\nwhile True:\n    pass\n```\n",
+                marks.to_str().unwrap()
+            ),
+        )
+        .unwrap();
+        let jobs = jobs.to_string();
+        let out = docmatrix_in(
+            dir.path(),
+            &[
+                "validate",
+                ".",
+                "--no-config",
+                "--no-sandbox",
+                "--format",
+                "json",
+                "--python",
+                "3.12",
+                "--jobs",
+                &jobs,
+            ],
+        );
+        let doc: serde_json::Value = serde_json::from_slice(&out.stdout)
+            .unwrap_or_else(|e| panic!("not JSON ({e}): {}", stderr(&out)));
+        let e = example(&doc, "loop.md", 3);
+        assert_eq!(e["results"]["3.12"]["status"], "timeout", "{doc}");
+        let ran = std::fs::read_to_string(&marks).unwrap();
+        assert_eq!(ran.lines().count(), runs, "--jobs {jobs} on {cores} cores");
+    }
+}

@@ -1,0 +1,194 @@
+#!/usr/bin/env python3
+"""Where a warm job's CPU goes: one docmatrix `serve` worker driven over N jobs, per version.
+
+    python3 bench/jobcost.py [--jobs 600] [--versions 3.9,3.10,3.11,3.12] [--snippet FILE ...]
+
+For each interpreter and snippet it starts the real worker (`src/target/driver.py serve`,
+with the preloads the shared corpus's jobs get), gives it N jobs the way `src/run/warm.rs`
+does (a job folder with `block_0.py`, `work/`, `tmp/`, the FIFOs `out`, `err`, `status`, one
+request line, at most two jobs in flight), and prints, per job:
+
+- worker: CPU of the worker process itself (reading the request, compiling the block,
+  `fork()`, reaping the child, page faults after each fork) and its page faults;
+- child: CPU of the forked children (their start after the fork, the job, their exit) and
+  their page faults;
+- fork(): the median time of a bare `os.fork()` + `os._exit(0)` in an interpreter with the
+  same preloads (the parent's side only);
+- in-process: the same snippet `exec`'d again and again in one warm interpreter, as the
+  pytest plug-ins run blocks (no isolation), for comparison.
+
+CPU figures come from /proc/PID/stat (utime + stime, cutime + cstime; clock ticks of 10 ms,
+so N should be several hundred). Nothing here is timed against a target: it explains the
+cold-run figures of bench/run.py (see docs/benchmarks.md).
+"""
+import argparse
+import os
+import select
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+DRIVER = ROOT / "src" / "target" / "driver.py"
+# What docmatrix preloads in the lean worker for the shared benchmark corpus.
+PRELOAD = ("collections,contextlib,csv,dataclasses,datetime,decimal,enum,functools,heapq,io,"
+           "itertools,json,math,operator,pathlib,re,textwrap,typing")
+NULL = "x = 1\n"
+DATACLASS = '''from dataclasses import dataclass, field, asdict
+
+@dataclass
+class Item:
+    name: str
+    price: float
+    tags: list = field(default_factory=list)
+    quantity: int = 3
+
+    def total(self) -> float:
+        return self.price * self.quantity
+
+item = Item("word", 7.5, tags=["a", "b"])
+print(item)
+assert item.total() == 7.5 * 3
+assert asdict(item)["tags"] == ["a", "b"]
+'''
+
+FORK_PROBE = r'''
+import gc, os, sys, time
+for n in sys.argv[1].split(","):
+    if n:
+        __import__(n)
+gc.collect(); gc.freeze()
+ts = []
+for _ in range(300):
+    t = time.perf_counter(); pid = os.fork()
+    if pid == 0:
+        os._exit(0)
+    ts.append(time.perf_counter() - t); os.waitpid(pid, 0)
+print(sorted(ts)[len(ts) // 2])
+'''
+
+IN_PROCESS = r'''
+import contextlib, io, sys, time
+for n in sys.argv[1].split(","):
+    if n:
+        __import__(n)
+code = compile(sys.stdin.read(), "block_0.py", "exec")
+n = int(sys.argv[2])
+with contextlib.redirect_stdout(io.StringIO()):
+    t = time.process_time()
+    for _ in range(n):
+        exec(code, {"__name__": "__main__", "__builtins__": __builtins__})
+    print(time.process_time() - t, file=sys.stderr)
+'''
+
+
+def interpreter(version: str) -> str:
+    root = Path(os.environ.get("PYENV_ROOT", Path.home() / ".pyenv")) / "versions"
+    found = sorted(root.glob(f"{version}.*/bin/python{version}"),
+                   key=lambda p: int(p.parts[-3].split(".")[2]) if p.parts[-3].count(".") == 2
+                   and p.parts[-3].split(".")[2].isdigit() else -1)
+    if found:
+        return str(found[-1])
+    exe = shutil.which(f"python{version}")
+    if exe is None:
+        sys.exit(f"no python{version}")
+    return exe
+
+
+def proc_stat(pid: int):
+    """(minflt, cminflt, utime+stime, cutime+cstime) of a process, in faults and ticks."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    g = lambda k: int(fields[k - 3])  # noqa: E731 (field numbers as in proc(5))
+    return g(10), g(11), g(14) + g(15), g(16) + g(17)
+
+
+def drive(py: str, snippet: str, n: int, preload: str):
+    """Per-job (worker ms, worker faults, child ms, child faults) over n jobs."""
+    base = Path(tempfile.mkdtemp(prefix="jobcost-", dir="/dev/shm" if os.path.isdir("/dev/shm") else None))
+    try:
+        jobs = []
+        for i in range(n):
+            d = base / f"j{i}"
+            (d / "work").mkdir(parents=True)
+            (d / "tmp").mkdir()
+            (d / "block_0.py").write_text(snippet)
+            for f in ("out", "err", "status"):
+                os.mkfifo(d / f)
+            jobs.append(d)
+        worker = subprocess.Popen([py, "-I", "-c", DRIVER.read_text(), "serve", preload],
+                                  stdin=subprocess.PIPE, stdout=subprocess.PIPE)
+        if not worker.stdout.readline().startswith(b"ready"):
+            sys.exit(f"{py}: the worker did not start")
+        before = proc_stat(worker.pid)
+        inflight, sent, done = {}, 0, 0
+        while done < n:
+            while sent < n and len(inflight) < 2:
+                d = jobs[sent]
+                fds = [os.open(d / f, os.O_RDONLY | os.O_NONBLOCK) for f in ("out", "err", "status")]
+                worker.stdin.write(f"run\t{sent}\t{d}\t-1\t-\n".encode())
+                worker.stdin.flush()
+                inflight[fds[2]] = fds
+                sent += 1
+            ready, _, _ = select.select(list(inflight), [], [])
+            for fd in ready:
+                if os.read(fd, 64):
+                    for x in inflight.pop(fd):
+                        os.close(x)
+                    done += 1
+        after = proc_stat(worker.pid)
+        worker.stdin.close()
+        worker.wait()
+        last = (jobs[0] / "events.jsonl").read_text().split()[-1]
+        if '"ok"' not in last:
+            sys.exit(f"{py}: the snippet did not pass in the worker: {last}")
+        tick = 1000 / os.sysconf("SC_CLK_TCK")
+        return ((after[2] - before[2]) * tick / n, (after[0] - before[0]) / n,
+                (after[3] - before[3]) * tick / n, (after[1] - before[1]) / n)
+    finally:
+        shutil.rmtree(base, ignore_errors=True)
+
+
+def bare_fork(py: str, preload: str) -> float:
+    out = subprocess.run([py, "-I", "-c", FORK_PROBE, preload], capture_output=True, text=True,
+                         check=True)
+    return float(out.stdout) * 1000
+
+
+def in_process(py: str, snippet: str, preload: str, n: int = 300) -> float:
+    out = subprocess.run([py, "-I", "-c", IN_PROCESS, preload, str(n)], input=snippet,
+                         capture_output=True, text=True, check=True)
+    return float(out.stderr) * 1000 / n
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    ap.add_argument("--jobs", type=int, default=600, help="jobs per interpreter and snippet")
+    ap.add_argument("--versions", default="3.9,3.10,3.11,3.12")
+    ap.add_argument("--preload", default=PRELOAD)
+    ap.add_argument("--snippet", action="append", type=Path,
+                    help="a Python file to run as the job (default: x = 1, and a dataclass)")
+    args = ap.parse_args()
+    snippets = ([(p.name, p.read_text()) for p in args.snippet] if args.snippet
+                else [("x = 1", NULL), ("dataclass", DATACLASS)])
+    print(f"{args.jobs} jobs per row, 2 in flight, one worker; CPU in ms per job")
+    head = ("version", "snippet", "worker", "faults", "child", "faults", "total", "fork()",
+            "in-process", "total / in-process")
+    rows = []
+    for v in args.versions.split(","):
+        py = interpreter(v)
+        fork_ms = bare_fork(py, args.preload)
+        for name, code in snippets:
+            w, wf, c, cf = drive(py, code, args.jobs, args.preload)
+            warm = in_process(py, code, args.preload)
+            rows.append((v, name, f"{w:.2f}", f"{wf:.0f}", f"{c:.2f}", f"{cf:.0f}", f"{w + c:.2f}",
+                         f"{fork_ms:.2f}", f"{warm:.3f}", f"{(w + c) / warm:.1f}x"))
+    widths = [max(len(str(r[i])) for r in rows + [head]) for i in range(len(head))]
+    for r in [head] + rows:
+        print("  ".join(str(x).ljust(wd) for x, wd in zip(r, widths)).rstrip())
+
+
+if __name__ == "__main__":
+    main()
