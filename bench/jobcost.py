@@ -184,7 +184,8 @@ def main() -> None:
             w, wf, c, cf = drive(py, code, args.jobs, args.preload)
             warm = in_process(py, code, args.preload)
             rows.append((v, name, f"{w:.2f}", f"{wf:.0f}", f"{c:.2f}", f"{cf:.0f}", f"{w + c:.2f}",
-                         f"{fork_ms:.2f}", f"{warm:.3f}", f"{(w + c) / warm:.1f}x"))
+                         f"{fork_ms:.2f}", f"{warm:.3f}",
+                         f"{(w + c) / warm:.1f}x" if warm >= 0.01 else "-"))
     widths = [max(len(str(r[i])) for r in rows + [head]) for i in range(len(head))]
     for r in [head] + rows:
         print("  ".join(str(x).ljust(wd) for x, wd in zip(r, widths)).rstrip())
