@@ -277,7 +277,7 @@ fn builds_are_cached_and_a_context_edit_rebuilds() {
     std::fs::write(dir.path().join("ctx/app.py"), "print('one')\n").unwrap();
     std::fs::write(
         dir.path().join("guide.md"),
-        "```dockerfile context=ctx\nFROM python:3.12-slim\nCOPY app.py .\nRUN python app.py\nUSER nobody\n```\n\n```dockerfile\nFROM python:3.12-slim\nRUN python -c 'print(2)'\nUSER nobody\n```\n",
+        "```dockerfile context=ctx\nFROM python:3.12-slim\nCOPY app.py .\nRUN python app.py\nUSER nobody\n```\n\n```dockerfile\nFROM python:3.12-slim\nRUN python -c 'print(2)'\nUSER nobody\n```\n\n```dockerfile\nFROM python:3.12-slim\nRUN python -c \"import urllib.request; urllib.request.urlopen('http://pypi.org/simple/', timeout=5)\"\nUSER nobody\n```\n",
     )
     .unwrap();
     let run = || -> Value {
@@ -308,12 +308,32 @@ fn builds_are_cached_and_a_context_edit_rebuilds() {
             })
             .collect()
     };
+    // A build blocked for want of the network is stored too (its key holds `network`).
+    let offline = |doc: &Value| -> Vec<bool> {
+        ["3.11", "3.12"]
+            .iter()
+            .map(|v| {
+                let r = &doc["examples"][2]["results"][v];
+                assert_eq!(r["status"], "blocked", "{r}");
+                assert!(
+                    r["reason"]
+                        .as_str()
+                        .unwrap()
+                        .starts_with("needs the network"),
+                    "{r}"
+                );
+                r["cached"] == true
+            })
+            .collect()
+    };
     let first = run();
     assert_eq!(cached(&first, 0), [false, false]);
     assert_eq!(cached(&first, 1), [false, false]);
+    assert_eq!(offline(&first), [false, false]);
     let second = run();
     assert_eq!(cached(&second, 0), [true, true]);
     assert_eq!(cached(&second, 1), [true, true]);
+    assert_eq!(offline(&second), [true, true]);
     // One file of the build context changes: only that Dockerfile is built again.
     std::fs::write(dir.path().join("ctx/app.py"), "print('two')\n").unwrap();
     let third = run();

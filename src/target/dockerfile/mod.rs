@@ -23,6 +23,9 @@ use serde::Deserialize;
 use crate::model::{Finding, Severity, Snippet, Status};
 use crate::plan::Job;
 use crate::run::process::{self, Exit, Limits};
+
+/// How the reason of a build blocked for want of the network starts.
+pub const NEEDS_NETWORK: &str = "needs the network";
 use crate::run::which;
 use crate::run::JobResult;
 use crate::target::python::BlockResult;
@@ -363,9 +366,17 @@ impl Runner {
                 (b, after, String::new(), false)
             }
         };
-        // Only builds that ran to an end of their own are stored.
+        // Builds that ran to an end of their own are stored, and so is a build that needed
+        // the network it did not have: the key holds the network setting, and such a build
+        // costs pip's retries (about 16 s) every time. Timeouts and missing images are not.
         if let (Some(cache), Some(key)) = (&self.cache, &key) {
-            if matches!(built.0.status, Status::Pass | Status::Fail) {
+            let offline = built.0.status == Status::Blocked
+                && built
+                    .0
+                    .reason
+                    .as_deref()
+                    .is_some_and(|r| r.starts_with(NEEDS_NETWORK));
+            if matches!(built.0.status, Status::Pass | Status::Fail) || offline {
                 let r = JobResult {
                     blocks: vec![built.0.clone()],
                     duration: built.1,
