@@ -5,10 +5,10 @@
 //! (`$UV_PYTHON_INSTALL_DIR`, else `$XDG_DATA_HOME/uv/python` or ~/.local/share/uv/python).
 //! A pyenv shim on PATH is never run (each call of one starts a dozen bash processes, about
 //! 0.15 s): it is read the way pyenv reads it, as the `python3.X` of the versions pyenv selects
-//! (`$PYENV_VERSION`, else the nearest `.python-version` from the working folder up, else
-//! `$PYENV_ROOT/version`), and dropped when none of them has one. Each candidate is run once
-//! to learn its exact version and real path (`sys.executable`); the first that really is 3.X
-//! wins. Must not know Markdown.
+//! (`$PYENV_VERSION`, else the nearest `.python-version` from `$PYENV_DIR` or the working
+//! folder up, else `$PYENV_ROOT/version`), and dropped when none of them has one. Each
+//! candidate is run once to learn its exact version and real path (`sys.executable`); the
+//! first that really is 3.X wins. Must not know Markdown.
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -50,7 +50,8 @@ pub struct SearchEnv {
     pub xdg_data_home: Option<PathBuf>,
     /// `$PYENV_VERSION`: the versions pyenv's shims select, before any version file.
     pub pyenv_version: Option<String>,
-    /// Where pyenv looks for `.python-version` first (the working folder), then upwards.
+    /// Where pyenv looks for `.python-version` first (`$PYENV_DIR`, else the working
+    /// folder), then upwards.
     pub cwd: Option<PathBuf>,
     /// A JSON file remembering probes, so that a run whose interpreters have not changed
     /// starts none of them: a probe is reused while the candidate and the binary it resolved
@@ -74,7 +75,7 @@ impl SearchEnv {
             pyenv_version: std::env::var("PYENV_VERSION")
                 .ok()
                 .filter(|v| !v.trim().is_empty()),
-            cwd: std::env::current_dir().ok(),
+            cwd: var("PYENV_DIR").or_else(|| std::env::current_dir().ok()),
             probe_cache: None,
         }
     }

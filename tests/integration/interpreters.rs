@@ -134,3 +134,77 @@ fn a_configured_path_is_used_or_reported() {
         "{r}"
     );
 }
+
+/// A pyenv shim on PATH is read, never run: a pyenv root whose shim would leave a mark if
+/// started, and whose selected version links to a real interpreter, resolves to that
+/// interpreter with no mark left.
+#[test]
+fn a_pyenv_shim_is_read_not_run() {
+    let out = docmatrix(&[
+        "interpreters",
+        "--no-config",
+        "--python",
+        "3.12",
+        "--format",
+        "json",
+    ]);
+    let doc: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let real = PathBuf::from(doc["3.12"]["path"].as_str().unwrap());
+
+    let pyenv = tempfile::tempdir().unwrap();
+    let root = pyenv.path();
+    let mark = root.join("shim-ran");
+    std::fs::create_dir_all(root.join("shims")).unwrap();
+    std::fs::create_dir_all(root.join("versions/my-3.12/bin")).unwrap();
+    std::os::unix::fs::symlink(&real, root.join("versions/my-3.12/bin/python3.12")).unwrap();
+    let shim = root.join("shims/python3.12");
+    std::fs::write(
+        &shim,
+        format!(
+            "#!/bin/sh\ntouch {}\nexec {} \"$@\"\n",
+            mark.display(),
+            real.display()
+        ),
+    )
+    .unwrap();
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::set_permissions(&shim, std::fs::Permissions::from_mode(0o755)).unwrap();
+    let project = tempfile::tempdir().unwrap();
+    std::fs::write(project.path().join(".python-version"), "my-3.12\n").unwrap();
+
+    let path = format!("{}:/usr/bin:/bin", root.join("shims").display());
+    let out = command()
+        .args([
+            "interpreters",
+            "--no-config",
+            "--python",
+            "3.12",
+            "--format",
+            "json",
+        ])
+        .current_dir(project.path())
+        .env("PATH", path)
+        .env("PYENV_ROOT", root)
+        .env_remove("PYENV_VERSION")
+        .output()
+        .unwrap();
+    let doc: serde_json::Value = serde_json::from_slice(&out.stdout)
+        .unwrap_or_else(|e| panic!("not JSON ({e}): {}", stderr(&out)));
+    assert_eq!(doc["3.12"]["source"], "pyenv", "{doc}");
+    assert!(
+        doc["3.12"]["version"]
+            .as_str()
+            .unwrap()
+            .starts_with("3.12."),
+        "{doc}"
+    );
+    // The selected version's binary (a link into the temporary pyenv root), not the shim.
+    assert_eq!(
+        doc["3.12"]["path"].as_str().unwrap(),
+        root.join("versions/my-3.12/bin/python3.12")
+            .to_str()
+            .unwrap(),
+        "{doc}"
+    );
+    assert!(!mark.exists(), "the shim was run");
+}
