@@ -35,6 +35,7 @@ import os
 import platform
 import re
 import shutil
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -805,8 +806,11 @@ def report_figures(binary: Path, corpus: Path, m: Measurement, report: dict,
 
 
 def report_comparisons(wall: float, peers: Dict[str, Dict[str, float]],
-                       fresh_seconds: Optional[float], rerun: Optional[float] = None) -> None:
-    """Print docmatrix's wall times beside each peer's and the fresh baseline's."""
+                       fresh_seconds: Optional[float], rerun: Optional[float] = None,
+                       cold_walls: Sequence[float] = (),
+                       peer_runs: Sequence[Dict[str, Dict[str, float]]] = ()) -> None:
+    """Print docmatrix's wall times beside each peer's and the fresh baseline's (medians of
+    the repeated runs, each run listed below the table)."""
     rows = []
     for tool, figures in sorted(peers.items()):
         total = peer_total(figures)
@@ -819,14 +823,23 @@ def report_comparisons(wall: float, peers: Dict[str, Dict[str, float]],
                     + ([ratio(rerun, fresh_seconds)] if rerun is not None else []))
     if not rows:
         return
-    rows.insert(0, ["docmatrix, cold (one run)"] + ["-"] * len(VERSIONS)
+    label = ("docmatrix, cold (one run)" if len(cold_walls) < 2
+             else f"docmatrix, cold (median of {len(cold_walls)})")
+    rows.insert(0, [label] + ["-"] * len(VERSIONS)
                 + [f"{wall:.2f}", "1.00"] + ([ratio(rerun, wall)] if rerun is not None else []))
     if rerun is not None:
         rows.insert(1, ["docmatrix, re-run (cached)"] + ["-"] * len(VERSIONS)
                     + [f"{rerun:.2f}", ratio(wall, rerun), "1.00"])
     headers = ["wall time, seconds"] + list(VERSIONS) + ["total", "cold/total"]
     print(table(headers + (["re-run/total"] if rerun is not None else []), rows))
-    print("(a ratio below 1 means docmatrix is faster)\n")
+    print("(a ratio below 1 means docmatrix is faster)")
+    if len(cold_walls) > 1:
+        print("docmatrix cold runs, s: " + ", ".join(f"{w:.2f}" for w in cold_walls))
+    if len(peer_runs) > 1:
+        for tool in sorted(peers):
+            totals = [peer_total(run[tool]) for run in peer_runs if tool in run]
+            print(f"{tool} runs (4-version totals), s: " + ", ".join(f"{t:.2f}" for t in totals))
+    print()
 
 
 def report_phases(runs: Sequence[Run]) -> None:
@@ -924,6 +937,9 @@ def parse_args(argv: Optional[Sequence[str]] = None) -> argparse.Namespace:
                         help="peers script, run as `SCRIPT CORPUS 3.9 3.10 3.11 3.12`")
     parser.add_argument("--fresh-baseline", action="store_true",
                         help="also time one fresh `python file.py` per block and version")
+    parser.add_argument("--repeat", type=int, default=3,
+                        help="cold runs and peer runs, alternating; the medians give the "
+                             "ratios (default 3)")
     parser.add_argument("--skip-strace", action="store_true",
                         help="do not count the processes of the re-run with strace")
     parser.add_argument("--skip-edit", action="store_true",
@@ -938,6 +954,8 @@ def parse_args(argv: Optional[Sequence[str]] = None) -> argparse.Namespace:
                         help="keep the temporary directory (corpora except the extraction "
                              "copies, docmatrix's stdout/stderr, the strace log)")
     args = parser.parse_args(argv)
+    if args.repeat < 1:
+        parser.error("--repeat must be at least 1")
     if args.shared:
         args.verdicts = args.verdicts or SHARED / "verdicts.tsv"
         args.peers = args.peers or SHARED / "peers.sh"
@@ -959,6 +977,27 @@ class Results:
     extraction: Optional[Extraction] = None
     verdicts_ok: Optional[bool] = None
     background: List[Tuple[str, Optional[float]]] = field(default_factory=list)
+    # Wall times of every cold run on the corpus, the first one (`cold`) included.
+    cold_walls: List[float] = field(default_factory=list)
+    # Cells in which a repeated cold run differed from the first.
+    cold_differences: List[str] = field(default_factory=list)
+    # The peers script's figures of each repetition.
+    peer_runs: List[Dict[str, Dict[str, float]]] = field(default_factory=list)
+
+    @property
+    def cold_wall(self) -> float:
+        """The median cold wall time: the figure the ratios use."""
+        return statistics.median(self.cold_walls or [self.cold.m.wall])
+
+
+def median_peers(runs: Sequence[Dict[str, Dict[str, float]]]) -> Dict[str, Dict[str, float]]:
+    """Per tool and per version (and total), the median over repeated peer runs."""
+    out: Dict[str, Dict[str, float]] = {}
+    for tool in sorted({t for run in runs for t in run}):
+        keys = sorted({k for run in runs for k in run.get(tool, {})})
+        out[tool] = {k: statistics.median(run[tool][k] for run in runs
+                                          if k in run.get(tool, {})) for k in keys}
+    return out
 
 
 def faster_peer(peers: Dict[str, Dict[str, float]]) -> Optional[Tuple[str, float]]:
@@ -979,7 +1018,7 @@ def evaluate_targets(r: Results, args: argparse.Namespace) -> List[Target]:
                               "all agree" if r.verdicts_ok else "mismatches (see above)",
                               "all cells", r.verdicts_ok))
     peer = faster_peer(r.peers)
-    cold = r.cold.m.wall
+    cold = r.cold_wall
     if peer:
         targets.append(Target(f"cold run / faster peer ({peer[0]}, 4 versions)",
                               f"{cold:.2f} s / {peer[1]:.2f} s = {cold / peer[1]:.2f}x",
@@ -1051,6 +1090,10 @@ def evaluate_targets(r: Results, args: argparse.Namespace) -> List[Target]:
 def report_details(r: Results) -> int:
     """The re-run, edit, scale and extraction details; returns 1 if a consistency check fails."""
     status = 0
+    if len(r.cold_walls) > 1:
+        status |= report_differences(
+            f"repeated cold runs ({len(r.cold_walls) - 1}) vs the first, every cell",
+            r.cold_differences)
     if r.rerun is not None:
         status |= report_differences("re-run vs cold run, every cell",
                                      compare_reports(r.cold.report, r.rerun.report))
@@ -1146,8 +1189,21 @@ def benchmark(args: argparse.Namespace, tmp: Path) -> int:
         progress(f"edited {r.edit.file}:{r.edit.edited_line}; running the copy, same cache")
         r.edited = run_docmatrix(binary, edited_corpus, args.jobs, runs_dir / "edited", cache,
                                  "edited copy, same cache")
-    if args.peers:
-        r.peers = run_peers(args.peers.resolve(), corpus)
+    r.cold_walls = [r.cold.m.wall]
+    for i in range(args.repeat):
+        if args.peers:
+            r.peer_runs.append(run_peers(args.peers.resolve(), corpus))
+        if i + 1 < args.repeat:
+            n = i + 2
+            progress(f"cold run #{n} of {args.repeat} (empty cache)")
+            again = run_docmatrix(binary, corpus, args.jobs, runs_dir / f"cold-{n}",
+                                  tmp / f"cache-cold-{n}", f"cold #{n}")
+            r.cold_walls.append(again.m.wall)
+            r.cold_differences.extend(
+                f"cold #{n}: {d}" for d in compare_reports(r.cold.report, again.report))
+            progress(f"cold run #{n}: {again.m.wall:.2f} s")
+    if r.peer_runs:
+        r.peers = median_peers(r.peer_runs)
     if args.fresh_baseline:
         r.fresh_seconds = fresh_baseline(corpus, r.cold.report)
     if not args.skip_scale:
@@ -1187,8 +1243,8 @@ def benchmark(args: argparse.Namespace, tmp: Path) -> int:
         + ("  (BUSY: something else ran, timings are not reliable)" if busy else
            " (0% = idle)")))
     report_figures(binary, corpus, r.cold.m, r.cold.report, args.jobs, facts)
-    report_comparisons(r.cold.m.wall, r.peers, r.fresh_seconds,
-                       r.rerun.m.wall if r.rerun else None)
+    report_comparisons(r.cold_wall, r.peers, r.fresh_seconds,
+                       r.rerun.m.wall if r.rerun else None, r.cold_walls, r.peer_runs)
     phases = [r.cold, r.rerun, r.edited, r.scale_base, r.scale_10x]
     report_phases([run for i, run in enumerate(phases)
                    if run is not None and all(run is not other for other in phases[:i])])

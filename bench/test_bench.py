@@ -138,6 +138,15 @@ class ReportTests(unittest.TestCase):
                          {"codeblocks": {"3.9": 1.25, "all": 4.5}, "markdown-docs": {"3.9": 2.0}})
 
 
+    def test_median_of_repeated_peer_runs(self):
+        runs = [{"codeblocks": {"3.9": 1.0, "all": 4.0}, "markdown-docs": {"all": 6.0}},
+                {"codeblocks": {"3.9": 3.0, "all": 5.5}, "markdown-docs": {"all": 5.0}},
+                {"codeblocks": {"3.9": 2.0, "all": 4.5}}]
+        self.assertEqual(run.median_peers(runs),
+                         {"codeblocks": {"3.9": 2.0, "all": 4.5}, "markdown-docs": {"all": 5.5}})
+        self.assertEqual(run.faster_peer(run.median_peers(runs)), ("codeblocks", 4.5))
+
+
 class FreshTests(unittest.TestCase):
     def test_extract_blocks(self):
         with tempfile.TemporaryDirectory() as tmp:
@@ -309,6 +318,8 @@ class PipelineTests(unittest.TestCase):
         self.assertIn('+ print("one (edited)")', out)
         self.assertIn("cells not from the cache: 4, of which 4 of the edited example", out)
         self.assertIn("re-run vs cold run, every cell: all identical", out)
+        # --repeat 3 (the default): two more cold runs, checked cell by cell against the first
+        self.assertIn("repeated cold runs (2) vs the first, every cell: all identical", out)
         self.assertRegex(out, r"re-run: cells served from the cache +16 of 16 +all +PASS")
         self.assertRegex(out, r"cells not from the cache +4 \([0-9.]+ s\) +exactly 4 +PASS")
         self.assertRegex(out, r"30 examples cold / 3 cold +[0-9.]+ s / [0-9.]+ s = [0-9.]+x")
