@@ -176,6 +176,7 @@ impl Cache {
             stderr: e.stderr,
             stdout: e.stdout,
             cached: true,
+            cpu: None,
         })
     }
 
@@ -444,6 +445,7 @@ impl Executor for CachingExecutor<'_> {
                     stderr: e.stderr,
                     stdout: e.stdout,
                     cached: true,
+                    cpu: None,
                 };
             }
         }

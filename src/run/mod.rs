@@ -33,6 +33,9 @@ pub struct JobResult {
     pub stdout: String,
     /// Served from the result cache, not run.
     pub cached: bool,
+    /// CPU time the job's process used, where its runner can tell (warm children: the
+    /// worker's `wait4`); `None` elsewhere.
+    pub cpu: Option<Duration>,
 }
 
 /// Bytes of stderr kept with a failing job.
@@ -153,6 +156,7 @@ pub(crate) fn read_result(job: &Job, dir: &Path, record: process::RunRecord) -> 
         stderr,
         stdout: tail(&record.stdout.text(), STDOUT_KEPT),
         cached: false,
+        cpu: record.cpu,
     }
 }
 
@@ -210,6 +214,7 @@ impl Executor for ProcessExecutor {
                     stdout: Default::default(),
                     stderr: Default::default(),
                     duration: Duration::ZERO,
+                    cpu: None,
                 };
                 let mut blocks = python::interpret(job, "", "", &record);
                 for b in blocks.iter_mut().filter(|b| b.error.is_some()) {
@@ -221,6 +226,7 @@ impl Executor for ProcessExecutor {
                     stderr: String::new(),
                     stdout: String::new(),
                     cached: false,
+                    cpu: None,
                 }
             }
         }
@@ -259,8 +265,10 @@ pub fn run_all_with<J: Sync, T: Send>(
 /// With more jobs in flight than the machine has cores, a job shares its core, so a
 /// CPU-bound example can run out of time only because of its neighbours. A Python or shell job
 /// that timed out there is run again at the end with one job per core, and that run is its
-/// result: a verdict does not depend on how busy the run was. (Dockerfile builds already run
-/// one at a time.)
+/// result: a verdict does not depend on how busy the run was. A job known to have used little
+/// CPU (less than half of what its share of a core would have given it: it was sleeping or
+/// waiting, as a server started by an example does) is not run again, since a core of its own
+/// would not have helped it. (Dockerfile builds already run one at a time.)
 pub fn run_all(
     jobs: &[Job],
     executor: &dyn Executor,
@@ -281,8 +289,14 @@ pub fn run_all_on(
 ) -> Vec<JobResult> {
     progress.plan_size(jobs.len());
     let shared = threads > cores;
+    let share = cores as f64 / threads.max(1) as f64;
     let confirm = |job: &Job, r: &JobResult| {
-        shared && job.kind != JobKind::Dockerfile && !r.cached && timed_out(r)
+        shared
+            && job.kind != JobKind::Dockerfile
+            && !r.cached
+            && timed_out(r)
+            && r.cpu
+                .is_none_or(|cpu| cpu.as_secs_f64() >= 0.5 * share * job.timeout.as_secs_f64())
     };
     let mut results = run_all_with(jobs, threads, |job| {
         let r = executor.execute(job);
@@ -338,6 +352,8 @@ mod tests {
     /// Times out the first time each job runs, passes after; counts runs and progress.
     struct FlakyUnderLoad {
         runs: Vec<AtomicUsize>,
+        /// The CPU time every run reports (`None`: unknown).
+        cpu: Option<Duration>,
     }
 
     impl Executor for FlakyUnderLoad {
@@ -354,6 +370,7 @@ mod tests {
                 stderr: String::new(),
                 stdout: String::new(),
                 cached: false,
+                cpu: self.cpu,
             }
         }
         fn sandbox(&self) -> &'static str {
@@ -396,6 +413,7 @@ mod tests {
         let jobs = jobs(&[JobKind::Python, JobKind::Session, JobKind::Dockerfile]);
         let ex = FlakyUnderLoad {
             runs: (0..3).map(|_| AtomicUsize::new(0)).collect(),
+            cpu: None,
         };
         let progress = Count::default();
         let results = run_all_on(&jobs, &ex, 4, 2, &progress);
@@ -412,11 +430,31 @@ mod tests {
         assert_eq!(done, [0, 1, 2]);
     }
 
+    /// Job i has a timeout of i seconds (see `jobs`): with 8 jobs on 2 cores a job's share is
+    /// a quarter of a core, so half of that share of a 2 s timeout is 0.25 s of CPU.
+    #[test]
+    fn a_timeout_that_used_little_cpu_stands() {
+        let kinds = [JobKind::Python, JobKind::Python, JobKind::Python];
+        for (cpu, runs) in [
+            (Duration::from_millis(40), 1),
+            (Duration::from_millis(400), 2),
+        ] {
+            let ex = FlakyUnderLoad {
+                runs: (0..3).map(|_| AtomicUsize::new(0)).collect(),
+                cpu: Some(cpu),
+            };
+            let jobs = jobs(&kinds);
+            run_all_on(&jobs[2..], &ex, 8, 2, &NoProgress);
+            assert_eq!(ex.runs[2].load(Ordering::SeqCst), runs, "{cpu:?}");
+        }
+    }
+
     #[test]
     fn a_timeout_with_a_core_per_job_stands() {
         let jobs = jobs(&[JobKind::Python, JobKind::Python]);
         let ex = FlakyUnderLoad {
             runs: (0..2).map(|_| AtomicUsize::new(0)).collect(),
+            cpu: None,
         };
         let results = run_all_on(&jobs, &ex, 2, 2, &NoProgress);
         assert_eq!(statuses(&results), [Status::Timeout, Status::Timeout]);

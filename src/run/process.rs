@@ -112,6 +112,8 @@ pub struct RunRecord {
     pub stdout: Captured,
     pub stderr: Captured,
     pub duration: Duration,
+    /// CPU time the program used, when its [`Ender`] can tell.
+    pub cpu: Option<Duration>,
 }
 
 /// In the child, between fork and exec: die with docmatrix, no core dumps, the memory limit.
@@ -182,6 +184,10 @@ pub trait Ender {
     /// At the timeout, before the kill: asks the program to write its stack dump, for enders
     /// that can (the default relies on the program's own timer).
     fn request_dump(&mut self) {}
+    /// Once the program has ended: the CPU time it used (user + system), if known.
+    fn cpu(&self) -> Option<Duration> {
+        None
+    }
 }
 
 /// A process docmatrix spawned itself, in its own process group.
@@ -329,6 +335,7 @@ pub fn supervise(
         stdout,
         stderr,
         duration: start.elapsed(),
+        cpu: ender.cpu(),
     })
 }
 

@@ -213,6 +213,8 @@ struct WarmEnder<'a> {
     got: Vec<u8>,
     /// The worker itself died while the job ran.
     lost: bool,
+    /// The child's CPU time, from the worker's `wait4` (the status line's second field).
+    cpu: Option<Duration>,
 }
 
 impl WarmEnder<'_> {
@@ -227,7 +229,17 @@ impl WarmEnder<'_> {
         }
         let text = std::str::from_utf8(&self.got).ok()?;
         let line = text.strip_suffix('\n')?;
-        line.trim().parse::<i32>().ok().map(wait_status_to_exit)
+        let mut fields = line.split_whitespace();
+        let exit = fields
+            .next()?
+            .parse::<i32>()
+            .ok()
+            .map(wait_status_to_exit)?;
+        self.cpu = fields
+            .next()
+            .and_then(|us| us.parse::<u64>().ok())
+            .map(Duration::from_micros);
+        Some(exit)
     }
 }
 
@@ -280,6 +292,10 @@ impl Ender for WarmEnder<'_> {
 
     fn request_dump(&mut self) {
         let _ = self.worker.send(&format!("dump\t{}\n", self.id));
+    }
+
+    fn cpu(&self) -> Option<Duration> {
+        self.cpu
     }
 }
 
@@ -419,6 +435,7 @@ impl WarmExecutor {
             id,
             got: Vec::new(),
             lost: false,
+            cpu: None,
         };
         let record = process::supervise(Some(out), Some(err), &mut ender, &limits, start)?;
         if ender.lost {

@@ -12,7 +12,8 @@
 #       that import silently), says `ready`, then forks one child per request read on stdin:
 #         run \t ID \t JOB_DIR \t DUMP_AT \t RAISES ...   the child runs the job with its
 #             stdout and stderr on the FIFOs JOB_DIR/out and JOB_DIR/err, in JOB_DIR/work;
-#             when it ends, its wait status is written to the FIFO JOB_DIR/status
+#             when it ends, its wait status and CPU time (user + system, in microseconds,
+#             from wait4) are written to the FIFO JOB_DIR/status
 #         dump \t ID                                        the child writes its stacks
 #             to JOB_DIR/stack.txt (SIGUSR1 to faulthandler), before a timeout's kill
 #         kill \t ID                                        kills the child's process group
@@ -252,14 +253,15 @@ def _serve(preload):
                 poller.unregister(fd)
                 os.close(fd)
                 pids.pop(job_id, None)
-                _, status = os.waitpid(pid, 0)
+                _, status, usage = os.wait4(pid, 0)
+                cpu_us = int((usage.ru_utime + usage.ru_stime) * 1e6)
                 try:
                     os.killpg(pid, 9)
                 except OSError:
                     pass
                 try:
                     s = os.open(os.path.join(job_dir, "status"), os.O_WRONLY | os.O_NONBLOCK)
-                    os.write(s, b"%d\n" % status)
+                    os.write(s, b"%d %d\n" % (status, cpu_us))
                     os.close(s)
                 except OSError:
                     pass

@@ -141,18 +141,22 @@ fn contained_and_reported() {
 }
 
 /// A timeout is confirmed with a core to itself: with more jobs in flight than cores, a
-/// timed-out example runs a second time at the end, and with one job at a time it does not.
-/// Each run of the example appends a line to a file outside the sandbox (hence `--no-sandbox`).
+/// timed-out example that was computing runs a second time at the end; one that was sleeping
+/// (it used almost no CPU, so a core would not have helped) does not, and with one job at a
+/// time nothing does. Each run of the example appends a line to a file outside the sandbox
+/// (hence `--no-sandbox`).
 #[test]
 fn a_timeout_is_run_again_alone_when_cores_were_shared() {
     let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
-    for (jobs, runs) in [(cores * 2, 2), (1, 1)] {
+    let busy = "while True:\n    pass\n";
+    let asleep = "import time\ntime.sleep(60)\n";
+    for (body, jobs, runs) in [(busy, cores * 2, 2), (busy, 1, 1), (asleep, cores * 2, 1)] {
         let dir = tempfile::tempdir().unwrap();
         let marks = dir.path().join("marks.txt");
         std::fs::write(
             dir.path().join("loop.md"),
             format!(
-                "# Loop\n\n```python timeout=0.5\nwith open({:?}, \"a\") as f:\n    f.write(\"ran\\n\")\nwhile True:\n    pass\n```\n",
+                "# Loop\n\n```python timeout=0.5\nwith open({:?}, \"a\") as f:\n    f.write(\"ran\\n\")\n{body}```\n",
                 marks.to_str().unwrap()
             ),
         )
@@ -178,6 +182,10 @@ fn a_timeout_is_run_again_alone_when_cores_were_shared() {
         let e = example(&doc, "loop.md", 3);
         assert_eq!(e["results"]["3.12"]["status"], "timeout", "{doc}");
         let ran = std::fs::read_to_string(&marks).unwrap();
-        assert_eq!(ran.lines().count(), runs, "--jobs {jobs} on {cores} cores");
+        assert_eq!(
+            ran.lines().count(),
+            runs,
+            "{body:?} with --jobs {jobs} on {cores} cores"
+        );
     }
 }

@@ -265,6 +265,7 @@ impl Runner {
             stderr: if failed { log } else { String::new() },
             stdout: String::new(),
             cached,
+            cpu: None,
         }
     }
 
@@ -383,6 +384,7 @@ impl Runner {
                     stderr: built.2.clone(),
                     stdout: String::new(),
                     cached: false,
+                    cpu: None,
                 };
                 cache.store_result(key, &r);
             }

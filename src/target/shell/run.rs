@@ -163,6 +163,7 @@ fn result(blocks: Vec<BlockResult>, duration: Duration, stderr: String) -> JobRe
         stderr,
         stdout: String::new(),
         cached: false,
+        cpu: None,
     }
 }
 
