@@ -105,7 +105,7 @@ def proc_stat(pid: int):
     return g(10), g(11), g(14) + g(15), g(16) + g(17)
 
 
-def drive(py: str, snippet: str, n: int, preload: str):
+def drive(py: str, snippet: str, n: int, preload: str, driver: Path = DRIVER):
     """Per-job (worker ms, worker faults, child ms, child faults) over n jobs."""
     base = Path(tempfile.mkdtemp(prefix="jobcost-", dir="/dev/shm" if os.path.isdir("/dev/shm") else None))
     try:
@@ -118,7 +118,7 @@ def drive(py: str, snippet: str, n: int, preload: str):
             for f in ("out", "err", "status"):
                 os.mkfifo(d / f)
             jobs.append(d)
-        worker = subprocess.Popen([py, "-I", "-c", DRIVER.read_text(), "serve", preload],
+        worker = subprocess.Popen([py, "-I", "-c", driver.read_text(), "serve", preload],
                                   stdin=subprocess.PIPE, stdout=subprocess.PIPE)
         if not worker.stdout.readline().startswith(b"ready"):
             sys.exit(f"{py}: the worker did not start")
@@ -168,6 +168,8 @@ def main() -> None:
     ap.add_argument("--jobs", type=int, default=600, help="jobs per interpreter and snippet")
     ap.add_argument("--versions", default="3.9,3.10,3.11,3.12")
     ap.add_argument("--preload", default=PRELOAD)
+    ap.add_argument("--driver", type=Path, default=DRIVER,
+                    help="the driver to run (default src/target/driver.py): to compare a change")
     ap.add_argument("--snippet", action="append", type=Path,
                     help="a Python file to run as the job (default: x = 1, and a dataclass)")
     args = ap.parse_args()
@@ -181,7 +183,7 @@ def main() -> None:
         py = interpreter(v)
         fork_ms = bare_fork(py, args.preload)
         for name, code in snippets:
-            w, wf, c, cf = drive(py, code, args.jobs, args.preload)
+            w, wf, c, cf = drive(py, code, args.jobs, args.preload, args.driver)
             warm = in_process(py, code, args.preload)
             rows.append((v, name, f"{w:.2f}", f"{wf:.0f}", f"{c:.2f}", f"{cf:.0f}", f"{w + c:.2f}",
                          f"{fork_ms:.2f}", f"{warm:.3f}",

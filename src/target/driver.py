@@ -184,10 +184,7 @@ def _child(job_dir, dump_at, raises_list, precompiled):
                         os.close(int(name))
                     except OSError:
                         pass
-        work = os.path.join(job_dir, "work")
-        os.chdir(work)
-        os.environ["HOME"] = work
-        os.environ["TMPDIR"] = os.path.join(job_dir, "tmp")
+        os.chdir(os.path.join(job_dir, "work"))
         try:
             code = _run(job_dir, dump_at, raises_list, precompiled)
         except SystemExit as e:
@@ -286,6 +283,10 @@ def _serve(preload):
                     ]
                     sys.stdout.flush()
                     sys.stderr.flush()
+                    # Set here, not in the child: the child inherits them, and writing the
+                    # environment in the child cost it 25 to 40 copy-on-write faults.
+                    os.environ["HOME"] = os.path.join(job_dir, "work")
+                    os.environ["TMPDIR"] = os.path.join(job_dir, "tmp")
                     pid = os.fork()
                     if pid == 0:
                         _child(job_dir, dump_at, raises_list, precompiled)
