@@ -6,6 +6,9 @@
 //! Python, pip, curl, wget, apt and git print when there is no route or no name resolution
 //! (the unit tests hold real ones, captured under `unshare -n`). Pure: no I/O.
 
+/// How the reason of a block blocked for want of the network starts (shell runs, builds).
+pub const NEEDS_NETWORK: &str = "needs the network";
+
 /// Messages that, on their own, show a failure caused by the network being off.
 const NETWORK_ERRORS: &[&str] = &[
     // errno 101 (ENETUNREACH): Python's OSError, curl, pip, git…

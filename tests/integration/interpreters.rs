@@ -135,19 +135,22 @@ fn a_configured_path_is_used_or_reported() {
     );
 }
 
+/// `docmatrix interpreters` for 3.12, as JSON.
+const INTERPRETER_312: [&str; 6] = [
+    "interpreters",
+    "--no-config",
+    "--python",
+    "3.12",
+    "--format",
+    "json",
+];
+
 /// A pyenv shim on PATH is read, never run: a pyenv root whose shim would leave a mark if
 /// started, and whose selected version links to a real interpreter, resolves to that
 /// interpreter with no mark left.
 #[test]
 fn a_pyenv_shim_is_read_not_run() {
-    let out = docmatrix(&[
-        "interpreters",
-        "--no-config",
-        "--python",
-        "3.12",
-        "--format",
-        "json",
-    ]);
+    let out = docmatrix(&INTERPRETER_312);
     let doc: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
     let real = PathBuf::from(doc["3.12"]["path"].as_str().unwrap());
 
@@ -174,14 +177,7 @@ fn a_pyenv_shim_is_read_not_run() {
 
     let path = format!("{}:/usr/bin:/bin", root.join("shims").display());
     let out = command()
-        .args([
-            "interpreters",
-            "--no-config",
-            "--python",
-            "3.12",
-            "--format",
-            "json",
-        ])
+        .args(INTERPRETER_312)
         .current_dir(project.path())
         .env("PATH", path)
         .env("PYENV_ROOT", root)

@@ -290,7 +290,7 @@ fn judge_failure(req: &BuildRequest, output: &str, parsed: &Parsed, exit: Exit) 
     }
     if let Some(evidence) = netfail::needs_network(output) {
         return BuildOutcome::Blocked {
-            reason: format!("{}: {evidence}", super::NEEDS_NETWORK),
+            reason: format!("{}: {evidence}", crate::target::netfail::NEEDS_NETWORK),
         };
     }
     let step = parsed

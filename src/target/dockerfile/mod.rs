@@ -23,9 +23,6 @@ use serde::Deserialize;
 use crate::model::{Finding, Severity, Snippet, Status};
 use crate::plan::Job;
 use crate::run::process::{self, Exit, Limits};
-
-/// How the reason of a build blocked for want of the network starts.
-pub const NEEDS_NETWORK: &str = "needs the network";
 use crate::run::which;
 use crate::run::JobResult;
 use crate::target::python::BlockResult;
@@ -376,7 +373,7 @@ impl Runner {
                     .0
                     .reason
                     .as_deref()
-                    .is_some_and(|r| r.starts_with(NEEDS_NETWORK));
+                    .is_some_and(|r| r.starts_with(crate::target::netfail::NEEDS_NETWORK));
             if matches!(built.0.status, Status::Pass | Status::Fail) || offline {
                 let r = JobResult {
                     blocks: vec![built.0.clone()],

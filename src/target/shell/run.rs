@@ -374,7 +374,8 @@ fn blocked(output: &str, job: &Job, line: usize) -> Option<BlockResult> {
     }
     let mut b = BlockResult::new(Status::Blocked);
     b.reason = Some(format!(
-        "needs the network (off; `network` allows it): {evidence}"
+        "{} (off; `network` allows it): {evidence}",
+        netfail::NEEDS_NETWORK
     ));
     b.at = Some((0, line));
     Some(b)
