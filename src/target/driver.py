@@ -38,6 +38,27 @@ def _q(s):
     return '"' + "".join(out) + '"'
 
 
+def _emit(fd, ev, i, **kw):
+    """Writes one event line: the block's fate and what is known of it."""
+    fields = ['"ev":%s' % _q(ev), '"block":%d' % i]
+    for k, v in kw.items():
+        if v is None:
+            continue
+        if isinstance(v, int):
+            fields.append('"%s":%d' % (k, v))
+        else:
+            fields.append('"%s":%s' % (k, _q(v)))
+    os.write(fd, ("{" + ",".join(fields) + "}\n").encode("utf-8", "backslashreplace"))
+
+
+def _matches(exc, name):
+    """Whether exc is an instance of the class called name (bare or module-qualified)."""
+    for k in type(exc).__mro__:
+        if name in (k.__name__, k.__module__ + "." + k.__qualname__):
+            return True
+    return False
+
+
 def _exit_code(e):
     """The exit status of an uncaught SystemExit, printing its message as Python does."""
     c = e.code
@@ -55,21 +76,64 @@ def _exit_code(e):
 def _compile(path):
     """A block's code object, or the exception compiling it raised."""
     try:
-        with open(path, "rb") as f:
-            return compile(f.read(), path, "exec", dont_inherit=True)
+        fd = os.open(path, os.O_RDONLY)
+        try:
+            chunks = []
+            while True:
+                chunk = os.read(fd, 1 << 16)
+                if not chunk:
+                    break
+                chunks.append(chunk)
+        finally:
+            os.close(fd)
+        return compile(b"".join(chunks), path, "exec", dont_inherit=True)
     except BaseException as e:
         return e
+
+
+class _Said:
+    """Stands in for the worker's sys.stderr while it compiles a job's blocks: a block whose
+    compiling writes a warning (a SyntaxWarning for an invalid escape, say) is compiled again in
+    the child, so that the warning reaches the job's stderr as it would from `python block.py`."""
+
+    __slots__ = ("said",)
+
+    def __init__(self):
+        self.said = False
+
+    def write(self, text):
+        self.said = True
+        return len(text)
+
+    def flush(self):
+        pass
+
+
+def _precompile(job_dir, n, said):
+    """The code objects of a job's n blocks, compiled in the worker; None for a block whose
+    compiling printed something (the child compiles it again, printing it)."""
+    codes = []
+    real = sys.stderr
+    for i in range(n):
+        said.said = False
+        sys.stderr = said
+        try:
+            code = _compile(job_dir + "/block_%d.py" % i)
+        finally:
+            sys.stderr = real
+        codes.append(None if said.said else code)
+    return codes
 
 
 def _run(job_dir, dump_at, raises_list, precompiled=None):
     """Runs the job's blocks; returns the process's exit status. `precompiled` holds, per
     block, what `_compile` gave in the worker before the fork (compiling in a fresh child
     costs milliseconds of copy-on-write faults)."""
-    fd = os.open(os.path.join(job_dir, "events.jsonl"), os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600)
+    fd = os.open(job_dir + "/events.jsonl", os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600)
     if dump_at != 0:
         import faulthandler
 
-        stack_fd = os.open(os.path.join(job_dir, "stack.txt"), os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+        stack_fd = os.open(job_dir + "/stack.txt", os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
         if dump_at > 0:
             import time
 
@@ -77,19 +141,8 @@ def _run(job_dir, dump_at, raises_list, precompiled=None):
         else:
             # Warm children: the worker sends SIGUSR1 when the job times out (no timer thread).
             faulthandler.register(_SIGUSR1, file=stack_fd, all_threads=True)
-    blocks = [(os.path.join(job_dir, "block_%d.py" % i), r) for i, r in enumerate(raises_list)]
+    blocks = [(job_dir + "/block_%d.py" % i, r) for i, r in enumerate(raises_list)]
     files = set(b[0] for b in blocks)
-
-    def emit(ev, i, **kw):
-        fields = ['"ev":%s' % _q(ev), '"block":%d' % i]
-        for k, v in kw.items():
-            if v is None:
-                continue
-            if isinstance(v, int):
-                fields.append('"%s":%d' % (k, v))
-            else:
-                fields.append('"%s":%s' % (k, _q(v)))
-        os.write(fd, ("{" + ",".join(fields) + "}\n").encode("utf-8", "backslashreplace"))
 
     main = type(sys)("__main__")
     ns = main.__dict__
@@ -97,28 +150,24 @@ def _run(job_dir, dump_at, raises_list, precompiled=None):
     sys.modules["__main__"] = main
     sys.path.insert(0, os.getcwd())
 
-    def matches(exc, name):
-        for k in type(exc).__mro__:
-            if name in (k.__name__, k.__module__ + "." + k.__qualname__):
-                return True
-        return False
-
     for i, (path, raises) in enumerate(blocks):
         raises = None if raises == "-" else raises
         sys.argv[:] = [path]
         ns["__file__"] = path
-        emit("start", i)
+        os.write(fd, b'{"ev":"start","block":%d}\n' % i)
         compiled = False
         try:
-            code = precompiled[i] if precompiled is not None else _compile(path)
+            code = precompiled[i] if precompiled is not None else None
+            if code is None:
+                code = _compile(path)
             if isinstance(code, BaseException):
                 raise code.with_traceback(None)
             compiled = True
             exec(code, ns)
         except BaseException as e:
             tb = e.__traceback__
-            if raises is not None and matches(e, raises):
-                emit("ok", i)
+            if raises is not None and _matches(e, raises):
+                os.write(fd, b'{"ev":"ok","block":%d}\n' % i)
                 continue
             where = None
             while tb is not None:
@@ -128,7 +177,7 @@ def _run(job_dir, dump_at, raises_list, precompiled=None):
             if isinstance(e, SystemExit):
                 c = e.code
                 status = _exit_code(e)
-                emit("exit", i, code=status, message=None if c is None or isinstance(c, int) else str(c),
+                _emit(fd, "exit", i, code=status, message=None if c is None or isinstance(c, int) else str(c),
                      lineno=where and where[1], file=where and where[0])
                 os.close(fd)
                 return status
@@ -144,7 +193,7 @@ def _run(job_dir, dump_at, raises_list, precompiled=None):
                 msg = "<unprintable %s>" % type(e).__name__
             if isinstance(e, SyntaxError) and not compiled:
                 msg = e.msg
-            emit("fail", i, type=type(e).__name__, message=msg, lineno=lineno, file=frame_file,
+            _emit(fd, "fail", i, type=type(e).__name__, message=msg, lineno=lineno, file=frame_file,
                  phase="compile" if not compiled else "run")
             import traceback
 
@@ -152,11 +201,11 @@ def _run(job_dir, dump_at, raises_list, precompiled=None):
             os.close(fd)
             return 1
         if raises is not None:
-            emit("noraise", i, type=raises)
+            _emit(fd, "noraise", i, type=raises)
             os.close(fd)
             sys.stderr.write("docmatrix: expected %s to be raised, but the block finished\n" % raises)
             return 1
-        emit("ok", i)
+        os.write(fd, b'{"ev":"ok","block":%d}\n' % i)
     os.close(fd)
     return 0
 
@@ -167,8 +216,8 @@ def _child(job_dir, dump_at, raises_list, precompiled):
     code = 1
     try:
         os.setpgid(0, 0)
-        out = os.open(os.path.join(job_dir, "out"), os.O_WRONLY)
-        err = os.open(os.path.join(job_dir, "err"), os.O_WRONLY)
+        out = os.open(job_dir + "/out", os.O_WRONLY)
+        err = os.open(job_dir + "/err", os.O_WRONLY)
         null = os.open(os.devnull, os.O_RDONLY)
         os.dup2(null, 0)
         os.dup2(out, 1)
@@ -184,7 +233,7 @@ def _child(job_dir, dump_at, raises_list, precompiled):
                         os.close(int(name))
                     except OSError:
                         pass
-        os.chdir(os.path.join(job_dir, "work"))
+        os.chdir(job_dir + "/work")
         try:
             code = _run(job_dir, dump_at, raises_list, precompiled)
         except SystemExit as e:
@@ -236,12 +285,20 @@ def _serve(preload):
 
     gc.collect()
     gc.freeze()  # children then leave the worker's objects alone: fewer copy-on-write faults
+    # The loop below runs between forks, and after a fork every page the worker writes costs a
+    # copy-on-write fault (about 2 us here): it calls C functions, not Python helpers, so that
+    # it touches few objects (os.path.join, os.environ[...] = ..., open() each touch dozens).
     poller = select.poll()
     poller.register(0, select.POLLIN)
     children = {}  # pidfd -> (id, pid, job_dir)
     pids = {}  # id -> pid
+    said = _Said()
+    # os.environ[k] = v is putenv and an entry in os.environ's bytes dict, done by Python code.
+    env = getattr(os.environ, "_data", None)
+    fsenc = sys.getfilesystemencoding()
     sys.stdout.write("ready %d\n" % os.getpid())
     sys.stdout.flush()
+    sys.stderr.flush()  # nothing is written to either after this: children inherit no buffer
     pending = b""
     while True:
         for fd, _ in poller.poll():
@@ -251,14 +308,13 @@ def _serve(preload):
                 os.close(fd)
                 pids.pop(job_id, None)
                 _, status, usage = os.wait4(pid, 0)
-                cpu_us = int((usage.ru_utime + usage.ru_stime) * 1e6)
                 try:
                     os.killpg(pid, 9)
                 except OSError:
                     pass
                 try:
-                    s = os.open(os.path.join(job_dir, "status"), os.O_WRONLY | os.O_NONBLOCK)
-                    os.write(s, b"%d %d\n" % (status, cpu_us))
+                    s = os.open(job_dir + "/status", os.O_WRONLY | os.O_NONBLOCK)
+                    os.write(s, b"%d %d\n" % (status, int((usage.ru_utime + usage.ru_stime) * 1e6)))
                     os.close(s)
                 except OSError:
                     pass
@@ -279,7 +335,7 @@ def _serve(preload):
             # job: side by side, they are paid for once per read instead of once per job (a
             # cold run of the benchmark corpus reads 2 to 7 requests at once for 72% of jobs).
             compiled = {
-                fields[1]: [_compile(os.path.join(fields[2], "block_%d.py" % i)) for i in range(len(fields) - 4)]
+                fields[1]: _precompile(fields[2], len(fields) - 4, said)
                 for fields in requests
                 if fields[0] == "run"
             }
@@ -288,12 +344,18 @@ def _serve(preload):
                     job_id, job_dir, dump_at = fields[1], fields[2], float(fields[3])
                     raises_list = fields[4:]
                     precompiled = compiled.pop(job_id)
-                    sys.stdout.flush()
-                    sys.stderr.flush()
                     # Set here, not in the child: the child inherits them, and writing the
                     # environment in the child cost it 25 to 40 copy-on-write faults.
-                    os.environ["HOME"] = os.path.join(job_dir, "work")
-                    os.environ["TMPDIR"] = os.path.join(job_dir, "tmp")
+                    home = (job_dir + "/work").encode(fsenc, "surrogateescape")
+                    tmp = (job_dir + "/tmp").encode(fsenc, "surrogateescape")
+                    os.putenv(b"HOME", home)
+                    os.putenv(b"TMPDIR", tmp)
+                    if env is not None:
+                        env[b"HOME"] = home
+                        env[b"TMPDIR"] = tmp
+                    else:
+                        os.environ["HOME"] = job_dir + "/work"
+                        os.environ["TMPDIR"] = job_dir + "/tmp"
                     pid = os.fork()
                     if pid == 0:
                         _child(job_dir, dump_at, raises_list, precompiled)

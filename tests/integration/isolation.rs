@@ -65,6 +65,12 @@ fn both_ways(paths: &[PathBuf], versions: &str, output: bool) -> usize {
                 fresh.stdout, forked.stdout
             ));
         }
+        if output && fresh.stderr != forked.stderr {
+            differences.push(format!(
+                "{name}: stderr {:?} != {:?}",
+                fresh.stderr, forked.stderr
+            ));
+        }
     }
     assert!(
         differences.is_empty(),
@@ -79,7 +85,7 @@ fn both_ways(paths: &[PathBuf], versions: &str, output: bool) -> usize {
 #[test]
 fn python_semantics_are_the_same_warm_and_fresh() {
     let n = both_ways(&[fixture("isolation")], "3.9,3.10,3.11,3.12", true);
-    assert_eq!(n, 14 * 4);
+    assert_eq!(n, 15 * 4);
 }
 
 #[test]
