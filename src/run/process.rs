@@ -194,13 +194,62 @@ pub trait Ender {
 pub struct ProcessEnder {
     child: Child,
     pidfd: Option<OwnedFd>,
+    /// The group's CPU time when it was killed (at a timeout).
+    cpu: Option<Duration>,
 }
 
 impl ProcessEnder {
     pub fn new(child: Child) -> Self {
         let pidfd = pidfd_open(child.id());
-        ProcessEnder { child, pidfd }
+        ProcessEnder {
+            child,
+            pidfd,
+            cpu: None,
+        }
     }
+}
+
+/// The CPU time (user + system) used so far by the live processes of process group `pgid`,
+/// with what they have reaped of their children, from `/proc/PID/stat`; `None` without
+/// `/proc`. Read at a timeout, before the kill, to tell a job that was computing from one that
+/// was waiting.
+pub fn group_cpu(pgid: u32) -> Option<Duration> {
+    // SAFETY: sysconf has no preconditions.
+    let ticks = unsafe { libc::sysconf(libc::_SC_CLK_TCK) };
+    if ticks <= 0 {
+        return None;
+    }
+    let mut total: u64 = 0;
+    for entry in std::fs::read_dir("/proc").ok()?.flatten() {
+        let name = entry.file_name();
+        let Some(pid) = name
+            .to_str()
+            .filter(|n| n.bytes().all(|b| b.is_ascii_digit()))
+        else {
+            continue;
+        };
+        let Ok(stat) = std::fs::read_to_string(format!("/proc/{pid}/stat")) else {
+            continue; // gone meanwhile
+        };
+        total += stat_cpu_ticks(&stat, pgid).unwrap_or(0);
+    }
+    Some(Duration::from_secs_f64(total as f64 / ticks as f64))
+}
+
+/// utime + stime + cutime + cstime of one `/proc/PID/stat` line, if the process is in group
+/// `pgid`. The command name (field 2) may hold spaces and parentheses: fields are counted
+/// after its last `)`.
+fn stat_cpu_ticks(stat: &str, pgid: u32) -> Option<u64> {
+    let rest = &stat[stat.rfind(')')? + 1..];
+    let f: Vec<&str> = rest.split_ascii_whitespace().collect();
+    // After the name: state (3), ppid (4), pgrp (5), ... utime (14) to cstime (17).
+    if f.get(2)?.parse::<u32>().ok()? != pgid {
+        return None;
+    }
+    f.get(11..15)?
+        .iter()
+        .map(|x| x.parse::<i64>().ok().map(|v| v.max(0) as u64))
+        .sum()
 }
 
 impl Ender for ProcessEnder {
@@ -213,12 +262,18 @@ impl Ender for ProcessEnder {
     }
 
     fn kill(&mut self) -> io::Result<()> {
+        self.cpu = group_cpu(self.child.id());
         kill_group(self.child.id());
         self.child.wait().map(|_| ())
     }
 
     fn reap_leftovers(&mut self) {
         kill_group(self.child.id());
+    }
+
+    /// Known for a program that was killed (at its timeout): what its group had used then.
+    fn cpu(&self) -> Option<Duration> {
+        self.cpu
     }
 }
 
@@ -406,6 +461,30 @@ mod tests {
         assert!(t.ends_with("END\n"));
         assert!(t.contains("bytes omitted"));
         assert!(t.len() < 1200);
+    }
+
+    #[test]
+    fn a_killed_group_reports_the_cpu_it_used() {
+        let busy = sh("while :; do :; done", 800);
+        assert_eq!(busy.exit, Exit::TimedOut);
+        let cpu = busy.cpu.expect("known at a timeout");
+        assert!(cpu >= Duration::from_millis(100), "{cpu:?}");
+        let asleep = sh("sleep 30", 800);
+        assert_eq!(asleep.exit, Exit::TimedOut);
+        assert!(asleep.cpu.expect("known at a timeout") < Duration::from_millis(100));
+        assert_eq!(
+            sh("true", 5000).cpu,
+            None,
+            "only a killed program is measured"
+        );
+    }
+
+    #[test]
+    fn stat_lines_are_read_after_the_command_name() {
+        let line = "4242 (a) (b c) S 1 777 777 0 -1 4194560 100 0 0 0 250 50 7 3 20 0 1 0 1 2 3";
+        assert_eq!(stat_cpu_ticks(line, 777), Some(250 + 50 + 7 + 3));
+        assert_eq!(stat_cpu_ticks(line, 778), None);
+        assert_eq!(stat_cpu_ticks("garbage", 777), None);
     }
 
     #[test]

@@ -140,25 +140,41 @@ fn contained_and_reported() {
     );
 }
 
-/// A timeout is confirmed with a core to itself: with more jobs in flight than cores, a
+/// With more jobs in flight than cores, a timeout is confirmed with a core to itself: a
 /// timed-out example that was computing runs a second time at the end; one that was sleeping
 /// (it used almost no CPU, so a core would not have helped) does not, and with one job at a
-/// time nothing does. Each run of the example appends a line to a file outside the sandbox
-/// (hence `--no-sandbox`).
+/// time nothing does. This holds in a warm worker's child, in a fresh process
+/// (`--isolation process`: docmatrix reads the group's CPU time before the kill) and for a
+/// shell script. Each run appends a line to a file outside the sandbox (hence `--no-sandbox`).
 #[test]
 fn a_timeout_is_run_again_alone_when_cores_were_shared() {
     let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
     let busy = "while True:\n    pass\n";
     let asleep = "import time\ntime.sleep(60)\n";
-    for (body, jobs, runs) in [(busy, cores * 2, 2), (busy, 1, 1), (asleep, cores * 2, 1)] {
+    let cases = [
+        ("python", busy, "warm", cores * 2, 2),
+        ("python", busy, "warm", 1, 1),
+        ("python", asleep, "warm", cores * 2, 1),
+        ("python", busy, "process", cores * 2, 2),
+        ("python", asleep, "process", cores * 2, 1),
+        ("bash", "while :; do :; done\n", "warm", cores * 2, 2),
+        ("bash", "sleep 60\n", "warm", cores * 2, 1),
+    ];
+    for (lang, body, isolation, jobs, runs) in cases {
         let dir = tempfile::tempdir().unwrap();
         let marks = dir.path().join("marks.txt");
+        let mark = if lang == "python" {
+            format!(
+                "with open({:?}, \"a\") as f:\n    f.write(\"ran\\n\")\n",
+                marks.to_str().unwrap()
+            )
+        } else {
+            format!("echo ran >> {:?}\n", marks.to_str().unwrap())
+        };
+        let run = if lang == "python" { "" } else { " run" };
         std::fs::write(
             dir.path().join("loop.md"),
-            format!(
-                "# Loop\n\n```python timeout=0.5\nwith open({:?}, \"a\") as f:\n    f.write(\"ran\\n\")\n{body}```\n",
-                marks.to_str().unwrap()
-            ),
+            format!("# Loop\n\n```{lang}{run} timeout=0.5\n{mark}{body}```\n"),
         )
         .unwrap();
         let jobs = jobs.to_string();
@@ -173,6 +189,8 @@ fn a_timeout_is_run_again_alone_when_cores_were_shared() {
                 "json",
                 "--python",
                 "3.12",
+                "--isolation",
+                isolation,
                 "--jobs",
                 &jobs,
             ],
@@ -185,7 +203,7 @@ fn a_timeout_is_run_again_alone_when_cores_were_shared() {
         assert_eq!(
             ran.lines().count(),
             runs,
-            "{body:?} with --jobs {jobs} on {cores} cores"
+            "{lang} {body:?} ({isolation}) with --jobs {jobs} on {cores} cores"
         );
     }
 }

@@ -152,7 +152,10 @@ impl Runner {
         } else {
             String::new()
         };
-        Ok(result(vec![block], record.duration, kept))
+        Ok(JobResult {
+            cpu: record.cpu,
+            ..result(vec![block], record.duration, kept)
+        })
     }
 }
 
