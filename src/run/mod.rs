@@ -334,13 +334,21 @@ pub fn which(name: &str) -> Option<PathBuf> {
         })
 }
 
-/// The last `max` bytes of `s`, cut at a character boundary.
+/// The last `max` bytes of `s`, cut at a character boundary, without blank lines at either
+/// end; the first line keeps its indentation (a syntax error starts with `  File "…"`).
 pub(crate) fn tail(s: &str, max: usize) -> String {
     let mut from = s.len().saturating_sub(max);
     while !s.is_char_boundary(from) {
         from += 1;
     }
-    s[from..].trim().to_string()
+    let s = s[from..].trim_end();
+    let start = s
+        .char_indices()
+        .take_while(|(_, c)| c.is_whitespace())
+        .filter(|&(_, c)| c == '\n')
+        .last()
+        .map_or(0, |(i, _)| i + 1);
+    s[start..].to_string()
 }
 
 #[cfg(test)]
@@ -348,6 +356,17 @@ mod tests {
     use super::*;
     use std::sync::atomic::{AtomicUsize, Ordering};
     use std::sync::Mutex;
+
+    #[test]
+    fn tails_keep_the_first_lines_indentation() {
+        assert_eq!(
+            tail("\n\n  File \"b.py\", line 1\nSyntaxError: x\n\n", 100),
+            "  File \"b.py\", line 1\nSyntaxError: x"
+        );
+        assert_eq!(tail(" \n \t\n", 100), "");
+        assert_eq!(tail("abcdef\n", 3), "ef");
+        assert_eq!(tail("é", 1), "");
+    }
 
     /// Times out the first time each job runs, passes after; counts runs and progress.
     struct FlakyUnderLoad {

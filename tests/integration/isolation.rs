@@ -85,7 +85,7 @@ fn both_ways(paths: &[PathBuf], versions: &str, output: bool) -> usize {
 #[test]
 fn python_semantics_are_the_same_warm_and_fresh() {
     let n = both_ways(&[fixture("isolation")], "3.9,3.10,3.11,3.12", true);
-    assert_eq!(n, 15 * 4);
+    assert_eq!(n, (15 + 13) * 4);
 }
 
 #[test]
@@ -119,4 +119,57 @@ fn the_benchmark_corpus_gives_the_same_verdicts_warm_and_fresh() {
         both_ways(&[corpus.path().to_path_buf()], "3.9,3.10,3.11,3.12", false),
         4000
     );
+}
+
+/// A failure's stderr reads as `python example.py` prints it in a fresh folder, warm or in a
+/// fresh process, on every version: the interpreter's own display of the uncaught exception
+/// (through the example's `sys.excepthook` when it sets one), compile-time warnings, syntax
+/// errors with their markers. Each failing cell is compared with a real run of the block.
+#[test]
+fn failures_read_as_python_prints_them() {
+    let rel = "fixtures/isolation/failures.md";
+    let out = docmatrix(&["extract", "--no-config", "--format", "json", rel]);
+    let extracted: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let blocks = extracted["blocks"].as_array().unwrap();
+    assert_eq!(blocks.len(), 13);
+    for isolation in ["warm", "process"] {
+        let (_, doc) = validate_json(&[
+            rel,
+            "--python",
+            "3.9,3.10,3.11,3.12",
+            "--isolation",
+            isolation,
+            "--no-cache",
+        ]);
+        let mut compared = 0;
+        for b in blocks {
+            let e = example(&doc, rel, b["line"].as_u64().unwrap());
+            for (version, cell) in e["results"].as_object().unwrap() {
+                if cell["status"] != "fail" {
+                    continue;
+                }
+                let python = doc["interpreters"][version]["path"].as_str().unwrap();
+                let dir = tempfile::tempdir().unwrap();
+                std::fs::write(dir.path().join("block_0.py"), b["code"].as_str().unwrap()).unwrap();
+                let run = std::process::Command::new(python)
+                    .args(["-I", "block_0.py"])
+                    .current_dir(dir.path())
+                    .output()
+                    .unwrap();
+                assert!(!run.status.success());
+                let folder = format!("{}/", dir.path().display());
+                let expected = String::from_utf8_lossy(&run.stderr).replace(&folder, "");
+                assert_eq!(
+                    cell["stderr"].as_str().unwrap_or_default(),
+                    expected.trim_end(),
+                    "{rel}:{} on {version} ({isolation})",
+                    b["line"]
+                );
+                compared += 1;
+            }
+        }
+        // Every example fails on every version (the `match` one with a syntax error on 3.9,
+        // with its `SystemExit` message from 3.10).
+        assert_eq!(compared, 13 * 4, "{isolation}");
+    }
 }
