@@ -60,12 +60,16 @@ impl Worker {
     }
 }
 
-/// Runs jobs in children forked from warm workers, each started when its first job comes (a
-/// run served wholly from the cache starts none). An interpreter has up to two workers: a
-/// lean one, and a rich one that also preloads the modules that make every fork slower
-/// (those that bring in `threading`, such as `asyncio`), for the jobs that import them.
+/// Runs jobs in children forked from warm workers. None starts before the first job that
+/// needs one (a run served wholly from the cache starts none); that job's demand launches
+/// every interpreter's lean worker at once, so that they boot side by side instead of each
+/// holding up the first job of its version. An interpreter has up to two workers: a lean one,
+/// and a rich one that also preloads the modules that make every fork slower (those that
+/// bring in `threading` or `random`, such as `asyncio`), for the jobs that import them.
 pub struct WarmExecutor {
-    workers: BTreeMap<(PathBuf, Tier), OnceLock<Option<Worker>>>,
+    workers: BTreeMap<(PathBuf, Tier), Slot>,
+    /// Whether the lean workers have been launched.
+    launched: std::sync::atomic::AtomicBool,
     /// The preloads of each tier.
     lean: Vec<String>,
     rich: Vec<String>,
@@ -78,6 +82,14 @@ pub struct WarmExecutor {
     /// scheduler's threads.
     launcher: Mutex<Option<mpsc::Sender<Launch>>>,
     launcher_thread: Option<std::thread::JoinHandle<()>>,
+}
+
+/// One worker's place: the worker once it has said `ready` (or `None` if it could not start),
+/// and, until then, the launcher's answer for a worker launched ahead of its first job.
+#[derive(Default)]
+struct Slot {
+    worker: OnceLock<Option<Worker>>,
+    launched: Mutex<Option<mpsc::Receiver<io::Result<Child>>>>,
 }
 
 /// A request to the launcher thread: spawn a worker for this interpreter, answer on `reply`.
@@ -340,9 +352,10 @@ impl WarmExecutor {
                 .flat_map(|i| {
                     tiers
                         .iter()
-                        .map(move |t| ((i.clone(), *t), OnceLock::new()))
+                        .map(move |t| ((i.clone(), *t), Slot::default()))
                 })
                 .collect(),
+            launched: std::sync::atomic::AtomicBool::new(false),
             lean,
             rich,
             fallback,
@@ -358,31 +371,51 @@ impl WarmExecutor {
         self.workers
             .values()
             .filter(|w| {
-                w.get()
+                w.worker
+                    .get()
                     .is_some_and(|w| w.as_ref().is_some_and(Worker::is_alive))
             })
             .count()
     }
 
-    fn worker(&self, interpreter: &Path, tier: Tier) -> Option<&Worker> {
-        let cell = self.workers.get(&(interpreter.to_path_buf(), tier))?;
+    /// Asks the launcher thread for a worker; the answer comes on the returned channel.
+    fn launch(&self, interpreter: &Path, tier: Tier) -> Option<mpsc::Receiver<io::Result<Child>>> {
         let preload = match tier {
             Tier::Lean => self.lean.clone(),
             Tier::Rich => self.rich.clone(),
         };
-        cell.get_or_init(|| {
-            let (reply, answer) = mpsc::channel();
-            let sent = self.launcher.lock().ok()?.as_ref()?.send(Launch {
-                interpreter: interpreter.to_path_buf(),
-                preload,
-                reply,
-            });
-            sent.ok()?;
-            let child = answer.recv().ok()?.ok()?;
-            await_ready(child, interpreter).ok()
-        })
-        .as_ref()
-        .filter(|w| w.is_alive())
+        let (reply, answer) = mpsc::channel();
+        let sent = self.launcher.lock().ok()?.as_ref()?.send(Launch {
+            interpreter: interpreter.to_path_buf(),
+            preload,
+            reply,
+        });
+        sent.ok().map(|_| answer)
+    }
+
+    fn worker(&self, interpreter: &Path, tier: Tier) -> Option<&Worker> {
+        if !self.launched.swap(true, Ordering::Relaxed) {
+            for ((i, t), slot) in &self.workers {
+                if *t == Tier::Lean && slot.worker.get().is_none() {
+                    if let Ok(mut l) = slot.launched.lock() {
+                        *l = self.launch(i, *t);
+                    }
+                }
+            }
+        }
+        let slot = self.workers.get(&(interpreter.to_path_buf(), tier))?;
+        slot.worker
+            .get_or_init(|| {
+                let launched = slot.launched.lock().ok()?.take();
+                let answer = match launched {
+                    Some(a) => a,
+                    None => self.launch(interpreter, tier)?,
+                };
+                let child = answer.recv().ok()?.ok()?;
+                await_ready(child, interpreter).ok()
+            })
+            .as_ref()
+            .filter(|w| w.is_alive())
     }
 
     fn try_execute(&self, worker: &Worker, job: &Job) -> io::Result<Option<JobResult>> {
@@ -484,7 +517,12 @@ impl Drop for WarmExecutor {
         if let Some(t) = self.launcher_thread.take() {
             let _ = t.join();
         }
-        for w in self.workers.values().filter_map(|w| w.get()).flatten() {
+        for w in self
+            .workers
+            .values()
+            .filter_map(|w| w.worker.get())
+            .flatten()
+        {
             // End of input: the worker kills its children and exits.
             drop(w.stdin.lock().unwrap_or_else(|e| e.into_inner()).take());
             let mut child = w.child.lock().unwrap_or_else(|e| e.into_inner());
@@ -494,6 +532,14 @@ impl Drop for WarmExecutor {
             }
             process::kill_group(child.id());
             let _ = child.wait();
+        }
+        // Workers launched ahead and never needed: reaped, not left as zombies.
+        for slot in self.workers.values() {
+            let launched = slot.launched.lock().ok().and_then(|mut l| l.take());
+            if let Some(Ok(mut child)) = launched.and_then(|a| a.try_recv().ok()) {
+                process::kill_group(child.id());
+                let _ = child.wait();
+            }
         }
     }
 }

@@ -173,3 +173,60 @@ fn failures_read_as_python_prints_them() {
         assert_eq!(compared, 13 * 4, "{isolation}");
     }
 }
+
+/// The first job that needs a worker launches every interpreter's lean worker, so that they
+/// boot side by side; one that no job needed is killed with the executor all the same.
+#[test]
+fn lean_workers_start_together_and_end_with_the_executor() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(
+        dir.path().join("one.md"),
+        "# One\n\n```python\nprint(1)\n```\n",
+    )
+    .unwrap();
+    let o = Overrides {
+        paths: vec![dir.path().to_path_buf()],
+        python: Some("3.9,3.12".into()),
+        no_config: true,
+        no_cache: true,
+        ..Default::default()
+    };
+    let config = Config::resolve(dir.path(), &o).unwrap();
+    let prepared = docmatrix::prepare(&config, &SearchEnv::from_process()).unwrap();
+    let process = ProcessExecutor::new(Sandbox::select(SandboxMode::Auto).unwrap());
+    let interpreters: Vec<PathBuf> = prepared
+        .interpreters
+        .values()
+        .flatten()
+        .map(|i| i.path.clone())
+        .collect();
+    assert_eq!(interpreters.len(), 2);
+    // A module name no other test uses marks this executor's workers' command lines.
+    let mark = format!("zz_docmatrix_mark_{}", std::process::id());
+    let warm = WarmExecutor::new(&interpreters, &[mark.clone()], process).unwrap();
+    let job = prepared
+        .plan
+        .jobs
+        .iter()
+        .find(|j| j.version.to_string() == "3.12")
+        .unwrap();
+    let r = warm.execute(job);
+    assert_eq!(r.stdout, "1");
+    let the_39_worker = format!("python3.9 .*serve {mark}");
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+    while std::process::Command::new("pgrep")
+        .args(["-f", &the_39_worker])
+        .output()
+        .unwrap()
+        .stdout
+        .is_empty()
+    {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the 3.9 worker was not launched with the 3.12 one"
+        );
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    }
+    drop(warm);
+    assert_no_process(&mark);
+}
