@@ -203,7 +203,7 @@ fn lean_workers_start_together_and_end_with_the_executor() {
     assert_eq!(interpreters.len(), 2);
     // A module name no other test uses marks this executor's workers' command lines.
     let mark = format!("zz_docmatrix_mark_{}", std::process::id());
-    let warm = WarmExecutor::new(&interpreters, &[mark.clone()], process).unwrap();
+    let warm = WarmExecutor::new(&interpreters, std::slice::from_ref(&mark), process).unwrap();
     let job = prepared
         .plan
         .jobs
