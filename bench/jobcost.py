@@ -2,6 +2,11 @@
 """Where a warm job's CPU goes: one docmatrix `serve` worker driven over N jobs, per version.
 
     python3 bench/jobcost.py [--jobs 600] [--versions 3.9,3.10,3.11,3.12] [--snippet FILE ...]
+    python3 bench/jobcost.py --corpus DIR [--preload MODULES] ...
+
+With `--corpus`, the snippets are one example of each kind in a generated corpus (the first
+```python block under each `## N. Title` heading, one per title): what each kind of example
+costs a job. Examples that fail on a version are left out of that version's rows.
 
 For each interpreter and snippet it starts the real worker (`src/target/driver.py serve`,
 with the preloads the shared corpus's jobs get), gives it N jobs the way `src/run/warm.rs`
@@ -23,6 +28,7 @@ cold-run figures of bench/run.py (see docs/benchmarks.md).
 """
 import argparse
 import os
+import re
 import select
 import shutil
 import subprocess
@@ -34,8 +40,8 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 DRIVER = ROOT / "src" / "target" / "driver.py"
 # What docmatrix preloads in the lean worker for the shared benchmark corpus.
-PRELOAD = ("collections,contextlib,csv,dataclasses,datetime,decimal,enum,functools,heapq,io,"
-           "itertools,json,math,operator,pathlib,re,textwrap,typing")
+PRELOAD = ("_strptime,collections,contextlib,csv,dataclasses,datetime,decimal,enum,functools,"
+           "heapq,io,itertools,json,math,operator,pathlib,re,textwrap,tomllib,typing")
 NULL = "x = 1\n"
 DATACLASS = '''from dataclasses import dataclass, field, asdict
 
@@ -55,11 +61,17 @@ assert item.total() == 7.5 * 3
 assert asdict(item)["tags"] == ["a", "b"]
 '''
 
+# What the rich worker adds for that corpus: its examples' imports that are in SLOW_TO_FORK
+# (src/target/python.rs).
+RICH = "asyncio,statistics,tempfile"
+
 FORK_PROBE = r'''
 import gc, os, sys, time
 for n in sys.argv[1].split(","):
-    if n:
-        __import__(n)
+    try:
+        __import__(n) if n else None
+    except ImportError:  # not on this version (tomllib before 3.11): the worker drops it too
+        pass
 gc.collect(); gc.freeze()
 ts = []
 for _ in range(300):
@@ -73,8 +85,10 @@ print(sorted(ts)[len(ts) // 2])
 IN_PROCESS = r'''
 import contextlib, io, sys, time
 for n in sys.argv[1].split(","):
-    if n:
-        __import__(n)
+    try:
+        __import__(n) if n else None
+    except ImportError:  # not on this version (tomllib before 3.11): the worker drops it too
+        pass
 code = compile(sys.stdin.read(), "block_0.py", "exec")
 n = int(sys.argv[2])
 with contextlib.redirect_stdout(io.StringIO()):
@@ -96,6 +110,18 @@ def interpreter(version: str) -> str:
     if exe is None:
         sys.exit(f"no python{version}")
     return exe
+
+
+def corpus_kinds(corpus: Path):
+    """(title, code) of the first ```python block under each distinct `## N. Title` of the
+    corpus's Markdown files, in title order."""
+    kinds = {}
+    for md in sorted(corpus.glob("*.md")):
+        text = md.read_text(encoding="utf-8")
+        for m in re.finditer(r"^## \d+\. ([^\n]+)\n(?:(?!## )[^\n]*\n)*?```python\n(.*?)^```", text,
+                             re.M | re.S):
+            kinds.setdefault(m.group(1).strip(), m.group(2))
+    return sorted(kinds.items())
 
 
 def proc_stat(pid: int):
@@ -143,12 +169,16 @@ def drive(py: str, snippet: str, n: int, preload: str, driver: Path = DRIVER):
         worker.wait()
         last = (jobs[0] / "events.jsonl").read_text().split()[-1]
         if '"ok"' not in last:
-            sys.exit(f"{py}: the snippet did not pass in the worker: {last}")
+            raise SnippetFailed(f"{py}: the snippet did not pass in the worker: {last}")
         tick = 1000 / os.sysconf("SC_CLK_TCK")
         return ((after[2] - before[2]) * tick / n, (after[0] - before[0]) / n,
                 (after[3] - before[3]) * tick / n, (after[1] - before[1]) / n)
     finally:
         shutil.rmtree(base, ignore_errors=True)
+
+
+class SnippetFailed(Exception):
+    pass
 
 
 def bare_fork(py: str, preload: str) -> float:
@@ -167,26 +197,49 @@ def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--jobs", type=int, default=600, help="jobs per interpreter and snippet")
     ap.add_argument("--versions", default="3.9,3.10,3.11,3.12")
-    ap.add_argument("--preload", default=PRELOAD)
+    ap.add_argument("--preload", default=PRELOAD, help="the lean worker's preloads")
+    ap.add_argument("--rich", default=RICH,
+                    help="modules that send a snippet importing one of them to a rich worker, "
+                         "which preloads them too (as docmatrix's SLOW_TO_FORK does)")
     ap.add_argument("--driver", type=Path, default=DRIVER,
                     help="the driver to run (default src/target/driver.py): to compare a change")
     ap.add_argument("--snippet", action="append", type=Path,
                     help="a Python file to run as the job (default: x = 1, and a dataclass)")
+    ap.add_argument("--corpus", type=Path,
+                    help="one example of each kind of a generated corpus (bench/gen_corpus.py, "
+                         "../shared/bench/gen.py) as the snippets")
     args = ap.parse_args()
-    snippets = ([(p.name, p.read_text()) for p in args.snippet] if args.snippet
-                else [("x = 1", NULL), ("dataclass", DATACLASS)])
+    if args.corpus:
+        snippets = corpus_kinds(args.corpus)
+        if not snippets:
+            sys.exit(f"no `## N. Title` + python block found in {args.corpus}")
+    elif args.snippet:
+        snippets = [(p.name, p.read_text()) for p in args.snippet]
+    else:
+        snippets = [("x = 1", NULL), ("dataclass", DATACLASS)]
     print(f"{args.jobs} jobs per row, 2 in flight, one worker; CPU in ms per job")
     head = ("version", "snippet", "worker", "faults", "child", "faults", "total", "fork()",
             "in-process", "total / in-process")
     rows = []
+    rich = [m for m in args.rich.split(",") if m]
+    rich_preload = ",".join([args.preload] + rich)
     for v in args.versions.split(","):
         py = interpreter(v)
-        fork_ms = bare_fork(py, args.preload)
+        fork_ms = {p: bare_fork(py, p) for p in {args.preload, rich_preload}}
         for name, code in snippets:
-            w, wf, c, cf = drive(py, code, args.jobs, args.preload, args.driver)
-            warm = in_process(py, code, args.preload)
+            imports = re.findall(r"^\s*(?:import|from)\s+(\w+)", code, re.M)
+            preload = rich_preload if any(m in rich for m in imports) else args.preload
+            try:
+                w, wf, c, cf = drive(py, code, args.jobs, preload, args.driver)
+            except SnippetFailed as e:
+                if not args.corpus:
+                    sys.exit(str(e))
+                continue  # this kind of example fails on this version
+            warm = in_process(py, code, preload)
+            if preload != args.preload:
+                name += " (rich)"
             rows.append((v, name, f"{w:.2f}", f"{wf:.0f}", f"{c:.2f}", f"{cf:.0f}", f"{w + c:.2f}",
-                         f"{fork_ms:.2f}", f"{warm:.3f}",
+                         f"{fork_ms[preload]:.2f}", f"{warm:.3f}",
                          f"{(w + c) / warm:.1f}x" if warm >= 0.01 else "-"))
     widths = [max(len(str(r[i])) for r in rows + [head]) for i in range(len(head))]
     for r in [head] + rows:

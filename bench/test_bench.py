@@ -16,6 +16,7 @@ BENCH = Path(__file__).resolve().parent
 sys.path.insert(0, str(BENCH))
 
 import fresh  # noqa: E402
+import jobcost  # noqa: E402
 import run  # noqa: E402
 
 GUIDE_A = """\
@@ -170,6 +171,50 @@ class FreshTests(unittest.TestCase):
                    " defined\n")
         self.assertEqual(fresh.error_type(chained), "NameError")
         self.assertEqual(fresh.error_type("tomllib.TOMLDecodeError: bad\n"), "TOMLDecodeError")
+
+
+class JobcostTests(unittest.TestCase):
+    def test_one_example_of_each_kind(self):
+        with tempfile.TemporaryDirectory() as d:
+            Path(d, "guide_01.md").write_text(textwrap.dedent("""\
+                # Guide 01
+
+                ## 1. JSON round trip
+
+                Some prose.
+
+                ```python
+                import json
+                ```
+
+                ## 2. Regular expressions
+
+                ```console
+                $ echo not python
+                ```
+
+                ```python
+                import re
+                ```
+                """))
+            Path(d, "guide_02.md").write_text(textwrap.dedent("""\
+                ## 7. JSON round trip
+
+                ```python
+                import json  # a second one of the same kind
+                ```
+
+                ## 8. No code here
+
+                ## 9. Regular expressions
+
+                ```python
+                import re  # same kind again
+                ```
+                """))
+            self.assertEqual(jobcost.corpus_kinds(Path(d)),
+                             [("JSON round trip", "import json\n"),
+                              ("Regular expressions", "import re\n")])
 
 
 class GeneratorTests(unittest.TestCase):
