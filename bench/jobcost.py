@@ -65,13 +65,19 @@ assert asdict(item)["tags"] == ["a", "b"]
 # (src/target/python.rs).
 RICH = "asyncio,statistics,tempfile"
 
-FORK_PROBE = r'''
-import gc, os, sys, time
+# The preloads (argv[1]) imported as the worker imports them; a module missing on a version
+# (tomllib before 3.11) is dropped, as the worker drops it.
+IMPORT_PRELOADS = r'''
+import sys
 for n in sys.argv[1].split(","):
     try:
         __import__(n) if n else None
-    except ImportError:  # not on this version (tomllib before 3.11): the worker drops it too
+    except ImportError:
         pass
+'''
+
+FORK_PROBE = IMPORT_PRELOADS + r'''
+import gc, os, sys, time
 gc.collect(); gc.freeze()
 ts = []
 for _ in range(300):
@@ -82,13 +88,8 @@ for _ in range(300):
 print(sorted(ts)[len(ts) // 2])
 '''
 
-IN_PROCESS = r'''
+IN_PROCESS = IMPORT_PRELOADS + r'''
 import contextlib, io, sys, time
-for n in sys.argv[1].split(","):
-    try:
-        __import__(n) if n else None
-    except ImportError:  # not on this version (tomllib before 3.11): the worker drops it too
-        pass
 code = compile(sys.stdin.read(), "block_0.py", "exec")
 n = int(sys.argv[2])
 with contextlib.redirect_stdout(io.StringIO()):

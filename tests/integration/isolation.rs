@@ -12,11 +12,13 @@ use docmatrix::target::python;
 
 use crate::common::*;
 
-/// Runs every job of `paths` both ways and compares what each block did (its verdict, error,
-/// exit status and line) and, with `output`, what the job printed. A timeout's stuck line and
-/// output that prints times or PIDs may differ between any two runs, so they are compared only
-/// where the examples are deterministic.
-fn both_ways(paths: &[PathBuf], versions: &str, output: bool) -> usize {
+/// The planned run of `paths` on `versions` (no config, no cache), a fresh-process executor,
+/// and the interpreters found.
+fn planned(
+    cwd: &std::path::Path,
+    paths: &[PathBuf],
+    versions: &str,
+) -> (docmatrix::Prepared, ProcessExecutor, Vec<PathBuf>) {
     let o = Overrides {
         paths: paths.to_vec(),
         python: Some(versions.into()),
@@ -24,15 +26,24 @@ fn both_ways(paths: &[PathBuf], versions: &str, output: bool) -> usize {
         no_cache: true,
         ..Default::default()
     };
-    let config = Config::resolve(&root(), &o).unwrap();
+    let config = Config::resolve(cwd, &o).unwrap();
     let prepared = docmatrix::prepare(&config, &SearchEnv::from_process()).unwrap();
     let process = ProcessExecutor::new(Sandbox::select(SandboxMode::Auto).unwrap());
-    let interpreters: Vec<PathBuf> = prepared
+    let interpreters = prepared
         .interpreters
         .values()
         .flatten()
         .map(|i| i.path.clone())
         .collect();
+    (prepared, process, interpreters)
+}
+
+/// Runs every job of `paths` both ways and compares what each block did (its verdict, error,
+/// exit status and line) and, with `output`, what the job printed. A timeout's stuck line and
+/// output that prints times or PIDs may differ between any two runs, so they are compared only
+/// where the examples are deterministic.
+fn both_ways(paths: &[PathBuf], versions: &str, output: bool) -> usize {
+    let (prepared, process, interpreters) = planned(&root(), paths, versions);
     let preload = python::preload_for(prepared.examples.iter().map(|s| &*s.code));
     let warm = WarmExecutor::new(&interpreters, &preload, process.clone()).unwrap();
     let jobs = &prepared.plan.jobs;
@@ -184,22 +195,8 @@ fn lean_workers_start_together_and_end_with_the_executor() {
         "# One\n\n```python\nprint(1)\n```\n",
     )
     .unwrap();
-    let o = Overrides {
-        paths: vec![dir.path().to_path_buf()],
-        python: Some("3.9,3.12".into()),
-        no_config: true,
-        no_cache: true,
-        ..Default::default()
-    };
-    let config = Config::resolve(dir.path(), &o).unwrap();
-    let prepared = docmatrix::prepare(&config, &SearchEnv::from_process()).unwrap();
-    let process = ProcessExecutor::new(Sandbox::select(SandboxMode::Auto).unwrap());
-    let interpreters: Vec<PathBuf> = prepared
-        .interpreters
-        .values()
-        .flatten()
-        .map(|i| i.path.clone())
-        .collect();
+    let (prepared, process, interpreters) =
+        planned(dir.path(), &[dir.path().to_path_buf()], "3.9,3.12");
     assert_eq!(interpreters.len(), 2);
     // A module name no other test uses marks this executor's workers' command lines.
     let mark = format!("zz_docmatrix_mark_{}", std::process::id());
