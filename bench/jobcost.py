@@ -11,12 +11,12 @@ costs a job. Examples that fail on a version are left out of that version's rows
 For each interpreter and snippet it starts the real worker (`src/target/driver.py serve`,
 with the preloads the shared corpus's jobs get), gives it N jobs the way `src/run/warm.rs`
 does (a job folder with `block_0.py`, `work/`, `tmp/`, the FIFOs `out`, `err`, `status`, one
-request line, at most two jobs in flight), and prints, per job:
+request line, at most two jobs in flight, or --in-flight N), and prints, per job:
 
-- worker: CPU of the worker process itself (reading the request, compiling the block,
-  `fork()`, reaping the child, page faults after each fork) and its page faults;
-- child: CPU of the forked children (their start after the fork, the job, their exit) and
-  their page faults;
+- worker: CPU of the worker process itself (reading the request, `fork()`, reaping the
+  child, page faults after each fork) and its page faults;
+- child: CPU of the forked children (their start after the fork, compiling and running the
+  block, their exit) and their page faults;
 - fork(): the median time of a bare `os.fork()` + `os._exit(0)` in an interpreter with the
   same preloads (the parent's side only);
 - in-process: the same snippet `exec`'d again and again in one warm interpreter, as the
@@ -132,7 +132,8 @@ def proc_stat(pid: int):
     return g(10), g(11), g(14) + g(15), g(16) + g(17)
 
 
-def drive(py: str, snippet: str, n: int, preload: str, driver: Path = DRIVER):
+def drive(py: str, snippet: str, n: int, preload: str, driver: Path = DRIVER,
+          in_flight: int = 2):
     """Per-job (worker ms, worker faults, child ms, child faults) over n jobs."""
     base = Path(tempfile.mkdtemp(prefix="jobcost-", dir="/dev/shm" if os.path.isdir("/dev/shm") else None))
     try:
@@ -152,7 +153,7 @@ def drive(py: str, snippet: str, n: int, preload: str, driver: Path = DRIVER):
         before = proc_stat(worker.pid)
         inflight, sent, done = {}, 0, 0
         while done < n:
-            while sent < n and len(inflight) < 2:
+            while sent < n and len(inflight) < in_flight:
                 d = jobs[sent]
                 fds = [os.open(d / f, os.O_RDONLY | os.O_NONBLOCK) for f in ("out", "err", "status")]
                 worker.stdin.write(f"run\t{sent}\t{d}\t-1\t-\n".encode())
@@ -197,6 +198,8 @@ def in_process(py: str, snippet: str, preload: str, n: int = 300) -> float:
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--jobs", type=int, default=600, help="jobs per interpreter and snippet")
+    ap.add_argument("--in-flight", type=int, default=2,
+                    help="jobs the worker has at once (docmatrix gives a worker two)")
     ap.add_argument("--versions", default="3.9,3.10,3.11,3.12")
     ap.add_argument("--preload", default=PRELOAD, help="the lean worker's preloads")
     ap.add_argument("--rich", default=RICH,
@@ -218,7 +221,7 @@ def main() -> None:
         snippets = [(p.name, p.read_text()) for p in args.snippet]
     else:
         snippets = [("x = 1", NULL), ("dataclass", DATACLASS)]
-    print(f"{args.jobs} jobs per row, 2 in flight, one worker; CPU in ms per job")
+    print(f"{args.jobs} jobs per row, {args.in_flight} in flight, one worker; CPU in ms per job")
     head = ("version", "snippet", "worker", "faults", "child", "faults", "total", "fork()",
             "in-process", "total / in-process")
     rows = []
@@ -231,7 +234,7 @@ def main() -> None:
             imports = re.findall(r"^\s*(?:import|from)\s+(\w+)", code, re.M)
             preload = rich_preload if any(m in rich for m in imports) else args.preload
             try:
-                w, wf, c, cf = drive(py, code, args.jobs, preload, args.driver)
+                w, wf, c, cf = drive(py, code, args.jobs, preload, args.driver, args.in_flight)
             except SnippetFailed as e:
                 if not args.corpus:
                     sys.exit(str(e))

@@ -227,3 +227,92 @@ fn lean_workers_start_together_and_end_with_the_executor() {
     drop(warm);
     assert_no_process(&mark);
 }
+
+/// Measures, in an interpreter with the driver's functions, what `_fill_pools` leaves free
+/// in each size class of the allocator: every class must have at most one pool's blocks free,
+/// so that a child's objects go to fresh pools. Prints `size before after capacity` per class.
+const FILL_PROBE: &str = r#"
+import gc, os, sys
+exec(compile(sys.argv[1].split("\nif sys.argv[1] ==")[0], "driver", "exec"))
+import dataclasses, json, re, typing  # something to fragment the pools
+
+def avail():
+    fd = os.memfd_create("probe")
+    saved = os.dup(2)
+    os.dup2(fd, 2)
+    sys._debugmallocstats()
+    os.dup2(saved, 2)
+    os.lseek(fd, 0, 0)
+    text = os.read(fd, 1 << 20).decode()
+    pool = int([l for l in text.splitlines() if "unused pools" in l][0].split()[4])
+    rows = {}
+    for line in text.splitlines():
+        f = line.split()
+        if len(f) == 5 and all(x.isdigit() for x in f):
+            rows[int(f[1])] = (int(f[4]), (pool - 48) // int(f[1]))  # 48: the pool header
+    return rows
+
+gc.collect()
+before = avail()
+_fill_pools()
+after = avail()
+for size in sorted(before):
+    print(size, before[size][0], after.get(size, (0, 0))[0], before[size][1])
+"#;
+
+#[test]
+fn the_worker_fills_the_allocators_free_blocks_before_forking() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("one.md"), "```python\nprint(1)\n```\n").unwrap();
+    let (_, _, interpreters) = planned(
+        dir.path(),
+        &[dir.path().to_path_buf()],
+        "3.9,3.10,3.11,3.12",
+    );
+    assert_eq!(interpreters.len(), 4);
+    for python in interpreters {
+        let out = std::process::Command::new(&python)
+            .args(["-I", "-c", FILL_PROBE, python::DRIVER])
+            .output()
+            .unwrap();
+        assert!(
+            out.status.success(),
+            "{}: {}",
+            python.display(),
+            String::from_utf8_lossy(&out.stderr)
+        );
+        let rows: Vec<[usize; 4]> = String::from_utf8_lossy(&out.stdout)
+            .lines()
+            .map(|l| {
+                let v: Vec<usize> = l.split(' ').map(|x| x.parse().unwrap()).collect();
+                [v[0], v[1], v[2], v[3]]
+            })
+            .collect();
+        assert_eq!(rows.len(), 32, "{}: every size class", python.display());
+        // A fill that did nothing would leave every class as it was: it must empty some
+        // classes and leave fewer free blocks in all.
+        assert!(
+            rows.iter()
+                .any(|[_, before, after, _]| *before > 0 && *after == 0),
+            "{}: no class was filled: {rows:?}",
+            python.display()
+        );
+        let total = |i: usize| rows.iter().map(|r| r[i]).sum::<usize>();
+        assert!(
+            total(2) < total(1),
+            "{}: {} free blocks before the fill, {} after",
+            python.display(),
+            total(1),
+            total(2)
+        );
+        // What is left free is the fresh pool the last filler started (and at most a stray
+        // block freed after the fill, such as a comprehension's function object).
+        for [size, before, after, capacity] in rows {
+            assert!(
+                after <= capacity,
+                "{}: {size}-byte blocks: {before} free before the fill, {after} after (a pool holds {capacity})",
+                python.display()
+            );
+        }
+    }
+}
