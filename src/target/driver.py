@@ -260,7 +260,7 @@ def _fill_pools():
     """Fills the free blocks of the allocator's partly used pools with objects the worker keeps.
     A child's new objects then go to fresh pools, one after another, instead of into free
     blocks scattered over pages it shares with the worker, each a copy-on-write fault: a
-    dataclass job's worker and child 663 -> 548 faults on 3.12. `sys._debugmallocstats` says
+    dataclass job's worker and child 663 -> 548 faults on 3.12 (docs/benchmarks.md). `sys._debugmallocstats` says
     how many blocks of each size class are free; an object of exactly that size takes one."""
     stats = getattr(sys, "_debugmallocstats", None)
     if stats is None or not hasattr(os, "memfd_create"):
@@ -269,7 +269,11 @@ def _fill_pools():
         fd = os.memfd_create("docmatrix-mallocstats")
     except OSError:
         return
-    saved = os.dup(2)
+    try:
+        saved = os.dup(2)
+    except OSError:  # no fd 2 to stand in for
+        os.close(fd)
+        return
     try:
         os.dup2(fd, 2)
         try:
