@@ -100,20 +100,25 @@ def _exit_code(e):
     return 1
 
 
+def _read_all(fd):
+    """What is left to read from fd, as bytes."""
+    chunks = []
+    while True:
+        chunk = os.read(fd, 1 << 16)
+        if not chunk:
+            return b"".join(chunks)
+        chunks.append(chunk)
+
+
 def _compile(path):
     """A block's code object, or the exception compiling it raised."""
     try:
         fd = os.open(path, os.O_RDONLY)
         try:
-            chunks = []
-            while True:
-                chunk = os.read(fd, 1 << 16)
-                if not chunk:
-                    break
-                chunks.append(chunk)
+            source = _read_all(fd)
         finally:
             os.close(fd)
-        return compile(b"".join(chunks), path, "exec", dont_inherit=True)
+        return compile(source, path, "exec", dont_inherit=True)
     except BaseException as e:
         return e
 
@@ -256,24 +261,21 @@ def _child(job_dir, dump_at, raises_list):
 _FILLER = []  # the worker's: holds what _fill_pools allocated, for the worker's life
 
 
-def _fill_pools():
-    """Fills the free blocks of the allocator's partly used pools with objects the worker keeps.
-    A child's new objects then go to fresh pools, one after another, instead of into free
-    blocks scattered over pages it shares with the worker, each a copy-on-write fault: a
-    dataclass job's worker and child 663 -> 548 faults on 3.12 (docs/benchmarks.md). `sys._debugmallocstats` says
-    how many blocks of each size class are free; an object of exactly that size takes one."""
+def _malloc_stats():
+    """What `sys._debugmallocstats()` prints to fd 2, as bytes (through a memfd standing in for
+    fd 2); None where it cannot be read."""
     stats = getattr(sys, "_debugmallocstats", None)
     if stats is None or not hasattr(os, "memfd_create"):
-        return
+        return None
     try:
         fd = os.memfd_create("docmatrix-mallocstats")
     except OSError:
-        return
+        return None
     try:
         saved = os.dup(2)
     except OSError:  # no fd 2 to stand in for
         os.close(fd)
-        return
+        return None
     try:
         os.dup2(fd, 2)
         try:
@@ -281,18 +283,25 @@ def _fill_pools():
         finally:
             os.dup2(saved, 2)
         os.lseek(fd, 0, 0)
-        chunks = []
-        while True:
-            chunk = os.read(fd, 1 << 16)
-            if not chunk:
-                break
-            chunks.append(chunk)
+        return _read_all(fd)
     finally:
         os.close(saved)
         os.close(fd)
+
+
+def _fill_pools():
+    """Fills the free blocks of the allocator's partly used pools with objects the worker keeps.
+    A child's new objects then go to fresh pools, one after another, instead of into free
+    blocks scattered over pages it shares with the worker, each a copy-on-write fault: a
+    dataclass job's worker and child 663 -> 548 faults on 3.12 (docs/benchmarks.md).
+    `sys._debugmallocstats` says how many blocks of each size class are free; an object of
+    exactly that size takes one."""
+    text = _malloc_stats()
+    if text is None:
+        return
     # Nothing made from here on is freed: a block freed after the stats were read would be a
     # free block the fill did not count. The parsed table is kept, and so is each filler.
-    rows = [line.split() for line in b"".join(chunks).split(b"\n")]
+    rows = [line.split() for line in text.split(b"\n")]
     _FILLER.append(rows)
     # "class  size  num pools  blocks in use  avail blocks", the first table of the stats.
     rows = [f for f in rows if len(f) == 5 and all([x.isdigit() for x in f])]

@@ -232,18 +232,12 @@ fn lean_workers_start_together_and_end_with_the_executor() {
 /// in each size class of the allocator: every class must have at most one pool's blocks free,
 /// so that a child's objects go to fresh pools. Prints `size before after capacity` per class.
 const FILL_PROBE: &str = r#"
-import gc, os, sys
+import gc, sys
 exec(compile(sys.argv[1].split("\nif sys.argv[1] ==")[0], "driver", "exec"))
 import dataclasses, json, re, typing  # something to fragment the pools
 
 def avail():
-    fd = os.memfd_create("probe")
-    saved = os.dup(2)
-    os.dup2(fd, 2)
-    sys._debugmallocstats()
-    os.dup2(saved, 2)
-    os.lseek(fd, 0, 0)
-    text = os.read(fd, 1 << 20).decode()
+    text = _malloc_stats().decode()
     pool = int([l for l in text.splitlines() if "unused pools" in l][0].split()[4])
     rows = {}
     for line in text.splitlines():
