@@ -81,7 +81,8 @@ struct ValidateArgs {
     paths: Vec<PathBuf>,
     #[command(flatten)]
     common: Common,
-    /// Jobs run at once [default: the number of cores]
+    /// Jobs in flight at once [default: four per core with warm isolation, one per core with
+    /// process isolation]
     #[arg(long, short = 'j', value_name = "N")]
     jobs: Option<usize>,
     /// Seconds each block may run, unless it says `timeout=` [default: 10]
