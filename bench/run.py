@@ -15,7 +15,9 @@ Phases, in this order (progress lines go to standard error, the results to stand
  3. edit: a copy of the corpus with one string literal of one example changed, same cache: how
     many cells did not come from the cache (4 expected: one example x four versions);
  4. peers and the fresh-process baseline (with --peers / --shared, --fresh-baseline);
- 5. scale: a 10x corpus of bench/gen_corpus.py, cold, against the 1x one (--skip-scale);
+ 5. scale: a 10x corpus of bench/gen_corpus.py, cold, against the 1x one, then the 10x corpus
+    again with the same cache (nothing changed: its shell blocks' static checks come from the
+    cache too; what it executed is counted under strace) (--skip-scale);
  6. extraction: `validate --dry-run --format json` over >= 200 MB of Markdown, best of 3
     (--skip-extraction).
 
@@ -278,6 +280,15 @@ def compare_reports(before: dict, after: dict, skip: Sequence[Tuple[str, int]] =
                 differences.append(f"{key[0]}:{key[1]} {version}: {', '.join(changed)} differ "
                                    f"({a.get('status')} -> {b.get('status')})")
     return differences
+
+
+def compare_findings(before: dict, after: dict) -> List[str]:
+    """Examples whose static findings differ between two reports of one corpus."""
+    def index(report: dict) -> Dict[Tuple[str, int], list]:
+        return {(e["file"], e["line"]): e.get("findings", []) for e in report["examples"]}
+    a, b = index(before), index(after)
+    return [f"{f}:{line}: {a.get((f, line))} -> {b.get((f, line))}"
+            for f, line in sorted(set(a) | set(b)) if a.get((f, line)) != b.get((f, line))]
 
 
 def md_lines_outside(report: dict) -> List[str]:
@@ -974,6 +985,9 @@ class Results:
     fresh_seconds: Optional[float] = None
     scale_base: Optional[Run] = None
     scale_10x: Optional[Run] = None
+    # The 10x corpus again, same cache: its shell blocks' static checks come from the cache too.
+    scale_rerun: Optional[Run] = None
+    scale_processes: Optional[ProcessCount] = None
     extraction: Optional[Extraction] = None
     verdicts_ok: Optional[bool] = None
     background: List[Tuple[str, Optional[float]]] = field(default_factory=list)
@@ -1128,7 +1142,7 @@ def report_details(r: Results) -> int:
         status |= report_differences("edited copy vs cold run, other examples",
                                      compare_reports(r.cold.report, r.edited.report, skip))
     outside = []
-    for run in (r.cold, r.rerun, r.edited, r.scale_base, r.scale_10x):
+    for run in (r.cold, r.rerun, r.edited, r.scale_base, r.scale_10x, r.scale_rerun):
         if run is not None:
             outside += [f"[{run.label}] {o}" for o in md_lines_outside(run.report)]
     status |= report_differences("md_line of every failure inside its example", outside,
@@ -1144,6 +1158,24 @@ def report_details(r: Results) -> int:
               f"time per cell run {1000 * a / max(x1, 1):.2f} -> {1000 * b / max(x10, 1):.2f} ms"
               f" = {(b / max(x10, 1)) / (a / max(x1, 1)):.2f}x; own peak "
               f"{mb(r.scale_base.m.own_peak_kib)} -> {mb(r.scale_10x.m.own_peak_kib)}")
+    if r.scale_10x is not None and r.scale_rerun is not None:
+        total, _, cached = cache_counts(r.scale_rerun.report)
+        print(f"\nscale re-run, nothing changed: {r.scale_rerun.m.wall:.2f} s "
+              f"({r.scale_rerun.m.wall / r.scale_10x.m.wall:.4f}x the 10x cold run); cells "
+              f"from the cache {cached} of {total}")
+        status |= report_differences("10x re-run vs 10x cold run, every cell",
+                                     compare_reports(r.scale_10x.report, r.scale_rerun.report))
+        status |= report_differences("10x re-run vs 10x cold run, static findings",
+                                     compare_findings(r.scale_10x.report,
+                                                      r.scale_rerun.report))
+        p = r.scale_processes
+        if p is not None and p.measured:
+            names = Counter(os.path.basename(path) for _, path in p.execs)
+            print(f"  under strace: {len(p.execs)} successful execve (docmatrix itself "
+                  "included): " + ", ".join(f"{n} x{c}" for n, c in names.most_common(8))
+                  + (" ..." if len(names) > 8 else ""))
+        elif p is not None:
+            print(f"  processes: not measured ({p.reason})")
     if r.extraction is not None:
         e = r.extraction
         print(f"\nextraction: {e.files} files, {e.bytes / MB:.1f} MB; dry runs "
@@ -1222,6 +1254,13 @@ def benchmark(args: argparse.Namespace, tmp: Path) -> int:
         r.scale_10x = run_docmatrix(binary, big, args.jobs, runs_dir / "scale-10x",
                                     tmp / "cache-scale-10x", "10x generated, cold")
         progress(f"scale: {r.scale_10x.m.wall:.2f} s")
+        progress("scale: the 10x corpus again, same cache")
+        r.scale_rerun = run_docmatrix(binary, big, args.jobs, runs_dir / "scale-10x-rerun",
+                                      tmp / "cache-scale-10x", "10x generated, re-run")
+        progress(f"scale: re-run {r.scale_rerun.m.wall:.2f} s")
+        if not args.skip_strace:
+            r.scale_processes = count_processes(binary, big, args.jobs, tmp / "cache-scale-10x",
+                                                runs_dir / "strace-10x")
     if not args.skip_extraction:
         sources = [tmp / "scale-10x"] if r.scale_10x is not None else [corpus]
         extraction_dir = tmp / "extraction"
@@ -1245,7 +1284,7 @@ def benchmark(args: argparse.Namespace, tmp: Path) -> int:
     report_figures(binary, corpus, r.cold.m, r.cold.report, args.jobs, facts)
     report_comparisons(r.cold_wall, r.peers, r.fresh_seconds,
                        r.rerun.m.wall if r.rerun else None, r.cold_walls, r.peer_runs)
-    phases = [r.cold, r.rerun, r.edited, r.scale_base, r.scale_10x]
+    phases = [r.cold, r.rerun, r.edited, r.scale_base, r.scale_10x, r.scale_rerun]
     report_phases([run for i, run in enumerate(phases)
                    if run is not None and all(run is not other for other in phases[:i])])
     status = report_verdicts(verdicts_path, r.cold.report, corpus)

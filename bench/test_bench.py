@@ -368,6 +368,12 @@ class PipelineTests(unittest.TestCase):
         self.assertRegex(out, r"re-run: cells served from the cache +16 of 16 +all +PASS")
         self.assertRegex(out, r"cells not from the cache +4 \([0-9.]+ s\) +exactly 4 +PASS")
         self.assertRegex(out, r"30 examples cold / 3 cold +[0-9.]+ s / [0-9.]+ s = [0-9.]+x")
+        # the 10x corpus again, same cache: every cell from the cache, findings unchanged
+        self.assertRegex(out, r"10x generated, re-run +30 +120 +0 +120 ")
+        self.assertRegex(out, r"scale re-run, nothing changed: [0-9.]+ s \([0-9.]+x the 10x "
+                              r"cold run\); cells from the cache 120 of 120")
+        self.assertIn("10x re-run vs 10x cold run, every cell: all identical", out)
+        self.assertIn("10x re-run vs 10x cold run, static findings: all identical", out)
         self.assertRegex(out, r"extraction \(--dry-run\), Markdown read +[0-9]+ MB/s")
         self.assertIn("docmatrix's own 'read and planned in' 0.00 s", out)
         self.assertRegex(out, r"Python interpreters started \(strace\) +not measured: skipped")
@@ -438,6 +444,16 @@ class PieceTests(unittest.TestCase):
         self.assertEqual(len(differences), 1)
         self.assertIn("./guide_a.md:16 3.9: error_type differ", differences[0])
         self.assertEqual(run.compare_reports(REPORT, cached, skip=[("./guide_a.md", 16)]), [])
+
+    def test_findings_comparison(self):
+        a = {"examples": [{"file": "./g.md", "line": 3, "findings": [{"rule": "SC2086"}]},
+                          {"file": "./g.md", "line": 9}]}
+        b = json.loads(json.dumps(a))
+        self.assertEqual(run.compare_findings(a, b), [])
+        b["examples"][0]["findings"] = []
+        differences = run.compare_findings(a, b)
+        self.assertEqual(len(differences), 1)
+        self.assertTrue(differences[0].startswith("./g.md:3: "), differences)
 
     def test_md_line_outside_its_example(self):
         self.assertEqual(run.md_lines_outside(REPORT), [])

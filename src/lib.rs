@@ -232,6 +232,7 @@ pub fn run_prepared(
                 target::CheckOptions {
                     shellcheck_min: config.shell_min_severity,
                     hadolint_min: config.docker_min_severity,
+                    cache: executor.cache(),
                 },
             )
         })

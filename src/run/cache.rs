@@ -121,8 +121,14 @@ impl Cache {
     }
 
     fn load(&self, key: &str) -> Option<Entry> {
+        let e: Entry = serde_json::from_str(&self.line(key)?).ok()?;
+        (e.key == key).then_some(e)
+    }
+
+    /// The stored line of `key`, from its shard (read on the first lookup).
+    fn line(&self, key: &str) -> Option<Arc<str>> {
         let i = Self::shard_index(key);
-        let line = {
+        {
             let mut shard = self.shard(i);
             if !shard.loaded {
                 shard.loaded = true;
@@ -134,13 +140,11 @@ impl Cache {
                     }
                 }
             }
-            shard.lines.get(key)?.clone()
-        };
-        let e: Entry = serde_json::from_str(&line).ok()?;
-        (e.key == key).then_some(e)
+            shard.lines.get(key).cloned()
+        }
     }
 
-    fn store(&self, key: &str, entry: &Entry) -> std::io::Result<()> {
+    fn store(&self, key: &str, entry: &impl Serialize) -> std::io::Result<()> {
         let i = Self::shard_index(key);
         let mut line = serde_json::to_string(entry)?;
         if key_of(&line) != Some(key) {
@@ -189,6 +193,29 @@ impl Cache {
             duration_ms: u64::try_from(r.duration.as_millis()).unwrap_or(u64::MAX),
             stderr: r.stderr.clone(),
             stdout: r.stdout.clone(),
+        };
+        let _ = self.store(key, &entry);
+    }
+
+    /// The output of a static checker stored under `key` (see [`crate::target::tool`]).
+    pub fn load_tool(&self, key: &str) -> Option<ToolOutput> {
+        let e: ToolEntry = serde_json::from_str(&self.line(key)?).ok()?;
+        (e.key == key).then_some(ToolOutput {
+            code: e.code,
+            stdout: e.stdout,
+            stderr: e.stderr,
+        })
+    }
+
+    /// Stores a static checker's output under `key`; a cache that cannot be written only costs
+    /// speed.
+    pub fn store_tool(&self, key: &str, out: &ToolOutput) {
+        let entry = ToolEntry {
+            key: key.to_string(),
+            at: now_secs(),
+            code: out.code,
+            stdout: out.stdout.clone(),
+            stderr: out.stderr.clone(),
         };
         let _ = self.store(key, &entry);
     }
@@ -321,6 +348,26 @@ struct Entry {
     duration_ms: u64,
     stderr: String,
     stdout: String,
+}
+
+/// What a static checker printed, and the status it exited with by itself.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ToolOutput {
+    pub code: i32,
+    pub stdout: String,
+    pub stderr: String,
+}
+
+/// A static checker's output, as stored.
+#[derive(Debug, Serialize, Deserialize)]
+struct ToolEntry {
+    /// First, so that a line can be indexed without parsing it.
+    key: String,
+    #[serde(default)]
+    at: u64,
+    code: i32,
+    stdout: String,
+    stderr: String,
 }
 
 /// What identifies an interpreter's behaviour, beyond its path and version.
@@ -468,6 +515,10 @@ impl Executor for CachingExecutor<'_> {
 
     fn sandbox(&self) -> &'static str {
         self.inner.sandbox()
+    }
+
+    fn cache(&self) -> Option<&Cache> {
+        Some(&self.cache)
     }
 }
 

@@ -48,6 +48,10 @@ pub trait Executor: Sync {
     fn execute(&self, job: &Job) -> JobResult;
     /// The sandbox jobs run in, for the report (`bwrap`, `none`).
     fn sandbox(&self) -> &'static str;
+    /// The result cache this executor serves from, if any: the run's static checks use it too.
+    fn cache(&self) -> Option<&cache::Cache> {
+        None
+    }
 }
 
 /// Sends Python jobs to one executor and the others (shell, Dockerfile) to another.

@@ -4,16 +4,19 @@ pub mod dockerfile;
 pub mod netfail;
 pub mod python;
 pub mod shell;
+pub mod tool;
 
 use crate::model::{Finding, Lang, Severity, Snippet};
 
-/// What the linters report.
+/// What the linters report, and where their outputs are cached.
 #[derive(Debug, Clone, Copy)]
-pub struct CheckOptions {
+pub struct CheckOptions<'a> {
     /// shellcheck findings below this are dropped.
     pub shellcheck_min: Severity,
     /// hadolint findings below this are dropped.
     pub hadolint_min: Severity,
+    /// The run's result cache: checkers' outputs are served from it and stored in it.
+    pub cache: Option<&'a crate::run::cache::Cache>,
 }
 
 /// The static findings of one block (no execution), at Markdown lines, sorted, without the
@@ -23,8 +26,8 @@ pub fn static_findings(s: &Snippet, opts: CheckOptions) -> Vec<Finding> {
         return Vec::new();
     }
     let mut out = match s.lang {
-        Lang::Shell(_) | Lang::Session => shell::findings(s, opts.shellcheck_min),
-        Lang::Dockerfile => dockerfile::findings(s, opts.hadolint_min),
+        Lang::Shell(_) | Lang::Session => shell::findings(s, opts.shellcheck_min, opts.cache),
+        Lang::Dockerfile => dockerfile::findings(s, opts.hadolint_min, opts.cache),
         Lang::Python | Lang::Other(_) => Vec::new(),
     };
     // Syntax errors cannot be ignored: nothing after them would be checked or run.

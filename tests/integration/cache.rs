@@ -209,3 +209,165 @@ fn timeouts_are_never_cached_and_clear_empties_the_cache() {
     let doc = p.validate(&["--isolation", "process"]);
     assert!(cells(&doc).iter().all(|c| !c.2));
 }
+
+/// Wrappers for the static checkers (`bash`, `sh`, shellcheck, and hadolint from target/tools
+/// when CI installed it) that log each start to `log`, in a folder to put first on PATH.
+fn checker_wrappers(dir: &Path, log: &Path) -> (PathBuf, bool) {
+    let bin = dir.join("checkers");
+    std::fs::create_dir(&bin).unwrap();
+    let hadolint = root().join("target/tools/hadolint");
+    let mut tools: Vec<(&str, PathBuf)> = ["bash", "sh", "shellcheck"]
+        .iter()
+        .map(|t| {
+            (
+                *t,
+                docmatrix::run::which(t).unwrap_or_else(|| panic!("{t} is installed")),
+            )
+        })
+        .collect();
+    let with_hadolint = hadolint.exists();
+    if with_hadolint {
+        tools.push(("hadolint", hadolint));
+    }
+    for (name, real) in tools {
+        let wrapper = bin.join(name);
+        let script = format!(
+            "#!/bin/sh\necho \"{name} $*\" >> '{log}'\nexec '{real}' \"$@\"\n",
+            log = log.display(),
+            real = real.display(),
+        );
+        std::fs::write(&wrapper, script).unwrap();
+        use std::os::unix::fs::PermissionsExt;
+        std::fs::set_permissions(&wrapper, std::fs::Permissions::from_mode(0o755)).unwrap();
+    }
+    (bin, with_hadolint)
+}
+
+/// The static checks of a log of checker starts (a shell run by a `run` block is not one).
+fn checks(log: &Path) -> Vec<String> {
+    std::fs::read_to_string(log)
+        .unwrap_or_default()
+        .lines()
+        .filter(|l| {
+            l.ends_with(" -n script") || l.starts_with("shellcheck ") || l.starts_with("hadolint ")
+        })
+        .map(str::to_string)
+        .collect()
+}
+
+/// Every example's static findings, in report order: (file:line, findings as JSON).
+fn all_findings(doc: &Value) -> Vec<(String, String)> {
+    doc["examples"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| {
+            (
+                format!("{}:{}", e["file"].as_str().unwrap(), e["line"]),
+                e["findings"].to_string(),
+            )
+        })
+        .collect()
+}
+
+#[test]
+fn a_rerun_starts_no_static_checker_and_reports_the_same_findings() {
+    let p = Project::new(&[
+        ("shell/scripts.md", "scripts.md"),
+        ("shell/sessions.md", "sessions.md"),
+        ("dockerfile/rules.md", "rules.md"),
+    ]);
+    let log = p.path().join("checks.log");
+    let (bin, with_hadolint) = checker_wrappers(p.path(), &log);
+    let path = format!(
+        "{}:{}",
+        bin.display(),
+        std::env::var("PATH").unwrap_or_default()
+    );
+    let run = |env: &[(&str, &str)]| -> Value {
+        let mut c = command();
+        c.args(["validate", "--format", "json", "--sandbox", "none"])
+            .current_dir(p.path())
+            .env("PATH", &path)
+            .env_remove("SHELLCHECK_OPTS");
+        for (k, v) in env {
+            c.env(k, v);
+        }
+        let out = c.output().unwrap();
+        serde_json::from_slice(&out.stdout)
+            .unwrap_or_else(|e| panic!("{e}: {}{}", stdout(&out), stderr(&out)))
+    };
+
+    let first = run(&[]);
+    let ran = checks(&log);
+    let sources: std::collections::BTreeSet<String> = first["examples"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .flat_map(findings_of)
+        .map(|f| f.2)
+        .collect();
+    let mut expected = vec!["bash -n", "docmatrix", "sh -n", "shellcheck"];
+    if with_hadolint {
+        expected.push("hadolint");
+    }
+    for s in &expected {
+        assert!(sources.contains(*s), "a finding of {s}: {sources:?}");
+    }
+    assert!(ran.iter().any(|l| l.starts_with("shellcheck ")), "{ran:?}");
+    assert!(ran.iter().any(|l| l.starts_with("bash -n")), "{ran:?}");
+    assert!(ran.iter().any(|l| l.starts_with("sh -n")), "{ran:?}");
+    assert_eq!(
+        ran.iter().any(|l| l.starts_with("hadolint ")),
+        with_hadolint,
+        "{ran:?}"
+    );
+
+    // Nothing changed: no checker starts, and every finding is the same, message and all.
+    let second = run(&[]);
+    assert_eq!(checks(&log), ran, "a re-run starts no static checker");
+    assert_eq!(all_findings(&second), all_findings(&first));
+
+    // One character of one shell block: its checks run again, and nothing else.
+    let scripts = p.path().join("guides/scripts.md");
+    let text = std::fs::read_to_string(&scripts).unwrap();
+    let edited = text.replacen("done done", "done  done", 1);
+    assert_ne!(text, edited);
+    std::fs::write(&scripts, edited).unwrap();
+    let third = run(&[]);
+    let again: Vec<String> = checks(&log)[ran.len()..].to_vec();
+    assert_eq!(
+        again,
+        vec!["bash -n script".to_string()],
+        "only the edited block's syntax check (its error stops shellcheck)"
+    );
+    assert_eq!(all_findings(&third), all_findings(&first));
+
+    // Configuration the checker reads by itself is part of the key: SHELLCHECK_OPTS excluding
+    // a rule the guides trigger runs shellcheck again, and that rule's findings are gone.
+    let before = checks(&log).len();
+    let rule = first["examples"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .flat_map(findings_of)
+        .find(|f| f.2 == "shellcheck")
+        .map(|f| f.3)
+        .unwrap();
+    let opts = format!("--exclude={rule}");
+    let fourth = run(&[("SHELLCHECK_OPTS", &opts)]);
+    let now = checks(&log);
+    assert!(
+        now[before..].iter().all(|l| l.starts_with("shellcheck ")) && now.len() > before,
+        "{:?}",
+        &now[before..]
+    );
+    let rules: Vec<String> = fourth["examples"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .flat_map(findings_of)
+        .map(|f| f.3)
+        .collect();
+    assert!(!rules.contains(&rule), "{rule} excluded: {rules:?}");
+}

@@ -22,10 +22,12 @@ use serde::Deserialize;
 
 use crate::model::{Finding, Severity, Snippet, Status};
 use crate::plan::Job;
+use crate::run::cache::Cache;
 use crate::run::process::{self, Exit, Limits};
 use crate::run::which;
 use crate::run::JobResult;
 use crate::target::python::BlockResult;
+use crate::target::tool::{Check, Kind};
 
 /// Rules that judge a whole Dockerfile, not one instruction: not applied to fragments.
 const WHOLE_FILE_RULES: &[&str] = &["DF008", "DF010", "DF013", "DF016"];
@@ -36,8 +38,8 @@ pub fn is_fragment(code: &str) -> bool {
 }
 
 /// The static findings of a Dockerfile block, at Markdown lines: parse errors, docmatrix's
-/// rules and hadolint's findings at `min` or above.
-pub fn findings(s: &Snippet, min: Severity) -> Vec<Finding> {
+/// rules and hadolint's findings at `min` or above (its output from `cache` when it has it).
+pub fn findings(s: &Snippet, min: Severity, cache: Option<&Cache>) -> Vec<Finding> {
     let df = parse::parse(&s.code);
     let fragment = df.stages.is_empty();
     let mut out = Vec::new();
@@ -73,7 +75,7 @@ pub fn findings(s: &Snippet, min: Severity) -> Vec<Finding> {
         }
     }
     if !fragment {
-        match hadolint(&s.code, min) {
+        match hadolint(&s.code, min, cache) {
             Ok(found) => out.extend(found.into_iter().map(|(line, f)| Finding {
                 line: s.md_line(line),
                 ..f
@@ -100,32 +102,33 @@ struct HadolintFinding {
     level: String,
 }
 
-/// hadolint's findings (code line, finding) at `min` or above; none when it is not installed.
-fn hadolint(code: &str, min: Severity) -> Result<Vec<(usize, Finding)>, String> {
+/// hadolint's findings (code line, finding) at `min` or above, through `cache`; none when it is
+/// not installed.
+fn hadolint(
+    code: &str,
+    min: Severity,
+    cache: Option<&Cache>,
+) -> Result<Vec<(usize, Finding)>, String> {
     let Some(program) = which("hadolint") else {
         return Ok(Vec::new());
     };
-    let dir = tempfile::Builder::new()
-        .prefix("docmatrix-check-")
-        .tempdir_in(crate::run::job_root().unwrap_or_else(std::env::temp_dir))
-        .map_err(|e| format!("cannot make a scratch folder: {e}"))?;
-    std::fs::write(dir.path().join("Dockerfile"), code)
-        .map_err(|e| format!("cannot write a scratch file: {e}"))?;
-    let mut cmd = Command::new(&program);
-    cmd.args(["--no-fail", "--format", "json", "Dockerfile"])
-        .current_dir(dir.path());
-    let limits = Limits {
+    let rec = Check {
+        kind: Kind::Hadolint,
+        program: &program,
+        args: &["--no-fail", "--format", "json", "Dockerfile"],
+        file: "Dockerfile",
+        text: code,
         timeout: Duration::from_secs(20),
-        ..Limits::default()
-    };
-    let rec = process::run(&mut cmd, &limits).map_err(|e| format!("cannot run hadolint: {e}"))?;
+    }
+    .run(cache)
+    .map_err(|e| format!("cannot run hadolint: {e}"))?;
     if rec.exit == Exit::TimedOut {
         return Err("hadolint did not finish".into());
     }
-    let found: Vec<HadolintFinding> = serde_json::from_str(&rec.stdout.text()).map_err(|e| {
+    let found: Vec<HadolintFinding> = serde_json::from_str(&rec.stdout).map_err(|e| {
         format!(
             "hadolint gave no report ({e}): {}",
-            rec.stderr.text().lines().next().unwrap_or("")
+            rec.stderr.lines().next().unwrap_or("")
         )
     })?;
     Ok(found

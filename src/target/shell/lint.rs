@@ -2,15 +2,16 @@
 //! (`bash -n`, `sh -n`, `zsh -n`) and, where it is installed, shellcheck. Every finding is at a
 //! 1-based line of the checked text; the caller maps it to the Markdown line.
 
-use std::path::{Path, PathBuf};
-use std::process::Command;
+use std::path::PathBuf;
 use std::time::Duration;
 
 use serde::Deserialize;
 
 use crate::model::{Severity, Shell};
-use crate::run::process::{self, Exit, Limits};
+use crate::run::cache::Cache;
+use crate::run::process::Exit;
 use crate::run::which;
+use crate::target::tool::{Check, Kind};
 
 /// A finding at a line of the checked text (not yet a Markdown line).
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -22,13 +23,8 @@ pub struct LineFinding {
     pub message: String,
 }
 
-fn limits() -> Limits {
-    Limits {
-        timeout: Duration::from_secs(20),
-        output_cap: 256 * 1024,
-        ..Limits::default()
-    }
-}
+/// How long a checker may take on one block.
+const TIMEOUT: Duration = Duration::from_secs(20);
 
 /// The shell that checks `shell` scripts: `(program, source name)`; `None` for zsh when zsh
 /// is not installed (bash would report zsh-only syntax as errors).
@@ -40,22 +36,25 @@ fn checker(shell: Shell) -> Option<(PathBuf, &'static str)> {
     }
 }
 
-/// The syntax errors of `code` as `shell` reads it (`shell -n`). Empty when the shell is not
-/// installed, or when the checker could not be run (`Err` names why).
-pub fn syntax(shell: Shell, code: &str, scratch: &Path) -> Result<Vec<LineFinding>, String> {
+/// The syntax errors of `code` as `shell` reads it (`shell -n`), through `cache`. Empty when
+/// the shell is not installed, or when the checker could not be run (`Err` names why).
+pub fn syntax(shell: Shell, code: &str, cache: Option<&Cache>) -> Result<Vec<LineFinding>, String> {
     let Some((program, source)) = checker(shell) else {
         return Ok(Vec::new());
     };
-    let file = scratch.join("script");
-    std::fs::write(&file, code).map_err(|e| format!("cannot write {}: {e}", file.display()))?;
-    let mut cmd = Command::new(&program);
-    cmd.arg("-n").arg("script").current_dir(scratch);
-    let rec = process::run(&mut cmd, &limits())
-        .map_err(|e| format!("cannot run {}: {e}", program.display()))?;
+    let rec = Check {
+        kind: Kind::Shell,
+        program: &program,
+        args: &["-n", "script"],
+        file: "script",
+        text: code,
+        timeout: TIMEOUT,
+    }
+    .run(cache)?;
     if rec.exit == Exit::TimedOut {
         return Err(format!("{source} did not finish"));
     }
-    let text = rec.stderr.text();
+    let text = rec.stderr;
     let mut out = Vec::new();
     for l in text.lines() {
         if let Some((line, msg)) = parse_shell_error(l).filter(|(_, m)| !m.starts_with('`')) {
@@ -104,13 +103,13 @@ struct Comment {
     message: String,
 }
 
-/// shellcheck's findings on `code` at `min` severity or above; `Ok(None)` when shellcheck is
-/// not installed or does not support `shell` (zsh).
+/// shellcheck's findings on `code` at `min` severity or above, through `cache`; `Ok(None)` when
+/// shellcheck is not installed or does not support `shell` (zsh).
 pub fn shellcheck(
     shell: Shell,
     code: &str,
     min: Severity,
-    scratch: &Path,
+    cache: Option<&Cache>,
 ) -> Result<Option<Vec<LineFinding>>, String> {
     let Some(program) = which("shellcheck") else {
         return Ok(None);
@@ -120,22 +119,29 @@ pub fn shellcheck(
         Shell::Sh => "sh",
         Shell::Zsh => return Ok(None),
     };
-    let file = scratch.join("script");
-    std::fs::write(&file, code).map_err(|e| format!("cannot write {}: {e}", file.display()))?;
-    let mut cmd = Command::new(&program);
-    cmd.args(["--format=json1", "--shell", dialect, "--severity"])
-        .arg(min.as_str())
-        .arg("script")
-        .current_dir(scratch);
-    let rec = process::run(&mut cmd, &limits())
-        .map_err(|e| format!("cannot run {}: {e}", program.display()))?;
+    let rec = Check {
+        kind: Kind::Shellcheck,
+        program: &program,
+        args: &[
+            "--format=json1",
+            "--shell",
+            dialect,
+            "--severity",
+            min.as_str(),
+            "script",
+        ],
+        file: "script",
+        text: code,
+        timeout: TIMEOUT,
+    }
+    .run(cache)?;
     if rec.exit == Exit::TimedOut {
         return Err("shellcheck did not finish".into());
     }
-    let json: Json1 = serde_json::from_str(&rec.stdout.text()).map_err(|e| {
+    let json: Json1 = serde_json::from_str(&rec.stdout).map_err(|e| {
         format!(
             "shellcheck gave no report ({e}): {}",
-            rec.stderr.text().lines().next().unwrap_or("")
+            rec.stderr.lines().next().unwrap_or("")
         )
     })?;
     let mut out: Vec<LineFinding> = json
@@ -178,21 +184,18 @@ mod tests {
 
     #[test]
     fn bash_and_sh_syntax_errors_at_their_lines() {
-        let dir = tempfile::tempdir().unwrap();
         let f = syntax(
             Shell::Bash,
             "echo ok\nif true; then\n  echo x\nfi fi\n",
-            dir.path(),
+            None,
         )
         .unwrap();
         assert_eq!(f.len(), 1, "{f:?}");
         assert_eq!(f[0].line, 4);
         assert_eq!(f[0].source, "bash -n");
-        assert!(syntax(Shell::Bash, "echo ok\n", dir.path())
-            .unwrap()
-            .is_empty());
+        assert!(syntax(Shell::Bash, "echo ok\n", None).unwrap().is_empty());
         // Arrays are bash, not POSIX sh.
-        let f = syntax(Shell::Sh, "echo ok\na=(1 2)\n", dir.path()).unwrap();
+        let f = syntax(Shell::Sh, "echo ok\na=(1 2)\n", None).unwrap();
         assert_eq!(f.len(), 1, "{f:?}");
         assert_eq!(f[0].line, 2);
     }

@@ -10,6 +10,7 @@ pub mod run;
 pub mod session;
 
 use crate::model::{Finding, Lang, Severity, Shell, Snippet};
+use crate::run::cache::Cache;
 
 /// The script a block stands for, and for each of its lines the block's code line: a script
 /// block is itself; a session is its commands, one after the other; a session without a
@@ -45,19 +46,16 @@ pub fn is_session(s: &Snippet) -> bool {
 
 /// The static findings of a shell block, at Markdown lines: syntax errors, else shellcheck's
 /// findings at `min` or above (shellcheck's own parse errors would repeat the syntax errors).
-pub fn findings(s: &Snippet, min: Severity) -> Vec<Finding> {
+/// The checkers' outputs come from `cache` when it has them.
+pub fn findings(s: &Snippet, min: Severity, cache: Option<&Cache>) -> Vec<Finding> {
     let (shell, script, map) = script_of(s);
     let md = |line: usize| {
         line.checked_sub(1)
             .and_then(|i| map.get(i))
             .map_or(s.end_line, |&code_line| s.md_line(code_line))
     };
-    let scratch = match scratch_dir() {
-        Ok(d) => d,
-        Err(e) => return vec![tool_failure(s.line, "docmatrix", e)],
-    };
     let mut out = Vec::new();
-    match lint::syntax(shell, &script, scratch.path()) {
+    match lint::syntax(shell, &script, cache) {
         Ok(errors) => out.extend(errors.into_iter().map(|f| Finding {
             line: md(f.line),
             severity: f.severity,
@@ -80,7 +78,7 @@ pub fn findings(s: &Snippet, min: Severity) -> Vec<Finding> {
     if out.iter().any(|f| f.severity == Severity::Error) {
         return out;
     }
-    match lint::shellcheck(shell, &script, min, scratch.path()) {
+    match lint::shellcheck(shell, &script, min, cache) {
         Ok(Some(found)) => out.extend(found.into_iter().map(|f| Finding {
             line: md(f.line),
             severity: f.severity,
@@ -107,14 +105,4 @@ fn tool_failure(line: usize, source: &str, message: String) -> Finding {
         why: None,
         fix: None,
     }
-}
-
-fn scratch_dir() -> Result<tempfile::TempDir, String> {
-    let mut b = tempfile::Builder::new();
-    b.prefix("docmatrix-check-");
-    match crate::run::job_root() {
-        Some(root) => b.tempdir_in(root),
-        None => b.tempdir(),
-    }
-    .map_err(|e| format!("cannot make a scratch folder: {e}"))
 }
