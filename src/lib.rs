@@ -243,7 +243,9 @@ pub fn run_prepared(
     for (i, v, o) in the_plan.decided {
         cells[i].insert(v, o);
     }
-    for (job, result) in the_plan.jobs.iter().zip(&results) {
+    // The results are consumed here: their texts move into the report, and nothing of a
+    // result outlives this loop (at 40,000 cells the two side by side were a third of the peak).
+    for (job, result) in the_plan.jobs.iter().zip(results) {
         let ms = u64::try_from(result.duration.as_millis()).unwrap_or(u64::MAX);
         let first_bad = job
             .members
@@ -251,13 +253,18 @@ pub fn run_prepared(
             .zip(&result.blocks)
             .find(|(_, b)| b.status != Status::Pass)
             .map(|(m, _)| &examples[m.example]);
-        for (member, block) in job.members.iter().zip(&result.blocks) {
+        let failed = result
+            .blocks
+            .iter()
+            .any(|b| b.status == Status::Fail || b.status == Status::Timeout);
+        let stderr = (failed && !result.stderr.is_empty()).then_some(result.stderr);
+        for (member, block) in job.members.iter().zip(result.blocks) {
             let mut o = Outcome::bare(block.status);
-            o.error = block.error.clone();
-            o.error_type = block.error_type.clone();
+            o.error = block.error;
+            o.error_type = block.error_type;
             o.exit_code = block.exit_code;
-            o.reason = block.reason.clone();
-            o.diff = block.diff.clone();
+            o.reason = block.reason;
+            o.diff = block.diff;
             if o.reason.as_deref() == Some(target::python::NOT_REACHED_AFTER_FAILURE) {
                 if let Some(b) = first_bad {
                     o.reason = Some(format!(
@@ -278,7 +285,7 @@ pub fn run_prepared(
             }
             o.cached = result.cached;
             if block.status == Status::Fail || block.status == Status::Timeout {
-                o.stderr = Some(result.stderr.clone()).filter(|s| !s.is_empty());
+                o.stderr = stderr.clone();
             }
             cells[member.example].insert(job.version, o);
         }

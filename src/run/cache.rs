@@ -121,7 +121,10 @@ impl Cache {
     }
 
     fn load(&self, key: &str) -> Option<Entry> {
-        let e: Entry = serde_json::from_str(&self.line(key)?).ok()?;
+        let mut e: Entry = serde_json::from_str(&self.line(key)?).ok()?;
+        // serde_json gives a one-block list room for four: a run serving 40,000 results
+        // from the cache kept 16 MB of empty room.
+        e.blocks.shrink_to_fit();
         (e.key == key).then_some(e)
     }
 
