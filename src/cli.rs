@@ -421,11 +421,14 @@ fn cache(a: CacheArgs) -> Result<i32, Error> {
     match a.action {
         CacheAction::Info => {
             let (n, bytes) = cache.size();
-            write_stdout(&format!("{}: {n} results, {bytes} bytes\n", dir.display()));
+            write_stdout(&format!(
+                "{}: {n} entries (results and static checks' outputs), {bytes} bytes\n",
+                dir.display()
+            ));
         }
         CacheAction::Clear => {
             let n = cache.clear()?;
-            write_stdout(&format!("{}: removed {n} results\n", dir.display()));
+            write_stdout(&format!("{}: removed {n} entries\n", dir.display()));
         }
     }
     Ok(0)
