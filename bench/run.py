@@ -473,6 +473,12 @@ class ProcessCount:
     def measured(self) -> bool:
         return not self.reason
 
+    def programs(self) -> str:
+        """The programs executed, most frequent first: `docmatrix x1, bwrap x1, ...`."""
+        names = Counter(os.path.basename(path) for _, path in self.execs)
+        return (", ".join(f"{n} x{c}" for n, c in names.most_common(8))
+                + (" ..." if len(names) > 8 else ""))
+
 
 def count_processes(binary: Path, corpus: Path, jobs: Optional[int], cache_dir: Path,
                     out_dir: Path) -> ProcessCount:
@@ -1113,12 +1119,10 @@ def report_details(r: Results) -> int:
                                      compare_reports(r.cold.report, r.rerun.report))
     p = r.processes
     if p is not None and p.measured:
-        names = Counter(os.path.basename(path) for _, path in p.execs)
         print(f"re-run under strace: {len(p.execs)} successful execve "
               f"(docmatrix itself included), {len(p.interpreters)} of a Python interpreter; "
               f"cells from cache in that run: {p.cached[2]} of {p.cached[0]}")
-        print("  programs: " + ", ".join(f"{n} x{c}" for n, c in names.most_common(8))
-              + (" ..." if len(names) > 8 else ""))
+        print("  programs: " + p.programs())
         for path in sorted(set(p.interpreters))[:5]:
             print(f"  interpreter started: {path}")
     elif p is not None:
@@ -1170,10 +1174,8 @@ def report_details(r: Results) -> int:
                                                       r.scale_rerun.report))
         p = r.scale_processes
         if p is not None and p.measured:
-            names = Counter(os.path.basename(path) for _, path in p.execs)
             print(f"  under strace: {len(p.execs)} successful execve (docmatrix itself "
-                  "included): " + ", ".join(f"{n} x{c}" for n, c in names.most_common(8))
-                  + (" ..." if len(names) > 8 else ""))
+                  "included): " + p.programs())
         elif p is not None:
             print(f"  processes: not measured ({p.reason})")
     if r.extraction is not None:

@@ -268,16 +268,7 @@ type Probes = std::sync::Mutex<BTreeMap<PathBuf, Probed>>;
 
 /// Size and mtime of a file (following links), as text.
 fn stamp(p: &Path) -> String {
-    std::fs::metadata(p).map_or_else(
-        |_| "missing".into(),
-        |m| {
-            let t = m
-                .modified()
-                .ok()
-                .and_then(|t| t.duration_since(std::time::UNIX_EPOCH).ok());
-            format!("{}:{}", m.len(), t.map_or(0, |d| d.as_nanos()))
-        },
-    )
+    crate::run::file_stamp(p).unwrap_or_else(|| "missing".into())
 }
 
 /// [`probe`], through the remembered probes.

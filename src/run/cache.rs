@@ -375,15 +375,7 @@ struct ToolEntry {
 
 /// What identifies an interpreter's behaviour, beyond its path and version.
 fn interpreter_fingerprint(i: &Interpreter) -> String {
-    let stamp = |p: &Path| {
-        std::fs::metadata(p).ok().map(|m| {
-            let t = m
-                .modified()
-                .ok()
-                .and_then(|t| t.duration_since(UNIX_EPOCH).ok());
-            format!("{}:{}", m.len(), t.map_or(0, |d| d.as_nanos()))
-        })
-    };
+    let stamp = super::file_stamp;
     let mut parts = vec![
         i.path.display().to_string(),
         i.version.clone(),

@@ -338,6 +338,17 @@ pub fn which(name: &str) -> Option<PathBuf> {
         })
 }
 
+/// `size:mtime` (nanoseconds) of a file, following links; `None` when it cannot be read. What
+/// the caches compare to tell that a binary or a folder changed.
+pub fn file_stamp(p: &Path) -> Option<String> {
+    let m = std::fs::metadata(p).ok()?;
+    let t = m
+        .modified()
+        .ok()
+        .and_then(|t| t.duration_since(std::time::UNIX_EPOCH).ok());
+    Some(format!("{}:{}", m.len(), t.map_or(0, |d| d.as_nanos())))
+}
+
 /// The last `max` bytes of `s`, cut at a character boundary, without blank lines at either
 /// end; the first line keeps its indentation (a syntax error starts with `  File "…"`).
 pub(crate) fn tail(s: &str, max: usize) -> String {

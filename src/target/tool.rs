@@ -10,7 +10,7 @@
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
-use std::time::{Duration, UNIX_EPOCH};
+use std::time::Duration;
 
 use crate::run::cache::{Cache, ToolOutput};
 use crate::run::process::{self, Exit, Limits};
@@ -98,7 +98,7 @@ impl Check<'_> {
         field(env!("CARGO_PKG_VERSION").as_bytes());
         let real = std::fs::canonicalize(self.program).unwrap_or_else(|_| self.program.into());
         field(real.as_os_str().as_encoded_bytes());
-        field(stamp(&real).as_bytes());
+        field(crate::run::file_stamp(&real).unwrap_or_default().as_bytes());
         field(&(self.args.len() as u64).to_le_bytes());
         for a in self.args {
             field(a.as_bytes());
@@ -176,21 +176,6 @@ impl Check<'_> {
         }
         Ok(out)
     }
-}
-
-/// `size:mtime` of a file, or empty when it cannot be read.
-fn stamp(p: &Path) -> String {
-    std::fs::metadata(p).map_or_else(
-        |_| String::new(),
-        |m| {
-            let t = m
-                .modified()
-                .ok()
-                .and_then(|t| t.duration_since(UNIX_EPOCH).ok())
-                .map_or(0, |d| d.as_nanos());
-            format!("{}:{t}", m.len())
-        },
-    )
 }
 
 fn scratch_dir() -> Result<tempfile::TempDir, String> {
