@@ -8,6 +8,7 @@
 pub mod cache;
 pub mod process;
 pub mod sandbox;
+pub mod seccomp;
 pub mod warm;
 
 use std::path::{Path, PathBuf};
@@ -183,9 +184,14 @@ impl ProcessExecutor {
             std::fs::write(dir.path().join(python::block_file(i)), m.code.as_bytes())?;
         }
         let args = python::args(job, dir.path());
+        let view = sandbox::View {
+            job_dir: dir.path().to_path_buf(),
+            scratch: vec![work.clone(), tmp.clone()],
+            ..sandbox::View::default()
+        };
         let mut cmd = self
             .sandbox
-            .command(&job.interpreter, &args, &work, dir.path());
+            .command(&job.interpreter, &args, &work, &view)?;
         set_env(&mut cmd, &work, &tmp);
         let limits = Limits {
             timeout: job.timeout,

@@ -1,14 +1,27 @@
-//! Sandboxing a job's process with bubblewrap where the machine allows: the root file system
-//! read-only, a private /tmp, the job's own directory writable, no network, its own PID
-//! namespace (so that nothing it starts, daemonised or not, outlives it), and death with
-//! docmatrix. Where bwrap is missing or does not work, jobs run unsandboxed in their
-//! throwaway directory, and the report says so.
+//! Sandboxing a job's process with bubblewrap where the machine allows. A job sees a minimal
+//! view of the machine: the system's runtime read-only (`/usr` and the `/bin`, `/lib*` links,
+//! `/etc` without what only root may read), the installation of the interpreter it runs (read
+//! only), its own job folder, a fresh `/tmp`, and fresh `/dev` and `/proc`; not the home
+//! folders, the repository or the cache. Its scratch folders (working folder, `TMPDIR`) and
+//! `/tmp` are tmpfs of a bounded size. It runs in a user namespace where the kernel allows
+//! one (started as root, it is root of nothing outside it), with every capability dropped, no
+//! way to make a user namespace again, no network, its own PID namespace (nothing it starts
+//! outlives it), a new session, and a seccomp filter ([`super::seccomp`]) refusing mounts,
+//! namespaces and tracing. It dies with docmatrix. Where bwrap is missing or does not work,
+//! jobs run unsandboxed in their throwaway folder, and the report says so.
 
 use std::ffi::OsString;
+use std::os::fd::{AsRawFd, OwnedFd};
+use std::os::unix::fs::PermissionsExt;
+use std::os::unix::process::CommandExt;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 
 use serde::Serialize;
+
+/// The size of each tmpfs a sandboxed job writes into: its working folder, its `TMPDIR` and
+/// its `/tmp`. Writing past it fails with "No space left on device".
+pub const SCRATCH_BYTES: u64 = 256 << 20;
 
 /// Which sandbox jobs run in.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
@@ -18,6 +31,8 @@ pub enum Sandbox {
     None,
     Bwrap {
         path: PathBuf,
+        /// Whether jobs get a user namespace of their own (the kernel allows it here).
+        userns: bool,
     },
 }
 
@@ -32,6 +47,19 @@ pub enum SandboxMode {
     None,
 }
 
+/// What one job sees besides the system's runtime.
+#[derive(Debug, Clone, Default)]
+pub struct View {
+    /// The job's folder, writable, at its own path.
+    pub job_dir: PathBuf,
+    /// Folders inside `job_dir` that each get a fresh tmpfs of [`SCRATCH_BYTES`].
+    pub scratch: Vec<PathBuf>,
+    /// Programs whose installations are brought in read-only (interpreters).
+    pub programs: Vec<PathBuf>,
+    /// Whether the network is shared with the job.
+    pub network: bool,
+}
+
 impl Sandbox {
     /// Picks the sandbox for `mode`: `Err` when bwrap was demanded and does not work.
     pub fn select(mode: SandboxMode) -> Result<Sandbox, String> {
@@ -44,18 +72,29 @@ impl Sandbox {
         }
     }
 
-    /// Finds bwrap on PATH and checks that it can make the namespaces docmatrix uses.
+    /// Finds bwrap on PATH and checks that it can make the sandbox docmatrix uses: with a user
+    /// namespace if the kernel allows one, else without.
     fn probe() -> Option<Sandbox> {
         let bwrap = super::which("bwrap")?;
-        let ok = Command::new(&bwrap)
-            .args(base_args(Path::new("/")))
-            .arg("true")
-            .stdin(Stdio::null())
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .status()
-            .is_ok_and(|s| s.success());
-        ok.then_some(Sandbox::Bwrap { path: bwrap })
+        [true, false].into_iter().find_map(|userns| {
+            let sandbox = Sandbox::Bwrap {
+                path: bwrap.clone(),
+                userns,
+            };
+            let view = View {
+                job_dir: PathBuf::from("/"),
+                ..View::default()
+            };
+            let ok = sandbox
+                .command(Path::new("/bin/true"), &[], Path::new("/"), &view)
+                .ok()?
+                .stdin(Stdio::null())
+                .stdout(Stdio::null())
+                .stderr(Stdio::null())
+                .status()
+                .is_ok_and(|s| s.success());
+            ok.then_some(sandbox)
+        })
     }
 
     pub fn name(&self) -> &'static str {
@@ -65,63 +104,76 @@ impl Sandbox {
         }
     }
 
-    /// A command running `program args…` in `cwd`, inside the sandbox, where `job_dir` (which
-    /// holds `cwd`) is the only writable place besides a private /tmp.
+    /// A command running `program args…` in `cwd`, inside the sandbox, seeing `view`.
     pub fn command(
         &self,
         program: &Path,
         args: &[OsString],
         cwd: &Path,
-        job_dir: &Path,
-    ) -> Command {
-        match self {
+        view: &View,
+    ) -> std::io::Result<Command> {
+        let (path, userns) = match self {
             Sandbox::None => {
                 let mut c = Command::new(program);
                 c.args(args).current_dir(cwd);
-                c
+                return Ok(c);
             }
-            Sandbox::Bwrap { path } => {
-                let mut c = Command::new(path);
-                c.args(base_args(job_dir));
-                // The sandbox's /tmp is empty: an interpreter installed under /tmp needs its
-                // installation folder (the parent of its `bin/`) brought in, read-only.
-                if program.starts_with("/tmp") {
-                    let prefix = program.parent().and_then(Path::parent).unwrap_or(program);
-                    c.arg("--ro-bind").arg(prefix).arg(prefix);
-                }
-                c.arg("--chdir").arg(cwd).arg("--").arg(program).args(args);
-                c
+            Sandbox::Bwrap { path, userns } => (path, *userns),
+        };
+        let mut c = Command::new(path);
+        c.args(system_args());
+        c.arg("--size").arg(SCRATCH_BYTES.to_string());
+        c.args(["--tmpfs", "/tmp"]);
+        let mut ro: Vec<PathBuf> = std::iter::once(program)
+            .chain(view.programs.iter().map(PathBuf::as_path))
+            .flat_map(installation)
+            .collect();
+        ro.sort();
+        ro.dedup();
+        // A folder inside another one already bound needs no bind of its own.
+        let kept: Vec<&PathBuf> = ro
+            .iter()
+            .filter(|p| !ro.iter().any(|q| q != *p && p.starts_with(q)))
+            .collect();
+        for p in kept {
+            c.arg("--ro-bind").arg(p).arg(p);
+        }
+        if view.job_dir != Path::new("/") {
+            c.arg("--bind").arg(&view.job_dir).arg(&view.job_dir);
+        }
+        for s in &view.scratch {
+            c.arg("--size").arg(SCRATCH_BYTES.to_string());
+            c.arg("--tmpfs").arg(s);
+        }
+        c.args(["--unshare-all", "--die-with-parent", "--new-session"]);
+        if userns {
+            c.args(["--unshare-user", "--disable-userns"]);
+        }
+        if view.network {
+            c.arg("--share-net");
+            if Path::new("/run/systemd/resolve").is_dir() {
+                c.args(["--ro-bind", "/run/systemd/resolve", "/run/systemd/resolve"]);
             }
         }
-    }
-
-    /// Like [`Sandbox::command`], with the network shared when `network` is set, and extra
-    /// read-only folders brought into the sandbox's /tmp (interpreters installed there).
-    pub fn command_with(
-        &self,
-        program: &Path,
-        args: &[OsString],
-        cwd: &Path,
-        job_dir: &Path,
-        network: bool,
-        ro_binds: &[PathBuf],
-    ) -> Command {
-        match self {
-            Sandbox::None => self.command(program, args, cwd, job_dir),
-            Sandbox::Bwrap { path } => {
-                let mut c = Command::new(path);
-                let base = base_args(job_dir);
-                c.args(
-                    base.iter()
-                        .filter(|a| !(network && a.as_os_str() == "--unshare-net")),
-                );
-                for p in ro_binds {
-                    c.arg("--ro-bind").arg(p).arg(p);
-                }
-                c.arg("--chdir").arg(cwd).arg("--").arg(program).args(args);
-                c
-            }
+        c.args(["--cap-drop", "ALL"]);
+        let mut fds = Vec::new();
+        for secret in secret_files() {
+            let empty = super::seccomp::memfd_with(b"")?;
+            c.arg("--ro-bind-data").arg(empty.as_raw_fd().to_string());
+            c.arg(secret);
+            fds.push(empty);
         }
+        let filter = super::seccomp::memfd_with(super::seccomp::bytes())?;
+        c.arg("--seccomp").arg(filter.as_raw_fd().to_string());
+        fds.push(filter);
+        c.arg("--chdir").arg(cwd).arg("--").arg(program).args(args);
+        let keep = KeepOpen(fds);
+        // SAFETY: fcntl is async-signal-safe; the descriptor stays open as long as the
+        // command (the closure owns it).
+        unsafe {
+            c.pre_exec(move || keep.inherit());
+        }
+        Ok(c)
     }
 
     /// Reads an exit code through the sandbox: bwrap reports a child killed by signal N as
@@ -134,93 +186,149 @@ impl Sandbox {
     }
 }
 
-/// Folders never brought into the sandbox: container engines mount and unmount file systems
-/// under them while they build or run, and bwrap's recursive read-only bind of a folder whose
-/// sub-mounts come and go fails ("Can't bind mount /oldroot/ … No such file or directory").
-/// Snippets have no business there anyway.
-const HIDDEN: &[&str] = &[
-    "/var/lib/containers",
-    "/var/lib/docker",
-    "/run/containers",
-    "/run/libpod",
-    "/run/netns",
-    "/run/docker",
-    "/var/run/containers",
-    "/var/run/netns",
-    "/var/run/docker",
-    "/proc",
-    "/dev",
-    "/tmp",
-];
+/// Descriptors a spawned bwrap inherits (and no other child: they are close-on-exec in
+/// docmatrix, and only the spawn's own child clears that flag).
+struct KeepOpen(Vec<OwnedFd>);
 
-/// The read-only view of the root file system: `/` bound read-only, except that a folder
-/// holding a [`HIDDEN`] one is rebuilt entry by entry, leaving the hidden one out.
-fn root_binds(dir: &Path, out: &mut Vec<OsString>) {
-    let holds_hidden = |d: &Path| {
-        HIDDEN
-            .iter()
-            .any(|h| Path::new(h).starts_with(d) && Path::new(h) != d)
-    };
-    if !holds_hidden(dir) {
-        out.extend(["--ro-bind".into(), dir.into(), dir.into()]);
-        return;
-    }
-    if dir != Path::new("/") {
-        out.extend(["--dir".into(), dir.into()]);
-    }
-    let mut entries: Vec<PathBuf> = std::fs::read_dir(dir)
-        .into_iter()
-        .flatten()
-        .flatten()
-        .map(|e| e.path())
-        .collect();
-    entries.sort();
-    for p in entries {
-        if HIDDEN.iter().any(|h| Path::new(h) == p) {
-            continue;
-        }
-        let Ok(meta) = std::fs::symlink_metadata(&p) else {
-            continue;
-        };
-        if meta.file_type().is_symlink() {
-            if let Ok(target) = std::fs::read_link(&p) {
-                out.extend(["--symlink".into(), target.into(), p.into()]);
+impl KeepOpen {
+    fn inherit(&self) -> std::io::Result<()> {
+        for fd in &self.0 {
+            // SAFETY: plain fcntl on a descriptor we own.
+            if unsafe { libc::fcntl(fd.as_raw_fd(), libc::F_SETFD, 0) } != 0 {
+                return Err(std::io::Error::last_os_error());
             }
-        } else if meta.is_dir() {
-            root_binds(&p, out);
-        } else {
-            out.extend(["--ro-bind".into(), p.clone().into(), p.into()]);
         }
+        Ok(())
     }
 }
 
-fn base_args(job_dir: &Path) -> Vec<OsString> {
-    static ROOT: std::sync::OnceLock<Vec<OsString>> = std::sync::OnceLock::new();
-    let mut a: Vec<OsString> = ROOT
-        .get_or_init(|| {
-            let mut v = Vec::new();
-            root_binds(Path::new("/"), &mut v);
-            v
-        })
-        .clone();
-    a.extend(
-        [
-            "--dev",
-            "/dev",
-            "--proc",
-            "/proc",
-            "--tmpfs",
-            "/tmp",
-            "--unshare-net",
-            "--unshare-pid",
-            "--unshare-ipc",
-            "--die-with-parent",
-        ]
-        .iter()
-        .map(OsString::from),
-    );
-    if job_dir != Path::new("/") {
-        a.extend(["--bind".into(), job_dir.into(), job_dir.into()]);
+/// The folders an installed program needs, read-only: the prefix of its `bin/` (for
+/// `/x/bin/python3.12`, `/x`), for the path as given and as resolved, and for a virtual
+/// environment the installation it was made from (`home` in `pyvenv.cfg`). The system's own
+/// folders are already there; a prefix that is a home folder or the root brings in only the
+/// program's folder and the prefix's `lib`.
+fn installation(program: &Path) -> Vec<PathBuf> {
+    let mut out = Vec::new();
+    let real = std::fs::canonicalize(program).ok();
+    for p in std::iter::once(program).chain(real.as_deref()) {
+        let Some(bin) = p.parent() else { continue };
+        let prefix = match bin.file_name() {
+            Some(n) if n == "bin" => bin.parent().unwrap_or(bin),
+            _ => bin,
+        };
+        if let Ok(cfg) = std::fs::read_to_string(prefix.join("pyvenv.cfg")) {
+            let home = cfg.lines().find_map(|l| {
+                let (k, v) = l.split_once('=')?;
+                (k.trim() == "home").then(|| PathBuf::from(v.trim()))
+            });
+            if let Some(home) = home {
+                out.extend(installation(&home.join("python")));
+            }
+        }
+        if is_home_or_root(prefix) {
+            out.push(bin.to_path_buf());
+            out.push(prefix.join("lib"));
+        } else {
+            out.push(prefix.to_path_buf());
+        }
     }
-    a
+    out.retain(|p| {
+        p.is_absolute()
+            && p.exists()
+            && !SYSTEM.iter().chain(SYSTEM_LINKS).any(|s| p.starts_with(s))
+    });
+    out
+}
+
+fn is_home_or_root(p: &Path) -> bool {
+    p == Path::new("/")
+        || p == Path::new("/root")
+        || p == Path::new("/home")
+        || p.parent() == Some(Path::new("/home"))
+        || std::env::var_os("HOME").is_some_and(|h| p == Path::new(&h))
+}
+
+/// The system's runtime, brought in read-only.
+const SYSTEM: &[&str] = &["/usr", "/etc"];
+/// Top-level names that are links into `/usr` on a merged system, or folders of their own.
+const SYSTEM_LINKS: &[&str] = &["/bin", "/sbin", "/lib", "/lib32", "/lib64", "/libx32"];
+
+/// The arguments that build the system's part of the view, the same for every job: computed
+/// once per run.
+fn system_args() -> &'static [OsString] {
+    static ARGS: std::sync::OnceLock<Vec<OsString>> = std::sync::OnceLock::new();
+    ARGS.get_or_init(|| {
+        let mut a: Vec<OsString> = Vec::new();
+        for s in SYSTEM {
+            if Path::new(s).is_dir() {
+                a.extend(["--ro-bind".into(), (*s).into(), (*s).into()]);
+            }
+        }
+        for l in SYSTEM_LINKS {
+            let p = Path::new(l);
+            match std::fs::symlink_metadata(p) {
+                Ok(m) if m.file_type().is_symlink() => {
+                    if let Ok(target) = std::fs::read_link(p) {
+                        a.extend(["--symlink".into(), target.into(), p.into()]);
+                    }
+                }
+                Ok(m) if m.is_dir() => a.extend(["--ro-bind".into(), p.into(), p.into()]),
+                _ => {}
+            }
+        }
+        for secret in secret_dirs() {
+            a.extend(["--tmpfs".into(), secret.clone().into()]);
+            a.extend(["--remount-ro".into(), secret.into()]);
+        }
+        a.extend(["--dev", "/dev", "--proc", "/proc"].map(OsString::from));
+        a
+    })
+}
+
+/// The secrets of `/etc` (see [`secrets`]), computed once per run.
+fn etc_secrets() -> &'static [PathBuf] {
+    static SECRETS: std::sync::OnceLock<Vec<PathBuf>> = std::sync::OnceLock::new();
+    SECRETS.get_or_init(|| secrets(Path::new("/etc")))
+}
+
+fn secret_dirs() -> impl Iterator<Item = &'static PathBuf> {
+    etc_secrets().iter().filter(|p| p.is_dir())
+}
+
+/// Secret files are replaced by an empty file each: bwrap copies it from a descriptor of its
+/// own (a device such as /dev/null cannot be opened in a user namespace's mounts).
+fn secret_files() -> impl Iterator<Item = &'static PathBuf> {
+    etc_secrets().iter().filter(|p| !p.is_dir())
+}
+
+/// What under `dir` only its owner or group may read (`/etc/shadow`, `/etc/ssh`'s host keys,
+/// `/etc/ssl/private`, `/etc/sudoers`, ...): the system's own word for a secret. Such a file
+/// is shown empty and such a folder empty in the sandbox, whoever the job runs as. Links are
+/// not followed (their targets are outside the view, or checked where they are).
+pub fn secrets(dir: &Path) -> Vec<PathBuf> {
+    let mut out = Vec::new();
+    let mut walk = walkdir::WalkDir::new(dir)
+        .follow_links(false)
+        .sort_by_file_name()
+        .into_iter();
+    while let Some(entry) = walk.next() {
+        let Ok(entry) = entry else { continue };
+        if entry.depth() == 0 || entry.file_type().is_symlink() {
+            continue;
+        }
+        let Ok(meta) = entry.metadata() else { continue };
+        let mode = meta.permissions().mode();
+        let hidden = if meta.is_dir() {
+            mode & 0o005 != 0o005
+        } else {
+            mode & 0o004 == 0
+        };
+        if hidden {
+            out.push(entry.path().to_path_buf());
+            if meta.is_dir() {
+                walk.skip_current_dir();
+            }
+        }
+    }
+    out
 }

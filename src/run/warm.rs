@@ -1,10 +1,12 @@
-//! Warm interpreters: one long-lived worker per interpreter (sandboxed once) that forks a child
-//! per job, so an interpreter's start-up is paid once per version, not once per example.
+//! Warm interpreters: long-lived workers per interpreter that fork a child per job, so an
+//! interpreter's start-up is paid once per worker, not once per example.
 //!
-//! The worker is the driver's `serve` mode (`src/target/driver.py`). For each job docmatrix
-//! makes the job's folder with three FIFOs — `out`, `err` and `status` — opens their read
+//! The worker is the driver's `serve` mode (`src/target/driver.py`), each in a sandbox of its
+//! own, running one job at a time in its own job folder. For each job docmatrix writes the
+//! blocks and three FIFOs — `out`, `err` and `status` — into that folder, opens their read
 //! ends, and writes one request line to the worker; the child puts its stdout and stderr on
-//! the first two, and the worker writes the child's wait status to the third when it ends. The
+//! the first two, and the worker writes the child's wait status to the third when it ends and
+//! the worker has killed what the job left running and emptied the scratch folders. The
 //! child behaves as `python block.py` in a fresh folder would (see docs/architecture.md for
 //! the one documented difference: preloaded standard-library modules). Where a worker cannot
 //! start, or dies, its jobs fall back to [`ProcessExecutor`].
@@ -19,11 +21,11 @@ use std::os::unix::process::CommandExt;
 use std::path::{Path, PathBuf};
 use std::process::{Child, ChildStdin, Stdio};
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
-use std::sync::{mpsc, Mutex, OnceLock};
+use std::sync::{mpsc, Mutex};
 use std::time::{Duration, Instant};
 
 use super::process::{self, Ender, Exit, Limits};
-use super::sandbox::Sandbox;
+use super::sandbox::{Sandbox, View};
 use super::{Executor, JobResult, ProcessExecutor};
 use crate::plan::Job;
 use crate::target::python;
@@ -36,6 +38,8 @@ struct Worker {
     stdin: Mutex<Option<ChildStdin>>,
     pidfd: Option<OwnedFd>,
     alive: AtomicBool,
+    /// The worker's job folder: every job it runs is laid out here, one at a time.
+    dir: PathBuf,
 }
 
 impl Worker {
@@ -58,25 +62,42 @@ impl Worker {
         }
         !gone
     }
+
+    /// Ends the worker: end of input (it kills its child and exits), then its group killed.
+    fn retire(self) {
+        drop(self.stdin.lock().unwrap_or_else(|e| e.into_inner()).take());
+        let mut child = self.child.lock().unwrap_or_else(|e| e.into_inner());
+        let deadline = Instant::now() + Duration::from_secs(1);
+        while matches!(child.try_wait(), Ok(None)) && Instant::now() < deadline {
+            std::thread::sleep(Duration::from_millis(5));
+        }
+        process::kill_group(child.id());
+        let _ = child.wait();
+    }
 }
 
-/// Runs jobs in children forked from warm workers. None starts before the first job that
-/// needs one (a run served wholly from the cache starts none); that job's demand launches
-/// every interpreter's lean worker at once, so that they boot side by side instead of each
-/// holding up the first job of its version. An interpreter has up to two workers: a lean one,
-/// and a rich one that also preloads the modules that make every fork slower (those that
-/// bring in `threading` or `random`, such as `asyncio`), for the jobs that import them.
+/// Runs jobs in children forked from warm workers, one job at a time per worker: each worker
+/// is sandboxed on its own (its `/tmp`, its job folder, its PID namespace), and between two
+/// jobs it kills whatever the last one left running and empties its scratch folders, so that
+/// no example sees another's files or processes. A worker is started when a job finds none of
+/// its interpreter idle, so an interpreter has as many as it had jobs at once (at most the
+/// number of jobs in flight). None starts before the first job that needs one (a run served
+/// wholly from the cache starts none); that job's demand launches every interpreter's first
+/// lean worker at once, so that they boot side by side. Workers come in two tiers: lean ones,
+/// and rich ones that also preload the modules that make every fork slower (those that bring
+/// in `threading` or `random`, such as `asyncio`), for the jobs that import them.
 pub struct WarmExecutor {
-    workers: BTreeMap<(PathBuf, Tier), Slot>,
+    pools: BTreeMap<(PathBuf, Tier), Pool>,
     /// Whether the lean workers have been launched.
-    launched: std::sync::atomic::AtomicBool,
+    launched: AtomicBool,
     /// The preloads of each tier.
     lean: Vec<String>,
     rich: Vec<String>,
     fallback: ProcessExecutor,
-    /// Holds every job folder; the only writable place the sandboxed workers see.
+    /// Holds every worker's job folder.
     root: tempfile::TempDir,
     next: AtomicU64,
+    next_worker: AtomicU64,
     /// Starts workers on a thread of its own: a worker dies with the thread that started it
     /// (PR_SET_PDEATHSIG), and this thread lives as long as the executor, unlike the
     /// scheduler's threads.
@@ -84,18 +105,25 @@ pub struct WarmExecutor {
     launcher_thread: Option<std::thread::JoinHandle<()>>,
 }
 
-/// One worker's place: the worker once it has said `ready` (or `None` if it could not start),
-/// and, until then, the launcher's answer for a worker launched ahead of its first job.
+/// The workers of one interpreter and tier.
 #[derive(Default)]
-struct Slot {
-    worker: OnceLock<Option<Worker>>,
-    launched: Mutex<Option<mpsc::Receiver<io::Result<Child>>>>,
+struct Pool {
+    /// Started workers waiting for a job.
+    idle: Mutex<Vec<Worker>>,
+    /// A worker launched ahead of its first job, not yet awaited: its folder and the
+    /// launcher's answer.
+    ahead: Mutex<Option<Launched>>,
+    /// A worker of this pool did not start: its jobs go to the fallback.
+    broken: AtomicBool,
 }
+
+type Launched = (PathBuf, mpsc::Receiver<io::Result<Child>>);
 
 /// A request to the launcher thread: spawn a worker for this interpreter, answer on `reply`.
 struct Launch {
     interpreter: PathBuf,
     preload: Vec<String>,
+    dir: PathBuf,
     reply: mpsc::Sender<io::Result<Child>>,
 }
 
@@ -106,18 +134,26 @@ enum Tier {
     Rich,
 }
 
-/// Spawns one worker for `interpreter` (on the launcher thread, which it dies with); the
-/// caller then waits for it with [`await_ready`], so that workers start side by side.
+/// Spawns one worker for `interpreter` with `dir` as its job folder (on the launcher thread,
+/// which it dies with); the caller then waits for it with [`await_ready`], so that workers
+/// start side by side.
 fn spawn_worker(
     interpreter: &Path,
     preload: &[String],
     sandbox: &Sandbox,
-    root: &Path,
+    dir: &Path,
     limits: &Limits,
 ) -> io::Result<Child> {
-    let args = python::serve_args(preload);
-    let mut cmd = sandbox.command(interpreter, &args, root, root);
-    super::set_env(&mut cmd, root, &root.join("tmp"));
+    let isolated = matches!(sandbox, Sandbox::Bwrap { .. });
+    let args = python::serve_args(preload, isolated);
+    let (work, tmp) = (dir.join("work"), dir.join("tmp"));
+    let view = View {
+        job_dir: dir.to_path_buf(),
+        scratch: vec![work.clone(), tmp.clone()],
+        ..View::default()
+    };
+    let mut cmd = sandbox.command(interpreter, &args, &work, &view)?;
+    super::set_env(&mut cmd, &work, &tmp);
     let memory = limits.memory;
     cmd.stdin(Stdio::piped())
         .stdout(Stdio::piped())
@@ -131,7 +167,7 @@ fn spawn_worker(
 }
 
 /// Waits for a spawned worker to say `ready`: the worker, or why it did not start.
-fn await_ready(mut child: Child, interpreter: &Path) -> io::Result<Worker> {
+fn await_ready(mut child: Child, interpreter: &Path, dir: PathBuf) -> io::Result<Worker> {
     let stdout = child.stdout.take();
     let ready = stdout.map(|s| read_ready(File::from(OwnedFd::from(s))));
     if !matches!(ready, Some(Ok(true))) {
@@ -149,6 +185,7 @@ fn await_ready(mut child: Child, interpreter: &Path) -> io::Result<Worker> {
         stdin: Mutex::new(stdin),
         pidfd,
         alive: AtomicBool::new(true),
+        dir,
     })
 }
 
@@ -312,7 +349,7 @@ impl Ender for WarmEnder<'_> {
 }
 
 impl WarmExecutor {
-    /// An executor with a (not yet started) worker for each interpreter, preloading
+    /// An executor with (not yet started) workers for each interpreter, preloading
     /// `preload`. Jobs of an interpreter whose worker does not start are run by `fallback`.
     pub fn new(
         interpreters: &[PathBuf],
@@ -325,17 +362,15 @@ impl WarmExecutor {
             Some(base) => builder.tempdir_in(base)?,
             None => builder.tempdir()?,
         };
-        std::fs::create_dir(root.path().join("tmp"))?;
         let (tx, rx) = mpsc::channel::<Launch>();
         let launcher_thread = {
             let sandbox = fallback.sandbox.clone();
             let limits = fallback.limits.clone();
-            let root = root.path().to_path_buf();
             std::thread::Builder::new()
                 .name("docmatrix-launcher".into())
                 .spawn(move || {
                     for l in rx {
-                        let w = spawn_worker(&l.interpreter, &l.preload, &sandbox, &root, &limits);
+                        let w = spawn_worker(&l.interpreter, &l.preload, &sandbox, &l.dir, &limits);
                         let _ = l.reply.send(w);
                     }
                 })?
@@ -347,83 +382,123 @@ impl WarmExecutor {
             vec![Tier::Lean, Tier::Rich]
         };
         Ok(WarmExecutor {
-            workers: interpreters
+            pools: interpreters
                 .iter()
                 .flat_map(|i| {
                     tiers
                         .iter()
-                        .map(move |t| ((i.clone(), *t), Slot::default()))
+                        .map(move |t| ((i.clone(), *t), Pool::default()))
                 })
                 .collect(),
-            launched: std::sync::atomic::AtomicBool::new(false),
+            launched: AtomicBool::new(false),
             lean,
             rich,
             fallback,
             root,
             next: AtomicU64::new(0),
+            next_worker: AtomicU64::new(0),
             launcher: Mutex::new(Some(tx)),
             launcher_thread: Some(launcher_thread),
         })
     }
 
-    /// How many workers were started and are still running.
+    /// How many workers were started and are still running (idle: between runs, all are).
     pub fn running(&self) -> usize {
-        self.workers
+        self.pools
             .values()
-            .filter(|w| {
-                w.worker
-                    .get()
-                    .is_some_and(|w| w.as_ref().is_some_and(Worker::is_alive))
+            .map(|p| {
+                let idle = p.idle.lock().unwrap_or_else(|e| e.into_inner());
+                idle.iter().filter(|w| w.is_alive()).count()
             })
-            .count()
+            .sum()
     }
 
-    /// Asks the launcher thread for a worker; the answer comes on the returned channel.
-    fn launch(&self, interpreter: &Path, tier: Tier) -> Option<mpsc::Receiver<io::Result<Child>>> {
+    /// Makes a job folder for a new worker and asks the launcher thread for the worker; the
+    /// answer comes on the returned channel.
+    fn launch(&self, interpreter: &Path, tier: Tier) -> Option<Launched> {
         let preload = match tier {
             Tier::Lean => self.lean.clone(),
             Tier::Rich => self.rich.clone(),
         };
+        let n = self.next_worker.fetch_add(1, Ordering::Relaxed);
+        let dir = self.root.path().join(format!("w{n}"));
+        for d in [&dir, &dir.join("work"), &dir.join("tmp")] {
+            std::fs::create_dir(d).ok()?;
+        }
         let (reply, answer) = mpsc::channel();
         let sent = self.launcher.lock().ok()?.as_ref()?.send(Launch {
             interpreter: interpreter.to_path_buf(),
             preload,
+            dir: dir.clone(),
             reply,
         });
-        sent.ok().map(|_| answer)
+        sent.ok().map(|_| (dir, answer))
     }
 
-    fn worker(&self, interpreter: &Path, tier: Tier) -> Option<&Worker> {
+    /// An idle worker of `interpreter`'s `tier`, or a new one; `None` when it cannot start.
+    fn acquire(&self, interpreter: &Path, tier: Tier) -> Option<Worker> {
         if !self.launched.swap(true, Ordering::Relaxed) {
-            for ((i, t), slot) in &self.workers {
-                if *t == Tier::Lean && slot.worker.get().is_none() {
-                    if let Ok(mut l) = slot.launched.lock() {
-                        *l = self.launch(i, *t);
+            for ((i, t), pool) in &self.pools {
+                if *t == Tier::Lean {
+                    if let Ok(mut ahead) = pool.ahead.lock() {
+                        *ahead = self.launch(i, *t);
                     }
                 }
             }
         }
-        let slot = self.workers.get(&(interpreter.to_path_buf(), tier))?;
-        slot.worker
-            .get_or_init(|| {
-                let launched = slot.launched.lock().ok()?.take();
-                let answer = match launched {
-                    Some(a) => a,
-                    None => self.launch(interpreter, tier)?,
-                };
-                let child = answer.recv().ok()?.ok()?;
-                await_ready(child, interpreter).ok()
-            })
-            .as_ref()
-            .filter(|w| w.is_alive())
+        let pool = self.pools.get(&(interpreter.to_path_buf(), tier))?;
+        if let Some(w) = pool.idle.lock().ok()?.pop() {
+            return Some(w);
+        }
+        if pool.broken.load(Ordering::Relaxed) {
+            return None;
+        }
+        let ahead = pool.ahead.lock().ok()?.take();
+        let (dir, answer) = match ahead {
+            Some(a) => a,
+            None => self.launch(interpreter, tier)?,
+        };
+        let worker = answer
+            .recv()
+            .ok()
+            .and_then(Result::ok)
+            .and_then(|child| await_ready(child, interpreter, dir.clone()).ok());
+        if worker.is_none() {
+            pool.broken.store(true, Ordering::Relaxed);
+            let _ = std::fs::remove_dir_all(&dir);
+        }
+        worker
+    }
+
+    /// Gives a worker back to its pool after a job, or ends it if it died.
+    fn release(&self, interpreter: &Path, tier: Tier, worker: Worker) {
+        let pool = self.pools.get(&(interpreter.to_path_buf(), tier));
+        match pool {
+            Some(pool) if worker.is_alive() => {
+                pool.idle
+                    .lock()
+                    .unwrap_or_else(|e| e.into_inner())
+                    .push(worker);
+            }
+            _ => {
+                let dir = worker.dir.clone();
+                worker.retire();
+                let _ = std::fs::remove_dir_all(dir);
+            }
+        }
     }
 
     fn try_execute(&self, worker: &Worker, job: &Job) -> io::Result<Option<JobResult>> {
         let id = self.next.fetch_add(1, Ordering::Relaxed);
-        let dir = self.root.path().join(format!("j{id}"));
-        std::fs::create_dir(&dir)?;
-        let result = self.run_in(worker, job, id, &dir);
-        let _ = std::fs::remove_dir_all(&dir);
+        let dir = &worker.dir;
+        let result = self.run_in(worker, job, id, dir);
+        // The job's files go; the folder and its scratch folders (which the worker empties
+        // after each job) stay for the next job.
+        for entry in std::fs::read_dir(dir)?.flatten() {
+            if entry.file_type().is_ok_and(|t| !t.is_dir()) {
+                let _ = std::fs::remove_file(entry.path());
+            }
+        }
         result
     }
 
@@ -434,8 +509,6 @@ impl WarmExecutor {
         id: u64,
         dir: &Path,
     ) -> io::Result<Option<JobResult>> {
-        std::fs::create_dir(dir.join("work"))?;
-        std::fs::create_dir(dir.join("tmp"))?;
         for (i, m) in job.members.iter().enumerate() {
             std::fs::write(dir.join(python::block_file(i)), m.code.as_bytes())?;
         }
@@ -493,11 +566,17 @@ impl Executor for WarmExecutor {
                     .any(|x| rich_only.contains(&x))
             });
         let tier = if needs_rich { Tier::Rich } else { Tier::Lean };
-        let worker = self
-            .worker(&job.interpreter, tier)
-            .or_else(|| self.worker(&job.interpreter, Tier::Lean));
-        if let Some(w) = worker {
-            if let Ok(Some(r)) = self.try_execute(w, job) {
+        let acquired = self
+            .acquire(&job.interpreter, tier)
+            .map(|w| (w, tier))
+            .or_else(|| {
+                self.acquire(&job.interpreter, Tier::Lean)
+                    .map(|w| (w, Tier::Lean))
+            });
+        if let Some((w, tier)) = acquired {
+            let r = self.try_execute(&w, job);
+            self.release(&job.interpreter, tier, w);
+            if let Ok(Some(r)) = r {
                 return r;
             }
         }
@@ -517,26 +596,14 @@ impl Drop for WarmExecutor {
         if let Some(t) = self.launcher_thread.take() {
             let _ = t.join();
         }
-        for w in self
-            .workers
-            .values()
-            .filter_map(|w| w.worker.get())
-            .flatten()
-        {
-            // End of input: the worker kills its children and exits.
-            drop(w.stdin.lock().unwrap_or_else(|e| e.into_inner()).take());
-            let mut child = w.child.lock().unwrap_or_else(|e| e.into_inner());
-            let deadline = Instant::now() + Duration::from_secs(1);
-            while matches!(child.try_wait(), Ok(None)) && Instant::now() < deadline {
-                std::thread::sleep(Duration::from_millis(5));
+        for pool in self.pools.values() {
+            let idle = std::mem::take(&mut *pool.idle.lock().unwrap_or_else(|e| e.into_inner()));
+            for w in idle {
+                w.retire();
             }
-            process::kill_group(child.id());
-            let _ = child.wait();
-        }
-        // Workers launched ahead and never needed: reaped, not left as zombies.
-        for slot in self.workers.values() {
-            let launched = slot.launched.lock().ok().and_then(|mut l| l.take());
-            if let Some(Ok(mut child)) = launched.and_then(|a| a.try_recv().ok()) {
+            // A worker launched ahead and never needed: reaped, not left as a zombie.
+            let ahead = pool.ahead.lock().ok().and_then(|mut a| a.take());
+            if let Some(Ok(mut child)) = ahead.and_then(|(_, a)| a.try_recv().ok()) {
                 process::kill_group(child.id());
                 let _ = child.wait();
             }

@@ -7,9 +7,13 @@
 #       block), reporting to JOB_DIR/events.jsonl. Just before the job's timeout (DUMP_AT, a
 #       Unix time; 0 for never) faulthandler writes every thread's stack to JOB_DIR/stack.txt,
 #       so that a timeout can name the line the program was stuck on.
-#   python -I -c <this> serve PRELOAD
+#   python -I -c <this> serve PRELOAD MODE
 #       a warm worker: imports the comma-separated standard-library modules of PRELOAD (those
-#       that import silently), says `ready`, then forks one child per request read on stdin:
+#       that import silently), says `ready`, then forks one child per request read on stdin,
+#       one job at a time, in the job folder whose work/ and tmp/ are its HOME and TMPDIR.
+#       After each job it kills what the job left (its process group; with MODE `isolated`,
+#       alone in a sandbox's PID namespace, every other process there) and empties work/,
+#       tmp/ (and, isolated, the sandbox's /tmp and /dev/shm) before reporting the status:
 #         run \t ID \t JOB_DIR \t DUMP_AT \t RAISES ...   the child runs the job with its
 #             stdout and stderr on the FIFOs JOB_DIR/out and JOB_DIR/err, in JOB_DIR/work;
 #             when it ends, its wait status and CPU time (user + system, in microseconds,
@@ -316,7 +320,43 @@ def _fill_pools():
             _FILLER.append([bytes(size - 33) for _ in range(avail)])  # 33 bytes + its length
 
 
-def _serve(preload):
+def _empty(path):
+    """Removes everything inside the folder path; False if something could not be removed."""
+    try:
+        entries = list(os.scandir(path))
+    except OSError:
+        return False
+    ok = True
+    for e in entries:
+        try:
+            if e.is_dir(follow_symlinks=False):
+                try:
+                    os.chmod(e.path, 0o700)  # a folder the job made unreadable
+                except OSError:
+                    pass
+                ok = _empty(e.path) and ok
+                os.rmdir(e.path)
+            else:
+                os.unlink(e.path)
+        except OSError:
+            ok = False
+    return ok
+
+
+def _kill_others(select):
+    """Alone in a sandbox's PID namespace (bwrap's init is 1, the worker 2): kills every other
+    process there (what a job started in a new session), and waits until they are gone (bwrap's
+    init reaps them)."""
+    for _ in range(1000):
+        try:
+            os.kill(-1, 9)
+        except OSError:  # ESRCH: nobody left to signal
+            return True
+        select.select([], [], [], 0.001)
+    return False
+
+
+def _serve(preload, mode):
     import select
 
     if preload:
@@ -348,9 +388,13 @@ def _serve(preload):
     poller.register(0, select.POLLIN)
     children = {}  # pidfd -> (id, pid, job_dir)
     pids = {}  # id -> pid
-    # os.environ[k] = v is putenv and an entry in os.environ's bytes dict, done by Python code.
-    env = getattr(os.environ, "_data", None)
-    fsenc = sys.getfilesystemencoding()
+    # Alone in the sandbox's PID namespace: bwrap's init is pid 1 and the worker pid 2. Killing
+    # "every other process" anywhere else would be a disaster: both must hold.
+    isolated = mode == "isolated" and os.getpid() == 2
+    scratch = [os.environ.get("HOME", ""), os.environ.get("TMPDIR", "")]
+    if isolated:
+        scratch += ["/tmp", "/dev/shm"]
+    scratch = [d for d in scratch if d and os.path.isdir(d)]
     sys.stdout.write("ready %d\n" % os.getpid())
     sys.stdout.flush()
     sys.stderr.flush()  # nothing is written to either after this: children inherit no buffer
@@ -367,12 +411,18 @@ def _serve(preload):
                     os.killpg(pid, 9)
                 except OSError:
                     pass
+                # The next job starts clean: nothing of this one left running or on disk.
+                clean = _kill_others(select) if isolated else True
+                for d in scratch:
+                    clean = _empty(d) and clean
                 try:
                     s = os.open(job_dir + "/status", os.O_WRONLY | os.O_NONBLOCK)
                     os.write(s, b"%d %d\n" % (status, int((usage.ru_utime + usage.ru_stime) * 1e6)))
                     os.close(s)
                 except OSError:
                     pass
+                if not clean:
+                    return  # docmatrix starts another worker rather than reuse this one
                 continue
             data = os.read(0, 65536)
             if not data:
@@ -389,18 +439,6 @@ def _serve(preload):
                 if fields[0] == "run":
                     job_id, job_dir, dump_at = fields[1], fields[2], float(fields[3])
                     raises_list = fields[4:]
-                    # Set here, not in the child: the child inherits them, and writing the
-                    # environment in the child cost it 25 to 40 copy-on-write faults.
-                    home = (job_dir + "/work").encode(fsenc, "surrogateescape")
-                    tmp = (job_dir + "/tmp").encode(fsenc, "surrogateescape")
-                    os.putenv(b"HOME", home)
-                    os.putenv(b"TMPDIR", tmp)
-                    if env is not None:
-                        env[b"HOME"] = home
-                        env[b"TMPDIR"] = tmp
-                    else:
-                        os.environ["HOME"] = job_dir + "/work"
-                        os.environ["TMPDIR"] = job_dir + "/tmp"
                     pid = os.fork()
                     if pid == 0:
                         _child(job_dir, dump_at, raises_list)
@@ -425,7 +463,7 @@ def _serve(preload):
 
 
 if sys.argv[1] == "serve":
-    _serve(sys.argv[2])
+    _serve(sys.argv[2], sys.argv[3])
 else:
     _code = _run(sys.argv[2], float(sys.argv[3]), sys.argv[4:])
     del _run, _q, _child, _serve

@@ -61,13 +61,16 @@ pub fn raises(job: &Job) -> Vec<String> {
 }
 
 /// The interpreter's arguments to start a warm worker that preloads `preload`.
-pub fn serve_args(preload: &[String]) -> Vec<OsString> {
+/// The worker's command line: `isolated` when it runs alone in a sandbox's PID namespace,
+/// where it may kill every other process of that namespace after each job.
+pub fn serve_args(preload: &[String], isolated: bool) -> Vec<OsString> {
     vec![
         "-I".into(),
         "-c".into(),
         DRIVER.into(),
         "serve".into(),
         preload.join(",").into(),
+        if isolated { "isolated" } else { "shared" }.into(),
     ]
 }
 

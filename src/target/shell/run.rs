@@ -113,15 +113,13 @@ impl Runner {
                 script_command(shell, &script)
             }
         };
-        let mut ro = Vec::new();
-        if job.interpreter.starts_with("/tmp") {
-            if let Some(prefix) = job.interpreter.parent().and_then(Path::parent) {
-                ro.push(prefix.to_path_buf());
-            }
-        }
-        let mut cmd =
-            self.sandbox
-                .command_with(&program, &args, &work, dir.path(), job.network, &ro);
+        let view = crate::run::sandbox::View {
+            job_dir: dir.path().to_path_buf(),
+            scratch: vec![work.clone(), home.clone(), tmp.clone()],
+            programs: vec![job.interpreter.to_path_buf()],
+            network: job.network,
+        };
+        let mut cmd = self.sandbox.command(&program, &args, &work, &view)?;
         crate::run::set_env(&mut cmd, &home, &tmp);
         let path = std::env::var_os("PATH").unwrap_or_else(|| "/usr/bin:/bin".into());
         let mut full = OsString::from(bin.as_os_str());
