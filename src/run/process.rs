@@ -209,46 +209,89 @@ impl ProcessEnder {
     }
 }
 
-/// The CPU time (user + system) used so far by the live processes of process group `pgid`,
-/// with what they have reaped of their children, from `/proc/PID/stat`; `None` without
-/// `/proc`. Read at a timeout, before the kill, to tell a job that was computing from one that
-/// was waiting.
+/// The CPU time (user + system) used so far by the live processes of process group `pgid` and
+/// by every descendant of its leader (a sandbox starts the job in a new session, so its
+/// processes are not in the group), with what they have reaped of their children, from
+/// `/proc/PID/stat`; `None` without `/proc`. Read at a timeout, before the kill, to tell a job
+/// that was computing from one that was waiting.
 pub fn group_cpu(pgid: u32) -> Option<Duration> {
     // SAFETY: sysconf has no preconditions.
     let ticks = unsafe { libc::sysconf(libc::_SC_CLK_TCK) };
     if ticks <= 0 {
         return None;
     }
-    let mut total: u64 = 0;
+    let mut procs: Vec<ProcStat> = Vec::new();
     for entry in std::fs::read_dir("/proc").ok()?.flatten() {
         let name = entry.file_name();
         let Some(pid) = name
             .to_str()
             .filter(|n| n.bytes().all(|b| b.is_ascii_digit()))
+            .and_then(|n| n.parse::<u32>().ok())
         else {
             continue;
         };
         let Ok(stat) = std::fs::read_to_string(format!("/proc/{pid}/stat")) else {
             continue; // gone meanwhile
         };
-        total += stat_cpu_ticks(&stat, pgid).unwrap_or(0);
+        if let Some(p) = parse_stat(pid, &stat) {
+            procs.push(p);
+        }
     }
-    Some(Duration::from_secs_f64(total as f64 / ticks as f64))
+    Some(Duration::from_secs_f64(
+        tree_ticks(&procs, pgid) as f64 / ticks as f64,
+    ))
 }
 
-/// utime + stime + cutime + cstime of one `/proc/PID/stat` line, if the process is in group
-/// `pgid`. The command name (field 2) may hold spaces and parentheses: fields are counted
-/// after its last `)`.
-fn stat_cpu_ticks(stat: &str, pgid: u32) -> Option<u64> {
+/// One process's line of `/proc/PID/stat`, as far as [`group_cpu`] needs it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+struct ProcStat {
+    pid: u32,
+    ppid: u32,
+    pgrp: u32,
+    ticks: u64,
+}
+
+/// utime + stime + cutime + cstime, parent and group of one `/proc/PID/stat` line. The command
+/// name (field 2) may hold spaces and parentheses: fields are counted after its last `)`.
+fn parse_stat(pid: u32, stat: &str) -> Option<ProcStat> {
     let rest = &stat[stat.rfind(')')? + 1..];
     let f: Vec<&str> = rest.split_ascii_whitespace().collect();
     // After the name: state (3), ppid (4), pgrp (5), ... utime (14) to cstime (17).
-    if f.get(2)?.parse::<u32>().ok()? != pgid {
-        return None;
-    }
-    f.get(11..15)?
+    let ticks = f
+        .get(11..15)?
         .iter()
         .map(|x| x.parse::<i64>().ok().map(|v| v.max(0) as u64))
+        .sum::<Option<u64>>()?;
+    Some(ProcStat {
+        pid,
+        ppid: f.get(1)?.parse().ok()?,
+        pgrp: f.get(2)?.parse().ok()?,
+        ticks,
+    })
+}
+
+/// The ticks of group `pgid` and of the descendants of process `pgid`.
+fn tree_ticks(procs: &[ProcStat], pgid: u32) -> u64 {
+    let mut inside: std::collections::BTreeSet<u32> = procs
+        .iter()
+        .filter(|p| p.pgrp == pgid || p.pid == pgid)
+        .map(|p| p.pid)
+        .collect();
+    loop {
+        let more: Vec<u32> = procs
+            .iter()
+            .filter(|p| !inside.contains(&p.pid) && inside.contains(&p.ppid))
+            .map(|p| p.pid)
+            .collect();
+        if more.is_empty() {
+            break;
+        }
+        inside.extend(more);
+    }
+    procs
+        .iter()
+        .filter(|p| inside.contains(&p.pid))
+        .map(|p| p.ticks)
         .sum()
 }
 
@@ -482,9 +525,27 @@ mod tests {
     #[test]
     fn stat_lines_are_read_after_the_command_name() {
         let line = "4242 (a) (b c) S 1 777 777 0 -1 4194560 100 0 0 0 250 50 7 3 20 0 1 0 1 2 3";
-        assert_eq!(stat_cpu_ticks(line, 777), Some(250 + 50 + 7 + 3));
-        assert_eq!(stat_cpu_ticks(line, 778), None);
-        assert_eq!(stat_cpu_ticks("garbage", 777), None);
+        let p = parse_stat(4242, line).unwrap();
+        assert_eq!((p.ppid, p.pgrp, p.ticks), (1, 777, 250 + 50 + 7 + 3));
+        assert_eq!(parse_stat(1, "garbage"), None);
+    }
+
+    #[test]
+    fn a_tree_counts_its_group_and_the_descendants_of_its_leader() {
+        let p = |pid, ppid, pgrp, ticks| ProcStat {
+            pid,
+            ppid,
+            pgrp,
+            ticks,
+        };
+        let procs = [
+            p(10, 1, 10, 1),   // the leader (bwrap)
+            p(11, 10, 11, 20), // its child, in a new session
+            p(12, 11, 11, 300),
+            p(13, 1, 10, 4000), // in the group, reparented
+            p(14, 1, 14, 50000),
+        ];
+        assert_eq!(tree_ticks(&procs, 10), 4321);
     }
 
     #[test]

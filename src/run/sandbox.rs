@@ -3,7 +3,7 @@
 //! `/etc` without what only root may read), the installation of the interpreter it runs (read
 //! only), its own job folder, a fresh `/tmp`, and fresh `/dev` and `/proc`; not the home
 //! folders, the repository or the cache. Its scratch folders (working folder, `TMPDIR`) and
-//! `/tmp` are tmpfs of a bounded size. It runs in a user namespace where the kernel allows
+//! `/tmp` and `/dev/shm` are tmpfs of a bounded size; everything else is read-only. It runs in a user namespace where the kernel allows
 //! one (started as root, it is root of nothing outside it), with every capability dropped, no
 //! way to make a user namespace again, no network, its own PID namespace (nothing it starts
 //! outlives it), a new session, and a seccomp filter ([`super::seccomp`]) refusing mounts,
@@ -155,7 +155,8 @@ impl Sandbox {
                 c.args(["--ro-bind", "/run/systemd/resolve", "/run/systemd/resolve"]);
             }
         }
-        c.args(["--cap-drop", "ALL"]);
+        // The sandbox's own root (the folders bwrap made for its mounts) is read-only too.
+        c.args(["--remount-ro", "/", "--cap-drop", "ALL"]);
         let mut fds = Vec::new();
         for secret in secret_files() {
             let empty = super::seccomp::memfd_with(b"")?;
@@ -281,6 +282,8 @@ fn system_args() -> &'static [OsString] {
             a.extend(["--remount-ro".into(), secret.into()]);
         }
         a.extend(["--dev", "/dev", "--proc", "/proc"].map(OsString::from));
+        a.extend(["--size".into(), SCRATCH_BYTES.to_string().into()]);
+        a.extend(["--tmpfs", "/dev/shm", "--remount-ro", "/dev"].map(OsString::from));
         a
     })
 }

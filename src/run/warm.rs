@@ -21,7 +21,7 @@ use std::os::unix::process::CommandExt;
 use std::path::{Path, PathBuf};
 use std::process::{Child, ChildStdin, Stdio};
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
-use std::sync::{mpsc, Mutex};
+use std::sync::{mpsc, Condvar, Mutex};
 use std::time::{Duration, Instant};
 
 use super::process::{self, Ender, Exit, Limits};
@@ -98,6 +98,9 @@ pub struct WarmExecutor {
     root: tempfile::TempDir,
     next: AtomicU64,
     next_worker: AtomicU64,
+    /// How many workers a pool starts before a job waits a little for one to come free: the
+    /// pool's share of the jobs in flight (four per core over the interpreters).
+    share: usize,
     /// Starts workers on a thread of its own: a worker dies with the thread that started it
     /// (PR_SET_PDEATHSIG), and this thread lives as long as the executor, unlike the
     /// scheduler's threads.
@@ -108,14 +111,28 @@ pub struct WarmExecutor {
 /// The workers of one interpreter and tier.
 #[derive(Default)]
 struct Pool {
-    /// Started workers waiting for a job.
-    idle: Mutex<Vec<Worker>>,
+    /// Started workers waiting for a job, and how many workers the pool has (idle, busy or
+    /// starting).
+    state: Mutex<PoolState>,
+    /// Signalled when a worker is given back or ended.
+    freed: Condvar,
     /// A worker launched ahead of its first job, not yet awaited: its folder and the
     /// launcher's answer.
     ahead: Mutex<Option<Launched>>,
     /// A worker of this pool did not start: its jobs go to the fallback.
     broken: AtomicBool,
 }
+
+#[derive(Default)]
+struct PoolState {
+    idle: Vec<Worker>,
+    size: usize,
+}
+
+/// How long a job waits for a busy worker of its pool to come free before it starts another
+/// worker beyond the pool's share of the jobs in flight (those workers are busy with slow
+/// jobs: sleeping, waiting for their timeout).
+const WAIT_FOR_IDLE: Duration = Duration::from_millis(50);
 
 type Launched = (PathBuf, mpsc::Receiver<io::Result<Child>>);
 
@@ -376,6 +393,8 @@ impl WarmExecutor {
                 })?
         };
         let (lean, rich) = python::preload_tiers(preload);
+        let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
+        let share = (4 * cores).div_ceil(interpreters.len().max(1));
         let tiers = if lean == rich {
             vec![Tier::Lean]
         } else {
@@ -397,6 +416,7 @@ impl WarmExecutor {
             root,
             next: AtomicU64::new(0),
             next_worker: AtomicU64::new(0),
+            share,
             launcher: Mutex::new(Some(tx)),
             launcher_thread: Some(launcher_thread),
         })
@@ -407,8 +427,8 @@ impl WarmExecutor {
         self.pools
             .values()
             .map(|p| {
-                let idle = p.idle.lock().unwrap_or_else(|e| e.into_inner());
-                idle.iter().filter(|w| w.is_alive()).count()
+                let state = p.state.lock().unwrap_or_else(|e| e.into_inner());
+                state.idle.iter().filter(|w| w.is_alive()).count()
             })
             .sum()
     }
@@ -447,25 +467,41 @@ impl WarmExecutor {
             }
         }
         let pool = self.pools.get(&(interpreter.to_path_buf(), tier))?;
-        if let Some(w) = pool.idle.lock().ok()?.pop() {
-            return Some(w);
+        let mut state = pool.state.lock().ok()?;
+        let mut waited = false;
+        loop {
+            if let Some(w) = state.idle.pop() {
+                return Some(w);
+            }
+            if pool.broken.load(Ordering::Relaxed) {
+                return None;
+            }
+            if state.size < self.share || waited {
+                break;
+            }
+            let (s, timeout) = pool.freed.wait_timeout(state, WAIT_FOR_IDLE).ok()?;
+            state = s;
+            waited = timeout.timed_out();
         }
-        if pool.broken.load(Ordering::Relaxed) {
-            return None;
-        }
+        state.size += 1;
+        drop(state);
         let ahead = pool.ahead.lock().ok()?.take();
-        let (dir, answer) = match ahead {
-            Some(a) => a,
-            None => self.launch(interpreter, tier)?,
-        };
-        let worker = answer
-            .recv()
-            .ok()
-            .and_then(Result::ok)
-            .and_then(|child| await_ready(child, interpreter, dir.clone()).ok());
+        let launched = ahead.or_else(|| self.launch(interpreter, tier));
+        let worker = launched.and_then(|(dir, answer)| {
+            let w = answer
+                .recv()
+                .ok()
+                .and_then(Result::ok)
+                .and_then(|child| await_ready(child, interpreter, dir.clone()).ok());
+            if w.is_none() {
+                let _ = std::fs::remove_dir_all(&dir);
+            }
+            w
+        });
         if worker.is_none() {
             pool.broken.store(true, Ordering::Relaxed);
-            let _ = std::fs::remove_dir_all(&dir);
+            pool.state.lock().unwrap_or_else(|e| e.into_inner()).size -= 1;
+            pool.freed.notify_all();
         }
         worker
     }
@@ -473,19 +509,20 @@ impl WarmExecutor {
     /// Gives a worker back to its pool after a job, or ends it if it died.
     fn release(&self, interpreter: &Path, tier: Tier, worker: Worker) {
         let pool = self.pools.get(&(interpreter.to_path_buf(), tier));
-        match pool {
-            Some(pool) if worker.is_alive() => {
-                pool.idle
-                    .lock()
-                    .unwrap_or_else(|e| e.into_inner())
-                    .push(worker);
-            }
-            _ => {
-                let dir = worker.dir.clone();
-                worker.retire();
-                let _ = std::fs::remove_dir_all(dir);
-            }
+        let Some(pool) = pool else {
+            worker.retire();
+            return;
+        };
+        if worker.is_alive() {
+            let mut state = pool.state.lock().unwrap_or_else(|e| e.into_inner());
+            state.idle.push(worker);
+        } else {
+            let dir = worker.dir.clone();
+            worker.retire();
+            let _ = std::fs::remove_dir_all(dir);
+            pool.state.lock().unwrap_or_else(|e| e.into_inner()).size -= 1;
         }
+        pool.freed.notify_one();
     }
 
     fn try_execute(&self, worker: &Worker, job: &Job) -> io::Result<Option<JobResult>> {
@@ -597,7 +634,8 @@ impl Drop for WarmExecutor {
             let _ = t.join();
         }
         for pool in self.pools.values() {
-            let idle = std::mem::take(&mut *pool.idle.lock().unwrap_or_else(|e| e.into_inner()));
+            let idle =
+                std::mem::take(&mut pool.state.lock().unwrap_or_else(|e| e.into_inner()).idle);
             for w in idle {
                 w.retire();
             }

@@ -305,7 +305,9 @@ def _fill_pools():
         return
     # Nothing made from here on is freed: a block freed after the stats were read would be a
     # free block the fill did not count. The parsed table is kept, and so is each filler.
-    rows = [line.split() for line in text.split(b"\n")]
+    lines = text.split(b"\n")  # kept too: freeing them would free blocks of their sizes
+    _FILLER.append(lines)
+    rows = [line.split() for line in lines]
     _FILLER.append(rows)
     # "class  size  num pools  blocks in use  avail blocks", the first table of the stats.
     rows = [f for f in rows if len(f) == 5 and all([x.isdigit() for x in f])]
@@ -320,22 +322,27 @@ def _fill_pools():
             _FILLER.append([bytes(size - 33) for _ in range(avail)])  # 33 bytes + its length
 
 
-def _empty(path):
-    """Removes everything inside the folder path; False if something could not be removed."""
+def _empty(path, keep):
+    """Removes everything inside the folder path but the folder keep (the job folder, which
+    can be under /tmp or /dev/shm) and the folders that lead to it; False if something could
+    not be removed."""
     try:
         entries = list(os.scandir(path))
     except OSError:
         return False
     ok = True
     for e in entries:
+        if e.path == keep:
+            continue
         try:
             if e.is_dir(follow_symlinks=False):
                 try:
                     os.chmod(e.path, 0o700)  # a folder the job made unreadable
                 except OSError:
                     pass
-                ok = _empty(e.path) and ok
-                os.rmdir(e.path)
+                ok = _empty(e.path, keep) and ok
+                if not keep.startswith(e.path + "/"):
+                    os.rmdir(e.path)
             else:
                 os.unlink(e.path)
         except OSError:
@@ -395,6 +402,7 @@ def _serve(preload, mode):
     if isolated:
         scratch += ["/tmp", "/dev/shm"]
     scratch = [d for d in scratch if d and os.path.isdir(d)]
+    keep = os.path.dirname(os.environ.get("HOME", "/"))
     sys.stdout.write("ready %d\n" % os.getpid())
     sys.stdout.flush()
     sys.stderr.flush()  # nothing is written to either after this: children inherit no buffer
@@ -414,7 +422,7 @@ def _serve(preload, mode):
                 # The next job starts clean: nothing of this one left running or on disk.
                 clean = _kill_others(select) if isolated else True
                 for d in scratch:
-                    clean = _empty(d) and clean
+                    clean = _empty(d, keep) and clean
                 try:
                     s = os.open(job_dir + "/status", os.O_WRONLY | os.O_NONBLOCK)
                     os.write(s, b"%d %d\n" % (status, int((usage.ru_utime + usage.ru_stime) * 1e6)))

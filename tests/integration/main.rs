@@ -10,6 +10,7 @@ mod cli;
 mod containers;
 mod dockerfile;
 mod extraction;
+mod hostile;
 mod inputs;
 mod interpreters;
 mod isolation;
