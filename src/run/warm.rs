@@ -75,7 +75,7 @@ pub struct WarmExecutor {
     rich: Vec<String>,
     fallback: ProcessExecutor,
     /// Holds every job folder; the only writable place the sandboxed workers see.
-    root: tempfile::TempDir,
+    root: super::interrupt::JobDir,
     next: AtomicU64,
     /// Starts workers on a thread of its own: a worker dies with the thread that started it
     /// (PR_SET_PDEATHSIG), and this thread lives as long as the executor, unlike the
@@ -127,7 +127,7 @@ fn spawn_worker(
     unsafe {
         cmd.pre_exec(move || process::set_limits(memory));
     }
-    cmd.spawn()
+    super::interrupt::spawn(&mut cmd)
 }
 
 /// Waits for a spawned worker to say `ready`: the worker, or why it did not start.
@@ -137,6 +137,7 @@ fn await_ready(mut child: Child, interpreter: &Path) -> io::Result<Worker> {
     if !matches!(ready, Some(Ok(true))) {
         process::kill_group(child.id());
         let _ = child.wait();
+        super::interrupt::forget(child.id());
         return Err(io::Error::other(format!(
             "the worker for {} did not start",
             interpreter.display()
@@ -319,12 +320,7 @@ impl WarmExecutor {
         preload: &[String],
         fallback: ProcessExecutor,
     ) -> io::Result<WarmExecutor> {
-        let mut builder = tempfile::Builder::new();
-        builder.prefix("docmatrix-warm-");
-        let root = match &fallback.temp_root {
-            Some(base) => builder.tempdir_in(base)?,
-            None => builder.tempdir()?,
-        };
+        let root = super::interrupt::job_dir("warm", fallback.temp_root.as_deref())?;
         std::fs::create_dir(root.path().join("tmp"))?;
         let (tx, rx) = mpsc::channel::<Launch>();
         let launcher_thread = {
@@ -532,6 +528,7 @@ impl Drop for WarmExecutor {
             }
             process::kill_group(child.id());
             let _ = child.wait();
+            super::interrupt::forget(child.id());
         }
         // Workers launched ahead and never needed: reaped, not left as zombies.
         for slot in self.workers.values() {
@@ -539,6 +536,7 @@ impl Drop for WarmExecutor {
             if let Some(Ok(mut child)) = launched.and_then(|a| a.try_recv().ok()) {
                 process::kill_group(child.id());
                 let _ = child.wait();
+                super::interrupt::forget(child.id());
             }
         }
     }
