@@ -37,7 +37,15 @@ fn guide(name: &str, token: &str, markers: &Path) -> tempfile::TempDir {
 fn start(work: &Path, tmp: &Path, file: &str, args: &[&str]) -> Child {
     command()
         .args(["validate", "--no-config", "--format", "json"])
-        .args(["--python", "3.12", "--timeout", "60", "--run-shell", "-j", "4"])
+        .args([
+            "--python",
+            "3.12",
+            "--timeout",
+            "60",
+            "--run-shell",
+            "-j",
+            "4",
+        ])
         .args(args)
         .arg(file)
         .current_dir(work)
@@ -170,15 +178,15 @@ fn interrupted_run_leaves_nothing(sig: i32, args: &[&str]) {
 
     signal(pid, sig);
     let out = finish(child, Duration::from_secs(30));
-    kill_leftovers(&format!("dm-{token}-"));
-    assert_eq!(out.status.code(), Some(128 + sig), "{}", stderr(&out));
-    assert_eq!(stderr(&out), "interrupted\n");
-    assert_eq!(stdout(&out), "", "no report");
     let left = processes(&token, Some(pid));
+    kill_leftovers(&format!("dm-{token}-"));
     assert!(left.is_empty(), "{args:?}: left running: {left:#?}");
     for f in &folders {
         assert!(!f.exists(), "{args:?}: {} was left", f.display());
     }
+    assert_eq!(out.status.code(), Some(128 + sig), "{}", stderr(&out));
+    assert_eq!(stderr(&out), "interrupted\n");
+    assert_eq!(stdout(&out), "", "no report");
     assert_eq!(folders_of(pid, tmp.path()), Vec::<PathBuf>::new());
     // Nothing writes the markers any more (only without a sandbox were they written).
     let sizes =
