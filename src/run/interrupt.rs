@@ -121,7 +121,13 @@ impl Registry {
     pub fn remove_folders(&self) {
         let folders = std::mem::take(&mut self.live().folders);
         for f in folders {
-            let _ = std::fs::remove_dir_all(&f);
+            // A job thread may still be adding files (until it notices): try again then.
+            for _ in 0..5 {
+                if std::fs::remove_dir_all(&f).is_ok() || !f.exists() {
+                    break;
+                }
+                std::thread::sleep(Duration::from_millis(10));
+            }
         }
     }
 
@@ -489,8 +495,9 @@ pub fn on_signal(f: impl FnOnce(i32) + Send + 'static) -> io::Result<()> {
         .spawn(move || {
             let mut sig: libc::c_int = 0;
             // SAFETY: `set` is a valid signal set blocked in every thread; sigwait writes `sig`.
-            while unsafe { libc::sigwait(&set, &mut sig) } != 0 {}
-            f(sig);
+            if unsafe { libc::sigwait(&set, &mut sig) } == 0 {
+                f(sig);
+            }
         })?;
     Ok(())
 }
