@@ -205,12 +205,7 @@ fn reap_orphans_of(registry: &Registry, patience: Duration) -> usize {
     let mut reaped = 0;
     loop {
         let procs = scan_proc();
-        let ours = registry.pids();
-        let orphans: Vec<u32> = procs
-            .iter()
-            .filter(|(pid, p)| p.ppid == me && !ours.contains(pid))
-            .map(|(pid, _)| *pid)
-            .collect();
+        let orphans = orphans(&procs, me, &registry.pids());
         if orphans.is_empty() {
             return reaped;
         }
@@ -233,6 +228,15 @@ fn reap_orphans_of(registry: &Registry, patience: Duration) -> usize {
         }
         std::thread::sleep(Duration::from_millis(5));
     }
+}
+
+/// The children of `me` that it did not spawn (`ours`): orphans reparented to it.
+fn orphans(procs: &BTreeMap<u32, Stat>, me: u32, ours: &BTreeSet<u32>) -> Vec<u32> {
+    procs
+        .iter()
+        .filter(|(pid, p)| p.ppid == me && !ours.contains(pid))
+        .map(|(pid, _)| *pid)
+        .collect()
 }
 
 /// SIGKILLs every living descendant of `root` until none is left (or `patience` runs out).
@@ -548,6 +552,22 @@ mod tests {
         d.sort();
         assert_eq!(d, [11, 12, 13]);
         assert!(descendants(&procs, 12).is_empty());
+    }
+
+    #[test]
+    fn orphans_are_the_children_not_spawned() {
+        let procs: BTreeMap<u32, Stat> = [
+            (10, stat('S', 1)),  // spawned by us
+            (11, stat('S', 1)),  // reparented to us
+            (12, stat('Z', 1)),  // reparented to us, ended
+            (13, stat('S', 11)), // an orphan's child: killed with it, reaped later
+            (20, stat('S', 2)),
+        ]
+        .into_iter()
+        .collect();
+        let ours: BTreeSet<u32> = [10].into_iter().collect();
+        assert_eq!(orphans(&procs, 1, &ours), [11, 12]);
+        assert_eq!(descendants(&procs, 11), [13]);
     }
 
     #[test]
