@@ -140,11 +140,15 @@ fn processes(needle: &str, owner: Option<u32>) -> Vec<String> {
     found
 }
 
-/// Kills what a test could not count on docmatrix to kill (after a SIGKILL).
+/// Kills, by pid, the test's own daemons that docmatrix left (after a SIGKILL, or when the
+/// test fails), so that a failure leaves nothing running either.
 fn kill_leftovers(needle: &str) {
-    let _ = std::process::Command::new("pkill")
-        .args(["-KILL", "-f", needle])
-        .status();
+    for p in processes(needle, None) {
+        if let Some(pid) = p.split(' ').next().and_then(|p| p.parse::<i32>().ok()) {
+            // SAFETY: plain syscall; the pid carries this test's own token.
+            unsafe { libc::kill(pid, libc::SIGKILL) };
+        }
+    }
 }
 
 const DAEMONS: [&str; 3] = ["setsid", "double", "shell"];
