@@ -269,11 +269,13 @@ fn a_killed_runs_folders_are_swept_by_the_next_run_and_a_live_runs_kept() {
     let dead_token = token("dead");
     let (_w1, killed) = start_slow(&dead_token, markers.path(), tmp.path(), &[]);
     let dead = killed.id();
+    // Taken before the kill: once it is dead, any docmatrix that starts (other tests run
+    // beside this one) may sweep them.
+    let left = folders_of(dead, tmp.path());
+    assert!(!left.is_empty(), "no job folder named after {dead}");
     signal(dead, libc::SIGKILL);
     finish(killed, Duration::from_secs(10));
     kill_leftovers(&format!("dm-{dead_token}-"));
-    let left = folders_of(dead, tmp.path());
-    assert!(!left.is_empty(), "a killed run leaves its folders");
 
     let live_token = token("live");
     let (_w2, live) = start_slow(&live_token, markers.path(), tmp.path(), &[]);
