@@ -33,9 +33,46 @@ fn guide(name: &str, token: &str, markers: &Path) -> tempfile::TempDir {
     work
 }
 
+/// A docmatrix run the test started. Dropped (at the test's end, or when it fails), it kills
+/// the run if it is still going, and, by pid, whatever carries the test's token: a failing
+/// test leaves nothing running either.
+struct Running {
+    child: Option<Child>,
+    pid: u32,
+    token: String,
+}
+
+impl Running {
+    /// Waits for the run at most `limit`: its output.
+    fn finish(&mut self, limit: Duration) -> Output {
+        let child = self.child.take().expect("not finished yet");
+        let pid = child.id();
+        let (tx, rx) = std::sync::mpsc::channel();
+        let waiter = std::thread::spawn(move || tx.send(child.wait_with_output()));
+        match rx.recv_timeout(limit) {
+            Ok(out) => out.unwrap(),
+            Err(_) => {
+                signal(pid, libc::SIGKILL);
+                let _ = waiter.join();
+                panic!("docmatrix (pid {pid}) did not end within {limit:?}");
+            }
+        }
+    }
+}
+
+impl Drop for Running {
+    fn drop(&mut self) {
+        if let Some(mut c) = self.child.take() {
+            let _ = c.kill();
+            let _ = c.wait();
+        }
+        kill_leftovers(&format!("dm-{}-", self.token));
+    }
+}
+
 /// `docmatrix validate` on `file` in `work`, started, with `tmp` as its TMPDIR.
-fn start(work: &Path, tmp: &Path, file: &str, args: &[&str]) -> Child {
-    command()
+fn start(work: &Path, tmp: &Path, file: &str, token: &str, args: &[&str]) -> Running {
+    let child = command()
         .args(["validate", "--no-config", "--format", "json"])
         .args([
             "--python",
@@ -54,20 +91,11 @@ fn start(work: &Path, tmp: &Path, file: &str, args: &[&str]) -> Child {
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
         .spawn()
-        .unwrap()
-}
-
-/// Waits for `child` at most `limit`: its output.
-fn finish(child: Child, limit: Duration) -> Output {
-    let pid = child.id();
-    let (tx, rx) = std::sync::mpsc::channel();
-    std::thread::spawn(move || tx.send(child.wait_with_output()));
-    match rx.recv_timeout(limit) {
-        Ok(out) => out.unwrap(),
-        Err(_) => {
-            signal(pid, libc::SIGKILL);
-            panic!("docmatrix (pid {pid}) did not end within {limit:?}");
-        }
+        .unwrap();
+    Running {
+        pid: child.id(),
+        child: Some(child),
+        token: token.to_string(),
     }
 }
 
@@ -159,31 +187,30 @@ fn start_slow(
     markers: &Path,
     tmp: &Path,
     args: &[&str],
-) -> (tempfile::TempDir, Child) {
+) -> (tempfile::TempDir, Running) {
     let work = guide("slow.md", token, markers);
-    let child = start(work.path(), tmp, "slow.md", args);
+    let run = start(work.path(), tmp, "slow.md", token, args);
     wait_until(Duration::from_secs(60), "every daemon to start", || {
         DAEMONS
             .iter()
             .all(|d| !processes(&format!("dm-{token}-{d}"), None).is_empty())
     });
-    (work, child)
+    (work, run)
 }
 
 fn interrupted_run_leaves_nothing(sig: i32, args: &[&str]) {
     let token = token("int");
     let markers = tempfile::tempdir().unwrap();
     let tmp = tempfile::tempdir().unwrap();
-    let (_work, child) = start_slow(&token, markers.path(), tmp.path(), args);
-    let pid = child.id();
+    let (_work, mut run) = start_slow(&token, markers.path(), tmp.path(), args);
+    let pid = run.pid;
     let folders = folders_of(pid, tmp.path());
     assert!(!folders.is_empty(), "no job folder named after {pid}");
     assert!(!processes(&token, Some(pid)).is_empty());
 
     signal(pid, sig);
-    let out = finish(child, Duration::from_secs(30));
+    let out = run.finish(Duration::from_secs(30));
     let left = processes(&token, Some(pid));
-    kill_leftovers(&format!("dm-{token}-"));
     assert!(left.is_empty(), "{args:?}: left running: {left:#?}");
     for f in &folders {
         assert!(!f.exists(), "{args:?}: {} was left", f.display());
@@ -230,11 +257,10 @@ fn daemons_do_not_outlive_a_run(args: &[&str]) {
     let token = token("end");
     let tmp = tempfile::tempdir().unwrap();
     let work = guide("daemon.md", &token, tmp.path());
-    let child = start(work.path(), tmp.path(), "daemon.md", args);
-    let pid = child.id();
-    let out = finish(child, Duration::from_secs(120));
+    let mut run = start(work.path(), tmp.path(), "daemon.md", &token, args);
+    let pid = run.pid;
+    let out = run.finish(Duration::from_secs(120));
     let left = processes(&format!("dm-{token}-"), None);
-    kill_leftovers(&format!("dm-{token}-"));
     assert_eq!(out.status.code(), Some(0), "{args:?}: {}", stderr(&out));
     let doc: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
     let results = doc["examples"].as_array().unwrap();
@@ -267,28 +293,25 @@ fn a_killed_runs_folders_are_swept_by_the_next_run_and_a_live_runs_kept() {
     let markers = tempfile::tempdir().unwrap();
     let tmp = tempfile::tempdir().unwrap();
     let dead_token = token("dead");
-    let (_w1, killed) = start_slow(&dead_token, markers.path(), tmp.path(), &[]);
-    let dead = killed.id();
+    let (_w1, mut killed) = start_slow(&dead_token, markers.path(), tmp.path(), &[]);
+    let dead = killed.pid;
     // Taken before the kill: once it is dead, any docmatrix that starts (other tests run
     // beside this one) may sweep them.
     let left = folders_of(dead, tmp.path());
     assert!(!left.is_empty(), "no job folder named after {dead}");
     signal(dead, libc::SIGKILL);
-    finish(killed, Duration::from_secs(10));
-    kill_leftovers(&format!("dm-{dead_token}-"));
+    killed.finish(Duration::from_secs(10));
 
     let live_token = token("live");
-    let (_w2, live) = start_slow(&live_token, markers.path(), tmp.path(), &[]);
-    let live_folders = folders_of(live.id(), tmp.path());
+    let (_w2, mut live) = start_slow(&live_token, markers.path(), tmp.path(), &[]);
+    let live_folders = folders_of(live.pid, tmp.path());
     assert!(!live_folders.is_empty());
 
     // A run in between: it sweeps at start.
     let work = tempfile::tempdir().unwrap();
     std::fs::write(work.path().join("quick.md"), "```python\nprint(1)\n```\n").unwrap();
-    let quick = finish(
-        start(work.path(), tmp.path(), "quick.md", &[]),
-        Duration::from_secs(60),
-    );
+    let quick =
+        start(work.path(), tmp.path(), "quick.md", "quick", &[]).finish(Duration::from_secs(60));
     assert_eq!(quick.status.code(), Some(0), "{}", stderr(&quick));
 
     for f in &left {
@@ -297,10 +320,9 @@ fn a_killed_runs_folders_are_swept_by_the_next_run_and_a_live_runs_kept() {
     for f in &live_folders {
         assert!(f.exists(), "{} of a live run was removed", f.display());
     }
-    let pid = live.id();
+    let pid = live.pid;
     signal(pid, libc::SIGINT);
-    let out = finish(live, Duration::from_secs(30));
-    kill_leftovers(&format!("dm-{live_token}-"));
+    let out = live.finish(Duration::from_secs(30));
     assert_eq!(out.status.code(), Some(130), "{}", stderr(&out));
     assert_eq!(folders_of(pid, tmp.path()), Vec::<PathBuf>::new());
 }
