@@ -431,13 +431,14 @@ pub fn job_dir(kind: &str, root: Option<&Path>) -> io::Result<JobDir> {
     Ok(JobDir { dir: Some(dir) })
 }
 
-/// The folders job folders are made in: the job root ([`crate::run::job_root`]) and the
-/// system's temporary folder.
+/// The folders job folders are made in: the job root ([`crate::run::job_root`]), `/dev/shm`
+/// (the job root of an earlier run that found room there) and the system's temporary folder.
 pub fn job_roots() -> Vec<PathBuf> {
     let mut roots: Vec<PathBuf> = super::job_root().into_iter().collect();
-    let tmp = std::env::temp_dir();
-    if !roots.contains(&tmp) {
-        roots.push(tmp);
+    for r in [PathBuf::from("/dev/shm"), std::env::temp_dir()] {
+        if !roots.contains(&r) && r.is_dir() {
+            roots.push(r);
+        }
     }
     roots
 }
