@@ -297,7 +297,8 @@ pub fn run_all_on(
     };
     let mut results = run_all_with(jobs, threads, |job| {
         let r = executor.execute(job);
-        if !confirm(job, &r) {
+        // A job killed by an interrupt is not done: the progress bar does not count it.
+        if !confirm(job, &r) && !interrupt::interrupted() {
             progress.job_done(job, &r);
         }
         r
