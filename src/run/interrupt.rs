@@ -418,16 +418,12 @@ pub fn job_dir(kind: &str, root: Option<&Path>) -> io::Result<JobDir> {
     }
     let mut b = tempfile::Builder::new();
     b.prefix(&prefix);
-    let gate = REGISTRY.gate.read().unwrap_or_else(|e| e.into_inner());
-    if *gate {
-        return Err(refused());
-    }
     let dir = match root {
         Some(r) => b.tempdir_in(r)?,
         None => b.tempdir()?,
     };
-    REGISTRY.live().folders.insert(dir.path().to_path_buf());
-    drop(gate);
+    // Refused after an interrupt: then `dir` is dropped, and so removed.
+    REGISTRY.add_folder(dir.path())?;
     Ok(JobDir { dir: Some(dir) })
 }
 
