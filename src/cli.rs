@@ -222,19 +222,16 @@ pub fn main() -> i32 {
 }
 
 /// Clean endings (before any thread starts): SIGINT, SIGTERM or SIGHUP kill every process of
-/// the run and remove its folders, then docmatrix says `interrupted` and exits with 128 + the
-/// signal's number; daemonised descendants stay docmatrix's (subreaper); folders left by runs
+/// the run and remove its folders, then docmatrix says `interrupted` and exits (`on_signal`)
+/// with 128 + the signal's number; daemonised descendants stay docmatrix's (subreaper); folders left by runs
 /// killed earlier are removed.
 fn endings_start() {
-    let _ = interrupt::on_signal(|sig| {
+    let _ = interrupt::on_signal(|_| {
         interrupt::stop_all();
-        let clear = if std::io::stderr().is_terminal() {
-            "\r\x1b[2K"
-        } else {
-            ""
-        };
-        eprintln!("{clear}interrupted");
-        std::process::exit(128 + sig);
+        let mut err = std::io::stderr();
+        let clear = if err.is_terminal() { "\r\x1b[2K" } else { "" };
+        // Not eprintln!: it panics when stderr is closed (whoever read it is gone).
+        let _ = writeln!(err, "{clear}interrupted");
     });
     interrupt::become_subreaper();
     interrupt::sweep_stale_folders();

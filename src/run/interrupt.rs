@@ -473,10 +473,12 @@ fn sweep_stale_in(root: &Path, me: Owner) -> usize {
 /// The signals that end a run: Ctrl-C, a CI cancel, a closed terminal.
 const SIGNALS: [libc::c_int; 3] = [libc::SIGINT, libc::SIGTERM, libc::SIGHUP];
 
-/// Calls `f` with the signal's number on a thread of its own when SIGINT, SIGTERM or SIGHUP
-/// arrives. Must be called before any other thread starts: it blocks those signals in the
-/// calling thread, which every later thread inherits, and waits for them with `sigwait` (a
-/// process docmatrix spawns starts with no signal blocked: std clears the mask).
+/// When SIGINT, SIGTERM or SIGHUP arrives, calls `f` with the signal's number on a thread of
+/// its own, then ends the process with status 128 + that number, also if `f` panicked (say,
+/// writing to a closed stderr): the run's other threads are held by [`hold_if_interrupted`]
+/// and would wait for good. Must be called before any other thread starts: it blocks those
+/// signals in the calling thread, which every later thread inherits, and waits for them with
+/// `sigwait` (a process docmatrix spawns starts with no signal blocked: std clears the mask).
 pub fn on_signal(f: impl FnOnce(i32) + Send + 'static) -> io::Result<()> {
     // SAFETY: sigset manipulation on a local set; pthread_sigmask on the calling thread.
     let set = unsafe {
@@ -497,7 +499,8 @@ pub fn on_signal(f: impl FnOnce(i32) + Send + 'static) -> io::Result<()> {
             let mut sig: libc::c_int = 0;
             // SAFETY: `set` is a valid signal set blocked in every thread; sigwait writes `sig`.
             if unsafe { libc::sigwait(&set, &mut sig) } == 0 {
-                f(sig);
+                let _ = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| f(sig)));
+                std::process::exit(128 + sig);
             }
         })?;
     Ok(())

@@ -326,3 +326,26 @@ fn a_killed_runs_folders_are_swept_by_the_next_run_and_a_live_runs_kept() {
     assert_eq!(out.status.code(), Some(130), "{}", stderr(&out));
     assert_eq!(folders_of(pid, tmp.path()), Vec::<PathBuf>::new());
 }
+
+/// Interrupted after whoever read its output has gone (stdout and stderr closed pipes), a run
+/// still cleans up and ends: writing `interrupted` fails, and nothing waits for good.
+#[test]
+fn an_interrupt_with_nobody_reading_still_ends_the_run() {
+    let token = token("gone");
+    let markers = tempfile::tempdir().unwrap();
+    let tmp = tempfile::tempdir().unwrap();
+    let (_work, mut run) = start_slow(&token, markers.path(), tmp.path(), &["--sandbox", "none"]);
+    let pid = run.pid;
+    let folders = folders_of(pid, tmp.path());
+    assert!(!folders.is_empty());
+    if let Some(c) = run.child.as_mut() {
+        drop(c.stdout.take());
+        drop(c.stderr.take());
+    }
+    signal(pid, libc::SIGINT);
+    let out = run.finish(Duration::from_secs(30));
+    assert_eq!(out.status.code(), Some(130));
+    let left = processes(&token, Some(pid));
+    assert!(left.is_empty(), "left running: {left:#?}");
+    assert_eq!(folders_of(pid, tmp.path()), Vec::<PathBuf>::new());
+}
