@@ -14,6 +14,7 @@ use docmatrix::model::Lang;
 use docmatrix::plan::Job;
 use docmatrix::report::terminal::Style;
 use docmatrix::run::cache::{Cache, CachingExecutor};
+use docmatrix::run::interrupt;
 use docmatrix::run::sandbox::{Sandbox, SandboxMode};
 use docmatrix::run::warm::WarmExecutor;
 use docmatrix::run::Dispatch;
@@ -193,6 +194,7 @@ fn resolve(o: &Overrides) -> Result<Config, Error> {
 
 /// Parses the command line, runs the command, returns the exit status.
 pub fn main() -> i32 {
+    endings_start();
     let cli = match Cli::try_parse() {
         Ok(c) => c,
         Err(e) => {
@@ -207,6 +209,9 @@ pub fn main() -> i32 {
         Command::Extract(a) => extract(a),
         Command::Merge(a) => outputs::merge(a),
     };
+    // Nothing is reported once interrupted; then orphaned daemons go (see `interrupt`).
+    interrupt::hold_if_interrupted();
+    interrupt::reap_orphans();
     match result {
         Ok(code) => code,
         Err(e) => {
@@ -214,6 +219,22 @@ pub fn main() -> i32 {
             e.code()
         }
     }
+}
+
+/// Clean endings (before any thread starts): SIGINT, SIGTERM or SIGHUP kill every process of
+/// the run and remove its folders, then docmatrix says `interrupted` and exits (`on_signal`)
+/// with 128 + the signal's number; daemonised descendants stay docmatrix's (subreaper); folders left by runs
+/// killed earlier are removed.
+fn endings_start() {
+    let _ = interrupt::on_signal(|_| {
+        interrupt::stop_all();
+        let mut err = std::io::stderr();
+        let clear = if err.is_terminal() { "\r\x1b[2K" } else { "" };
+        // Not eprintln!: it panics when stderr is closed (whoever read it is gone).
+        let _ = writeln!(err, "{clear}interrupted");
+    });
+    interrupt::become_subreaper();
+    interrupt::sweep_stale_folders();
 }
 
 fn write_json(doc: &impl serde::Serialize) {

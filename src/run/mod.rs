@@ -6,6 +6,7 @@
 //! Markdown or output formats.
 
 pub mod cache;
+pub mod interrupt;
 pub mod process;
 pub mod sandbox;
 pub mod seccomp;
@@ -167,15 +168,7 @@ pub(crate) fn read_result(job: &Job, dir: &Path, record: process::RunRecord) -> 
 
 impl ProcessExecutor {
     fn try_execute(&self, job: &Job) -> std::io::Result<JobResult> {
-        let builder = {
-            let mut b = tempfile::Builder::new();
-            b.prefix("docmatrix-");
-            b
-        };
-        let dir = match &self.temp_root {
-            Some(root) => builder.tempdir_in(root)?,
-            None => builder.tempdir()?,
-        };
+        let dir = interrupt::job_dir("", self.temp_root.as_deref())?;
         let work = dir.path().join("work");
         let tmp = dir.path().join("tmp");
         std::fs::create_dir(&work)?;
@@ -310,7 +303,8 @@ pub fn run_all_on(
     };
     let mut results = run_all_with(jobs, threads, |job| {
         let r = executor.execute(job);
-        if !confirm(job, &r) {
+        // A job killed by an interrupt is not done: the progress bar does not count it.
+        if !confirm(job, &r) && !interrupt::interrupted() {
             progress.job_done(job, &r);
         }
         r
@@ -326,6 +320,8 @@ pub fn run_all_on(
     for (i, r) in again.into_iter().zip(redone) {
         results[i] = r;
     }
+    // Jobs killed by an interrupt are not results: the run ends without a report.
+    interrupt::hold_if_interrupted();
     results
 }
 

@@ -198,7 +198,16 @@ pub struct ProcessEnder {
     cpu: Option<Duration>,
 }
 
+impl Drop for ProcessEnder {
+    fn drop(&mut self) {
+        // Reaped by now (or left to the end-of-run sweep, which finds it unregistered).
+        super::interrupt::forget(self.child.id());
+    }
+}
+
 impl ProcessEnder {
+    /// Supervises `child`, spawned through [`super::interrupt::spawn`]: dropping the ender
+    /// forgets it in the registry.
     pub fn new(child: Child) -> Self {
         let pidfd = pidfd_open(child.id());
         ProcessEnder {
@@ -332,7 +341,7 @@ pub fn run(cmd: &mut Command, limits: &Limits) -> io::Result<RunRecord> {
         cmd.pre_exec(move || set_limits(memory));
     }
     let start = Instant::now();
-    let mut child = cmd.spawn()?;
+    let mut child = super::interrupt::spawn(cmd)?;
     let out = child.stdout.take().map(|p| File::from(OwnedFd::from(p)));
     let err = child.stderr.take().map(|p| File::from(OwnedFd::from(p)));
     supervise(out, err, &mut ProcessEnder::new(child), limits, start)

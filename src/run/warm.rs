@@ -73,6 +73,7 @@ impl Worker {
         }
         process::kill_group(child.id());
         let _ = child.wait();
+        super::interrupt::forget(child.id());
     }
 }
 
@@ -95,7 +96,7 @@ pub struct WarmExecutor {
     rich: Vec<String>,
     fallback: ProcessExecutor,
     /// Holds every worker's job folder.
-    root: tempfile::TempDir,
+    root: super::interrupt::JobDir,
     next: AtomicU64,
     next_worker: AtomicU64,
     /// How many workers a pool starts before a job waits a little for one to come free: the
@@ -180,7 +181,7 @@ fn spawn_worker(
     unsafe {
         cmd.pre_exec(move || process::set_limits(memory));
     }
-    cmd.spawn()
+    super::interrupt::spawn(&mut cmd)
 }
 
 /// Waits for a spawned worker to say `ready`: the worker, or why it did not start.
@@ -190,6 +191,7 @@ fn await_ready(mut child: Child, interpreter: &Path, dir: PathBuf) -> io::Result
     if !matches!(ready, Some(Ok(true))) {
         process::kill_group(child.id());
         let _ = child.wait();
+        super::interrupt::forget(child.id());
         return Err(io::Error::other(format!(
             "the worker for {} did not start",
             interpreter.display()
@@ -373,12 +375,7 @@ impl WarmExecutor {
         preload: &[String],
         fallback: ProcessExecutor,
     ) -> io::Result<WarmExecutor> {
-        let mut builder = tempfile::Builder::new();
-        builder.prefix("docmatrix-warm-");
-        let root = match &fallback.temp_root {
-            Some(base) => builder.tempdir_in(base)?,
-            None => builder.tempdir()?,
-        };
+        let root = super::interrupt::job_dir("warm", fallback.temp_root.as_deref())?;
         let (tx, rx) = mpsc::channel::<Launch>();
         let launcher_thread = {
             let sandbox = fallback.sandbox.clone();
@@ -644,6 +641,7 @@ impl Drop for WarmExecutor {
             if let Some(Ok(mut child)) = ahead.and_then(|(_, a)| a.try_recv().ok()) {
                 process::kill_group(child.id());
                 let _ = child.wait();
+                super::interrupt::forget(child.id());
             }
         }
     }

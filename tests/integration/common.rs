@@ -104,7 +104,7 @@ pub fn stable() -> insta::Settings {
     s.add_filter(r"/[^\s'\x22]*/lib/python3\.\d+/", "[stdlib]/");
     s.add_filter(r#""path": "[^"]*""#, r#""path": "[interpreter]""#);
     s.add_filter(r"3\.(9|10|11|12)\.\d+", "3.$1.x");
-    s.add_filter(r"/tmp/docmatrix-[A-Za-z0-9]+", "[tmp]");
+    s.add_filter(r"/(?:tmp|dev/shm)/docmatrix-[A-Za-z0-9.-]+", "[tmp]");
     s.add_filter(
         r#""source": "(PATH|pyenv|uv|config)""#,
         r#""source": "[source]""#,

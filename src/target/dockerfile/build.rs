@@ -179,14 +179,7 @@ impl BuildLock {
 }
 
 fn try_build(engine: &Engine, req: &BuildRequest) -> io::Result<BuildOutcome> {
-    let dir = {
-        let mut b = tempfile::Builder::new();
-        b.prefix("docmatrix-build-");
-        match crate::run::job_root() {
-            Some(root) => b.tempdir_in(root)?,
-            None => b.tempdir()?,
-        }
-    };
+    let dir = crate::run::interrupt::job_dir("build", crate::run::job_root().as_deref())?;
     let ctx = dir.path().join("context");
     std::fs::create_dir(&ctx)?;
     if let Some(src) = req.context {

@@ -76,12 +76,7 @@ impl Runner {
 
     fn try_execute(&self, job: &Job) -> std::io::Result<JobResult> {
         let code = job.members.first().map_or("", |m| &*m.code);
-        let mut b = tempfile::Builder::new();
-        b.prefix("docmatrix-sh-");
-        let dir = match &self.temp_root {
-            Some(root) => b.tempdir_in(root)?,
-            None => b.tempdir()?,
-        };
+        let dir = crate::run::interrupt::job_dir("sh", self.temp_root.as_deref())?;
         let (work, home, tmp, bin) = (
             dir.path().join("work"),
             dir.path().join("home"),
