@@ -433,6 +433,61 @@ mod tests {
     }
 
     #[test]
+    fn zero_jobs_and_versions_docmatrix_cannot_run_are_errors() {
+        let dir = tempfile::tempdir().unwrap();
+        let resolve = |o: Overrides| Config::resolve(dir.path(), &o).map_err(|e| e.to_string());
+        let e = resolve(Overrides {
+            jobs: Some(0),
+            ..Default::default()
+        })
+        .unwrap_err();
+        assert!(
+            e.contains("--jobs 0") && e.contains("at least one job"),
+            "{e}"
+        );
+        let e = resolve(Overrides {
+            python: Some("3.12,3.1".into()),
+            ..Default::default()
+        })
+        .unwrap_err();
+        assert!(e.contains("did you mean 3.10?"), "{e}");
+        assert!(resolve(Overrides {
+            python: Some("3.16".into()),
+            jobs: Some(1),
+            ..Default::default()
+        })
+        .is_ok());
+
+        let p = dir.path().join("docmatrix.toml");
+        for (toml, what) in [
+            ("jobs = 0\n", "jobs = 0"),
+            ("versions = [\"3.12\", \"3.99\"]\n", "versions: Python 3.99"),
+            (
+                "[interpreters]\n\"2.7\" = \"/usr/bin/python2\"\n",
+                "[interpreters]: Python 2.7",
+            ),
+        ] {
+            std::fs::write(&p, toml).unwrap();
+            let e = resolve(Overrides::default()).unwrap_err();
+            assert!(
+                e.contains("docmatrix.toml") && e.contains(what),
+                "{toml}: {e}"
+            );
+        }
+        // The command line's -j wins over the file's 0.
+        std::fs::write(&p, "jobs = 0\n").unwrap();
+        let c = Config::resolve(
+            dir.path(),
+            &Overrides {
+                jobs: Some(2),
+                ..Default::default()
+            },
+        )
+        .unwrap();
+        assert_eq!(c.jobs, 2);
+    }
+
+    #[test]
     fn found_upward_and_merged() {
         let dir = tempfile::tempdir().unwrap();
         let root = dir.path();

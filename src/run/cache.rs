@@ -15,6 +15,9 @@
 //! line that is not valid UTF-8, not a whole line (torn by a crash or a full disk), not JSON,
 //! or not shaped like an entry is dropped, counted, and the file is compacted (rewritten
 //! without it, a temporary file renamed into place) when the run ends, in [`Cache::prune`].
+//! The shape is checked without copying texts (an outline: 11 MB of 40,000 entries in about
+//! 0.1 s of CPU); a line that passes and still does not parse when it is served is dropped
+//! the same way then. `cache info` parses every line whole.
 //! What was dropped comes back to the caller as one warning ([`Cache::warnings`]): library
 //! code does not print. Timeouts, unavailable interpreters and runs that could not start are
 //! never stored.
@@ -28,6 +31,7 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
+use serde::de::IgnoredAny;
 use serde::{Deserialize, Serialize};
 
 use super::{Executor, JobResult};
@@ -96,31 +100,42 @@ fn key_of(line: &str) -> Option<&str> {
     k.bytes().all(|b| b.is_ascii_hexdigit()).then_some(k)
 }
 
-/// Any stored line, as far as its shape goes: a result ([`Entry`]) or a checker's output
-/// ([`ToolEntry`]).
+/// A stored line's outline, read without copying its texts: a result ([`Entry`]) or a
+/// checker's output ([`ToolEntry`]).
 #[derive(Deserialize)]
-struct AnyEntry {
-    key: String,
+struct Outline<'a> {
+    key: &'a str,
     #[serde(default, rename = "at")]
     _at: u64,
-    blocks: Option<Vec<BlockResult>>,
+    blocks: Option<IgnoredAny>,
     duration_ms: Option<u64>,
     code: Option<i32>,
     #[serde(rename = "stdout")]
-    _stdout: String,
+    _stdout: IgnoredAny,
     #[serde(rename = "stderr")]
-    _stderr: String,
+    _stderr: IgnoredAny,
 }
 
-/// Whether `line` is a whole entry docmatrix would serve: JSON of an entry's shape, its key
-/// first.
+/// Whether `line` looks like a whole entry: JSON, its key first, an entry's fields. Quick (a
+/// run reads every line of the shards it looks into): a line that passes and still does not
+/// parse when it is served is dropped then ([`Cache::reject`]).
+fn outlined(line: &str) -> bool {
+    let Some(k) = key_of(line) else {
+        return false;
+    };
+    serde_json::from_str::<Outline>(line).is_ok_and(|e| {
+        e.key == k && ((e.blocks.is_some() && e.duration_ms.is_some()) || e.code.is_some())
+    })
+}
+
+/// Whether `line` is an entry docmatrix would serve: it parses whole, as a result or as a
+/// checker's output, under its own key.
 fn valid(line: &str) -> bool {
     let Some(k) = key_of(line) else {
         return false;
     };
-    serde_json::from_str::<AnyEntry>(line).is_ok_and(|e| {
-        e.key == k && ((e.blocks.is_some() && e.duration_ms.is_some()) || e.code.is_some())
-    })
+    serde_json::from_str::<Entry>(line).is_ok_and(|e| e.key == k)
+        || serde_json::from_str::<ToolEntry>(line).is_ok_and(|e| e.key == k)
 }
 
 /// A shard file read line by line.
@@ -136,8 +151,8 @@ struct ShardFile {
 }
 
 impl ShardFile {
-    /// Reads `path`; a missing file is empty.
-    fn read(path: &Path) -> std::io::Result<ShardFile> {
+    /// Reads `path`, keeping the lines `check` accepts; a missing file is empty.
+    fn read(path: &Path, check: fn(&str) -> bool) -> std::io::Result<ShardFile> {
         let bytes = match std::fs::read(path) {
             Ok(b) => b,
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(ShardFile::default()),
@@ -157,7 +172,7 @@ impl ShardFile {
             let raw = &rest[..end];
             rest = &rest[end + 1..];
             match std::str::from_utf8(raw) {
-                Ok(line) if valid(line) => out.lines.push(line.to_string()),
+                Ok(line) if check(line) => out.lines.push(line.to_string()),
                 // An empty line is harmless: a newline put before an append after a torn line.
                 Ok("") => {}
                 _ => out.bad += 1,
@@ -324,11 +339,29 @@ impl Cache {
     }
 
     fn load(&self, key: &str) -> Option<Entry> {
-        let mut e: Entry = serde_json::from_str(&self.line(key)?).ok()?;
+        let line = self.line(key)?;
+        let Some(mut e) = serde_json::from_str::<Entry>(&line)
+            .ok()
+            .filter(|e| e.key == key)
+        else {
+            self.reject(key);
+            return None;
+        };
         // serde_json gives a one-block list room for four: a run serving 40,000 results
         // from the cache kept 16 MB of empty room.
         e.blocks.shrink_to_fit();
-        (e.key == key).then_some(e)
+        Some(e)
+    }
+
+    /// Drops the line of `key`, which looked whole but does not parse: it counts as unreadable
+    /// (its file is compacted in [`Cache::prune`]).
+    fn reject(&self, key: &str) {
+        let i = Self::shard_index(key);
+        let mut shard = self.shard(i);
+        if shard.lines.remove(key).is_some() {
+            shard.bad += 1;
+            *self.trouble().found.entry(self.shard_path(i)).or_default() += 1;
+        }
     }
 
     /// The stored line of `key`, from its shard (read on the first lookup).
@@ -339,7 +372,7 @@ impl Cache {
             if !shard.loaded {
                 shard.loaded = true;
                 let path = self.shard_path(i);
-                if let Ok(file) = ShardFile::read(&path) {
+                if let Ok(file) = ShardFile::read(&path, outlined) {
                     shard.bad = file.bad;
                     if file.bad > 0 {
                         self.trouble().found.insert(path, file.bad);
@@ -429,8 +462,15 @@ impl Cache {
 
     /// The output of a static checker stored under `key` (see [`crate::target::tool`]).
     pub fn load_tool(&self, key: &str) -> Option<ToolOutput> {
-        let e: ToolEntry = serde_json::from_str(&self.line(key)?).ok()?;
-        (e.key == key).then_some(ToolOutput {
+        let line = self.line(key)?;
+        let Some(e) = serde_json::from_str::<ToolEntry>(&line)
+            .ok()
+            .filter(|e| e.key == key)
+        else {
+            self.reject(key);
+            return None;
+        };
+        Some(ToolOutput {
             code: e.code,
             stdout: e.stdout,
             stderr: e.stderr,
@@ -473,7 +513,7 @@ impl Cache {
         let mut stats = Stats::default();
         for i in 0..SHARDS {
             let path = self.shard_path(i);
-            let file = ShardFile::read(&path).unwrap_or_else(|_| ShardFile {
+            let file = ShardFile::read(&path, valid).unwrap_or_else(|_| ShardFile {
                 // Unreadable as a whole (a folder, say): all of it is damage.
                 bad: 1,
                 bytes: std::fs::metadata(&path).map_or(0, |m| m.len()),
@@ -533,23 +573,33 @@ impl Cache {
             .and_then(|m| m.modified())
             .is_ok_and(|t| t.elapsed().is_ok_and(|e| e < AGE_SCAN_EVERY));
         if total <= self.max_bytes && scanned_recently {
-            return self.rewrite(&damaged, false);
+            return self.rewrite(&damaged, &damaged, false);
         }
         let _ = File::create(&stamp);
         let all: Vec<usize> = (0..SHARDS).collect();
-        self.rewrite(&all, true)
+        self.rewrite(&all, &damaged, true)
     }
 
-    /// Reads the shards `which` line by line; with `limits`, drops the lines older than the
+    /// Reads the shards `which` line by line (those in `damaged`, where this run found
+    /// unreadable lines, parsed whole); with `limits`, drops the lines older than the
     /// age limit and then the oldest over the size limit (across all of `which`). Rewrites
     /// each shard that lost lines, unreadable or superseded ones included (a temporary file
     /// renamed into place), and notes the repairs for [`Cache::warnings`].
-    fn rewrite(&self, which: &[usize], limits: bool) -> usize {
+    fn rewrite(&self, which: &[usize], damaged: &[usize], limits: bool) -> usize {
         let now = now_secs();
         let max_age = self.max_age.as_secs();
         let files: Vec<(usize, ShardFile)> = which
             .iter()
-            .filter_map(|&i| ShardFile::read(&self.shard_path(i)).ok().map(|f| (i, f)))
+            .filter_map(|&i| {
+                let check = if damaged.contains(&i) {
+                    valid
+                } else {
+                    outlined
+                };
+                ShardFile::read(&self.shard_path(i), check)
+                    .ok()
+                    .map(|f| (i, f))
+            })
             .collect();
         // (time, file, line index, length with its newline)
         let mut drop: Vec<std::collections::HashSet<usize>> = vec![Default::default(); files.len()];
@@ -904,6 +954,23 @@ mod tests {
         assert_eq!(after.stats().entries, 3);
         assert_eq!(after.prune(), 0);
         assert!(after.warnings().is_empty());
+    }
+
+    #[test]
+    fn a_line_that_only_looks_whole_is_dropped_when_served() {
+        let dir = tempfile::tempdir().unwrap();
+        let cache = Cache::new(dir.path().to_path_buf());
+        let k = key(1);
+        let path = cache.shard_path(Cache::shard_index(&k));
+        std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+        let good = serde_json::to_string(&entry(&k, now_secs(), "ok")).unwrap();
+        let odd = good.replace("\"pass\"", "\"bogus\"");
+        std::fs::write(&path, format!("{odd}\n")).unwrap();
+        assert_eq!(cache.stats().bad_lines, 1, "info parses whole");
+        assert!(cache.load(&k).is_none());
+        assert_eq!(cache.prune(), 1);
+        assert_eq!(cache.warnings().len(), 1);
+        assert_eq!(std::fs::read_to_string(&path).unwrap(), "");
     }
 
     #[test]
