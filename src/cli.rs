@@ -215,10 +215,10 @@ fn check_inputs(config: &Config, allow_empty: bool) -> Result<(), Error> {
     let excluded = if config.exclude_patterns.is_empty() {
         ""
     } else {
-        " or not excluded"
+        " that the exclude globs leave in"
     };
     Err(Error::Usage(format!(
-        "{}: no Markdown files (.md, .markdown{excluded}) in {}; check the path, or pass --allow-empty to accept an empty run",
+        "{}: no Markdown files (.md, .markdown) in {}{excluded}; check the path, or pass --allow-empty to accept an empty run",
         names.join(", "),
         if names.len() == 1 { "this folder" } else { "these folders" },
     )))
