@@ -136,6 +136,9 @@ struct ValidateArgs {
     /// Read and plan only: count what would run, run nothing
     #[arg(long)]
     dry_run: bool,
+    /// A PATH with no Markdown file in it is not an error (the run is empty, exit status 0)
+    #[arg(long)]
+    allow_empty: bool,
     /// Also list interpreters' paths and the info-string attributes left to other tools
     #[arg(long, short)]
     verbose: bool,
@@ -176,6 +179,9 @@ struct ExtractArgs {
     exclude: Vec<String>,
     #[arg(long, value_enum, default_value_t = Format::Terminal)]
     format: Format,
+    /// A PATH with no Markdown file in it is not an error
+    #[arg(long)]
+    allow_empty: bool,
 }
 
 fn overrides(c: &Common) -> Overrides {
@@ -190,6 +196,54 @@ fn overrides(c: &Common) -> Overrides {
 fn resolve(o: &Overrides) -> Result<Config, Error> {
     let cwd = std::env::current_dir()?;
     Config::resolve(&cwd, o)
+}
+
+/// Every path to read must yield a Markdown file: a mistyped path or an empty folder is an
+/// error (exit status 2) unless `--allow-empty`, which turns it into a note.
+fn check_inputs(config: &Config, allow_empty: bool) -> Result<(), Error> {
+    let empty = docmatrix::discover::empty_roots(&config.paths, &config.exclude)?;
+    if empty.is_empty() {
+        return Ok(());
+    }
+    let names: Vec<String> = empty.iter().map(|p| p.display().to_string()).collect();
+    if allow_empty {
+        eprintln!(
+            "docmatrix: note: no Markdown files (.md, .markdown) in {} (--allow-empty)",
+            names.join(", ")
+        );
+        return Ok(());
+    }
+    let excluded = if config.exclude_patterns.is_empty() {
+        ""
+    } else {
+        " that the exclude globs leave in"
+    };
+    Err(Error::Usage(format!(
+        "{}: no Markdown files (.md, .markdown) in {}{excluded}; check the path, or pass --allow-empty to accept an empty run",
+        names.join(", "),
+        if names.len() == 1 { "this folder" } else { "these folders" },
+    )))
+}
+
+/// Whether this is a CI run: `CI` set, and neither empty nor `false` / `0`.
+fn on_ci() -> bool {
+    std::env::var_os("CI").is_some_and(|v| {
+        let v = v.to_string_lossy();
+        let v = v.trim();
+        !(v.is_empty() || v.eq_ignore_ascii_case("false") || v == "0")
+    })
+}
+
+/// Picks the sandbox; on CI, `auto` finding none is an error instead of a silent run without
+/// one (a runner's permissions and network are worth protecting; `--sandbox none` says so).
+fn select_sandbox(mode: SandboxMode) -> Result<Sandbox, Error> {
+    let sandbox = Sandbox::select(mode).map_err(Error::Usage)?;
+    if mode == SandboxMode::Auto && sandbox == Sandbox::None && on_ci() {
+        return Err(Error::Usage(
+            "CI is set, and no working sandbox was found: bubblewrap (bwrap) is not on PATH or cannot create namespaces here, so examples would run with the runner's own permissions and network. Install bubblewrap (e.g. `sudo apt-get install bubblewrap`; where unprivileged user namespaces are restricted, as on Ubuntu 24.04, also `sudo sysctl kernel.apparmor_restrict_unprivileged_userns=0`), or run without a sandbox on purpose: `--sandbox none` (or `sandbox = \"none\"` in the configuration)".into(),
+        ));
+    }
+    Ok(sandbox)
 }
 
 /// Parses the command line, runs the command, returns the exit status.
@@ -300,9 +354,22 @@ fn validate(a: ValidateArgs) -> Result<i32, Error> {
         partition: a.partition,
         ..overrides(&a.common)
     };
-    let config = resolve(&o)?;
+    let mut config = resolve(&o)?;
+    // Nothing runs before the outputs, the inputs, the sandbox and the cache are known good.
+    a.outputs.check()?;
+    check_inputs(&config, a.allow_empty)?;
     if a.dry_run {
         return dry_run(&config, a.format.plain()?);
+    }
+    let sandbox = select_sandbox(config.sandbox)?;
+    if let Some(dir) = &config.cache_dir {
+        if let Err(why) = Cache::new(dir.clone()).usable() {
+            eprintln!(
+                "docmatrix: warning: cache disabled: {}: {why}",
+                dir.display()
+            );
+            config.cache_dir = None;
+        }
     }
     let mut env = SearchEnv::from_process();
     env.probe_cache = config
@@ -310,7 +377,6 @@ fn validate(a: ValidateArgs) -> Result<i32, Error> {
         .as_ref()
         .map(|d| d.join("interpreters.json"));
     let prepared = docmatrix::prepare(&config, &env)?;
-    let sandbox = Sandbox::select(config.sandbox).map_err(Error::Usage)?;
     let process = ProcessExecutor::new(sandbox);
     let interpreters: Vec<Interpreter> =
         prepared.interpreters.values().flatten().cloned().collect();
@@ -358,6 +424,9 @@ fn validate(a: ValidateArgs) -> Result<i32, Error> {
     bar.bar.finish_and_clear();
     if let Some(c) = &caching {
         c.cache().prune();
+        for w in c.cache().warnings() {
+            eprintln!("docmatrix: warning: {w}");
+        }
     }
     let style = Style {
         color: outputs::colour(a.color),
@@ -441,10 +510,24 @@ fn cache(a: CacheArgs) -> Result<i32, Error> {
     let cache = Cache::new(dir.clone());
     match a.action {
         CacheAction::Info => {
-            let (n, bytes) = cache.size();
+            let s = cache.stats();
+            let damaged = if s.bad_lines == 0 {
+                String::new()
+            } else {
+                format!(
+                    "; {} unreadable line{} in {} file{}, dropped by the next run that reads {}",
+                    s.bad_lines,
+                    if s.bad_lines == 1 { "" } else { "s" },
+                    s.bad_files,
+                    if s.bad_files == 1 { "" } else { "s" },
+                    if s.bad_files == 1 { "it" } else { "them" },
+                )
+            };
             write_stdout(&format!(
-                "{}: {n} entries (results and static checks' outputs), {bytes} bytes\n",
-                dir.display()
+                "{}: {} entries (results and static checks' outputs), {} bytes{damaged}\n",
+                dir.display(),
+                s.entries,
+                s.bytes,
             ));
         }
         CacheAction::Clear => {
@@ -498,6 +581,7 @@ fn extract(a: ExtractArgs) -> Result<i32, Error> {
         ..overrides(&a.common)
     };
     let config = resolve(&o)?;
+    check_inputs(&config, a.allow_empty)?;
     let corpus = docmatrix::load(&config)?;
     match a.format {
         Format::Json => {

@@ -14,7 +14,7 @@ use crate::error::Error;
 use crate::model::Severity;
 use crate::partition::Partition;
 use crate::run::sandbox::SandboxMode;
-use crate::version::{parse_version_list, PyVersion};
+use crate::version::{parse_version_list, supported, PyVersion};
 
 pub const DEFAULT_VERSIONS: &str = "3.9,3.10,3.11,3.12";
 pub const DEFAULT_TIMEOUT_SECS: f64 = 10.0;
@@ -178,6 +178,12 @@ pub fn load(path: &Path) -> Result<FileConfig, Error> {
     }
 }
 
+/// `Err` naming the first version docmatrix cannot run (see [`supported`]).
+fn check_supported(versions: &[PyVersion]) -> Result<Vec<PyVersion>, String> {
+    versions.iter().try_for_each(|&v| supported(v))?;
+    Ok(versions.to_vec())
+}
+
 fn build_globs(patterns: &[String]) -> Result<GlobSet, Error> {
     let mut b = GlobSetBuilder::new();
     for p in patterns {
@@ -228,8 +234,12 @@ impl Config {
         };
 
         let versions = match (&o.python, &file.versions) {
-            (Some(s), _) => parse_version_list(s).map_err(Error::Usage)?,
-            (None, Some(list)) => parse_version_list(&list.join(",")).map_err(cerr)?,
+            (Some(s), _) => parse_version_list(s)
+                .and_then(|vs| check_supported(&vs))
+                .map_err(|e| Error::Usage(format!("--python: {e}")))?,
+            (None, Some(list)) => parse_version_list(&list.join(","))
+                .and_then(|vs| check_supported(&vs))
+                .map_err(|e| cerr(format!("versions: {e}")))?,
             (None, None) => parse_version_list(DEFAULT_VERSIONS).map_err(Error::Usage)?,
         };
         let paths = if !o.paths.is_empty() {
@@ -251,6 +261,7 @@ impl Config {
         for (k, v) in file.interpreters.iter().flatten() {
             let ver: PyVersion = k
                 .parse()
+                .and_then(|v| supported(v).map(|()| v))
                 .map_err(|e: String| cerr(format!("[interpreters]: {e}")))?;
             interpreters.insert(ver, rebase(v));
         }
@@ -280,7 +291,19 @@ impl Config {
         // a core to itself. Fresh processes need one per core.
         let cores = std::thread::available_parallelism().map_or(2, |n| n.get());
         let per_core = if isolation == Isolation::Warm { 4 } else { 1 };
-        let jobs = o.jobs.or(file.jobs).unwrap_or(cores * per_core).max(1);
+        let default_jobs = cores * per_core;
+        let no_jobs = |what: &str| {
+            format!(
+                "{what} 0: at least one job must run at a time; leave it out for the default ({default_jobs} here: {per_core} per core)"
+            )
+        };
+        if o.jobs == Some(0) {
+            return Err(Error::Usage(no_jobs("--jobs")));
+        }
+        if o.jobs.is_none() && file.jobs == Some(0) {
+            return Err(cerr(no_jobs("jobs =")));
+        }
+        let jobs = o.jobs.or(file.jobs).unwrap_or(default_jobs).max(1);
         let cache_dir = if o.no_cache || file.cache == Some(false) {
             None
         } else {
@@ -407,6 +430,61 @@ mod tests {
             e.contains("[shell] min-severity") && e.contains("loud"),
             "{e}"
         );
+    }
+
+    #[test]
+    fn zero_jobs_and_versions_docmatrix_cannot_run_are_errors() {
+        let dir = tempfile::tempdir().unwrap();
+        let resolve = |o: Overrides| Config::resolve(dir.path(), &o).map_err(|e| e.to_string());
+        let e = resolve(Overrides {
+            jobs: Some(0),
+            ..Default::default()
+        })
+        .unwrap_err();
+        assert!(
+            e.contains("--jobs 0") && e.contains("at least one job"),
+            "{e}"
+        );
+        let e = resolve(Overrides {
+            python: Some("3.12,3.1".into()),
+            ..Default::default()
+        })
+        .unwrap_err();
+        assert!(e.contains("did you mean 3.10?"), "{e}");
+        assert!(resolve(Overrides {
+            python: Some("3.16".into()),
+            jobs: Some(1),
+            ..Default::default()
+        })
+        .is_ok());
+
+        let p = dir.path().join("docmatrix.toml");
+        for (toml, what) in [
+            ("jobs = 0\n", "jobs = 0"),
+            ("versions = [\"3.12\", \"3.99\"]\n", "versions: Python 3.99"),
+            (
+                "[interpreters]\n\"2.7\" = \"/usr/bin/python2\"\n",
+                "[interpreters]: Python 2.7",
+            ),
+        ] {
+            std::fs::write(&p, toml).unwrap();
+            let e = resolve(Overrides::default()).unwrap_err();
+            assert!(
+                e.contains("docmatrix.toml") && e.contains(what),
+                "{toml}: {e}"
+            );
+        }
+        // The command line's -j wins over the file's 0.
+        std::fs::write(&p, "jobs = 0\n").unwrap();
+        let c = Config::resolve(
+            dir.path(),
+            &Overrides {
+                jobs: Some(2),
+                ..Default::default()
+            },
+        )
+        .unwrap();
+        assert_eq!(c.jobs, 2);
     }
 
     #[test]

@@ -40,6 +40,35 @@ impl FromStr for PyVersion {
     }
 }
 
+/// The oldest CPython docmatrix runs: the warm worker waits for its children through
+/// `os.pidfd_open` (3.9+), and the tests cover 3.9 to 3.12.
+pub const OLDEST: PyVersion = PyVersion::new(3, 9);
+/// The newest CPython docmatrix knows of: 3.16 is in development at the end of 2026. A newer
+/// one needs a newer docmatrix (and is one line here).
+pub const NEWEST: PyVersion = PyVersion::new(3, 16);
+
+/// Checks that `v` is a CPython docmatrix can run ([`OLDEST`] to [`NEWEST`]); `Err` says why,
+/// with a hint when the version looks mistyped (`3.1` for `3.10`: a YAML or TOML number
+/// `3.10` reads as `3.1`).
+pub fn supported(v: PyVersion) -> Result<(), String> {
+    if (OLDEST..=NEWEST).contains(&v) {
+        return Ok(());
+    }
+    let range = format!("docmatrix runs CPython {OLDEST} to {NEWEST}");
+    // `3.1` → `3.10`: the version with its trailing zero back.
+    let guess = Some(PyVersion::new(v.major, 10 * v.minor))
+        .filter(|g| v.minor < 10 && (OLDEST..=NEWEST).contains(g));
+    Err(match (v.major, guess) {
+        (3, Some(g)) => format!(
+            "Python {v} is not a version docmatrix can run: did you mean {g}? (a number written 3.10 without quotes reads as 3.1; {range})"
+        ),
+        (2, _) => format!("Python {v} is not supported: {range}"),
+        (3, None) if v < OLDEST => format!("Python {v} is too old: {range}"),
+        (3, None) => format!("Python {v} is not a released or developed CPython yet: {range}"),
+        _ => format!("Python {v} is not a Python version: {range}"),
+    })
+}
+
 /// Parses a comma-separated list of versions (`3.9,3.12`), sorted and deduplicated.
 pub fn parse_version_list(s: &str) -> Result<Vec<PyVersion>, String> {
     let mut out = s
@@ -160,6 +189,17 @@ mod tests {
         assert!(v("3.9") < v("3.10"));
         assert!("3".parse::<PyVersion>().is_err());
         assert!("3.x".parse::<PyVersion>().is_err());
+        assert!(supported(v("3.9")).is_ok() && supported(v("3.16")).is_ok());
+        let e = supported(v("3.1")).unwrap_err();
+        assert!(e.contains("did you mean 3.10?"), "{e}");
+        let e = supported(v("3.99")).unwrap_err();
+        assert!(
+            e.contains("3.9 to 3.16") && !e.contains("did you mean"),
+            "{e}"
+        );
+        assert!(supported(v("2.7")).unwrap_err().contains("not supported"));
+        assert!(supported(v("3.8")).unwrap_err().contains("too old"));
+        assert!(supported(v("4.0")).is_err());
         assert_eq!(
             parse_version_list("3.12, 3.9,3.12").unwrap(),
             vec![v("3.9"), v("3.12")]

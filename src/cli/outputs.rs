@@ -178,6 +178,84 @@ impl OutputArgs {
     }
 }
 
+/// Why a file cannot be written at `path`, found without writing it: it is a folder, its
+/// folder is a file, or the nearest existing folder (where the missing ones would be created)
+/// or the file itself refuses writing.
+fn unwritable_file(path: &Path) -> Option<String> {
+    match std::fs::metadata(path) {
+        Ok(m) if m.is_dir() => Some("it is a folder, and a file is needed".into()),
+        // Opened for writing, not truncated: the file is left as it is.
+        Ok(_) => std::fs::OpenOptions::new()
+            .write(true)
+            .open(path)
+            .err()
+            .map(|e| format!("cannot write it: {e}")),
+        Err(e) if missing(&e) => unwritable_dir(path.parent().unwrap_or(Path::new(""))),
+        Err(e) => Some(format!("cannot write it: {e}")),
+    }
+}
+
+/// Whether a path is missing (or one of its folders is a file, which `unwritable_dir` names).
+fn missing(e: &std::io::Error) -> bool {
+    matches!(
+        e.kind(),
+        std::io::ErrorKind::NotFound | std::io::ErrorKind::NotADirectory
+    )
+}
+
+/// Why `dir` cannot be (made) a folder files are written into, or `None`.
+fn unwritable_dir(dir: &Path) -> Option<String> {
+    for d in dir.ancestors() {
+        let d = if d.as_os_str().is_empty() {
+            Path::new(".")
+        } else {
+            d
+        };
+        match std::fs::metadata(d) {
+            Ok(m) if !m.is_dir() => return Some(format!("{} is not a folder", d.display())),
+            Ok(_) => {
+                return tempfile::tempfile_in(d)
+                    .err()
+                    .map(|e| format!("cannot write in {}: {e}", d.display()))
+            }
+            Err(e) if missing(&e) => continue,
+            Err(e) => return Some(format!("{}: {e}", d.display())),
+        }
+    }
+    None
+}
+
+impl OutputArgs {
+    /// Checks, before anything runs, that every report file and the badge folder can be
+    /// written: `Err` names the first that cannot, and why.
+    pub fn check(&self) -> Result<(), Error> {
+        for spec in &self.reports {
+            if let Some(why) = unwritable_file(&spec.path) {
+                return Err(Error::Path {
+                    path: spec.path.clone(),
+                    message: format!(
+                        "cannot write the {} report here (--report): {why}",
+                        spec.format
+                    ),
+                });
+            }
+        }
+        if let Some(dir) = &self.badges {
+            let why = match std::fs::metadata(dir) {
+                Ok(m) if !m.is_dir() => Some("it is a file, and a folder is needed".into()),
+                _ => unwritable_dir(dir),
+            };
+            if let Some(why) = why {
+                return Err(Error::Path {
+                    path: dir.clone(),
+                    message: format!("cannot write the badges here (--badges): {why}"),
+                });
+            }
+        }
+        Ok(())
+    }
+}
+
 fn write_file(path: &Path, text: &str) -> Result<(), Error> {
     let err = |e: std::io::Error| Error::Path {
         path: path.to_path_buf(),
@@ -249,6 +327,7 @@ pub fn emit(
 
 /// `docmatrix merge`: reads the JSON reports, joins them, and reports like `validate`.
 pub fn merge(a: MergeArgs) -> Result<i32, Error> {
+    a.outputs.check()?;
     let mut inputs = Vec::with_capacity(a.inputs.len());
     for path in &a.inputs {
         let err = |message: String| Error::Path {

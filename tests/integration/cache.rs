@@ -60,11 +60,24 @@ impl Project {
 
     /// `validate` without the sandbox: inside it, the wrappers could not write their log.
     fn validate(&self, extra: &[&str]) -> Value {
+        self.validate_with_stderr(extra).0
+    }
+
+    /// [`Project::validate`], and what it printed on standard error.
+    fn validate_with_stderr(&self, extra: &[&str]) -> (Value, String) {
         let mut args = vec!["validate", "--format", "json", "--sandbox", "none"];
         args.extend_from_slice(extra);
         let out = docmatrix_in(self.path(), &args);
-        serde_json::from_slice(&out.stdout)
-            .unwrap_or_else(|e| panic!("{e}: {}{}", stdout(&out), stderr(&out)))
+        let doc = serde_json::from_slice(&out.stdout)
+            .unwrap_or_else(|e| panic!("{e}: {}{}", stdout(&out), stderr(&out)));
+        (doc, stderr(&out))
+    }
+
+    /// What `docmatrix cache info` prints.
+    fn info(&self) -> String {
+        let out = docmatrix_in(self.path(), &["cache", "info"]);
+        assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+        stdout(&out)
     }
 }
 
@@ -370,4 +383,107 @@ fn a_rerun_starts_no_static_checker_and_reports_the_same_findings() {
         .map(|f| f.3)
         .collect();
     assert!(!rules.contains(&rule), "{rule} excluded: {rules:?}");
+}
+
+/// The entry count `cache info` prints.
+fn entries(info: &str) -> usize {
+    let n = info.split(": ").nth(1).and_then(|s| s.split(' ').next());
+    n.and_then(|n| n.parse().ok())
+        .unwrap_or_else(|| panic!("no count in {info}"))
+}
+
+#[test]
+fn damaged_cache_files_are_repaired_with_one_warning_and_their_entries_still_served() {
+    let p = Project::new(&[("versions/syntax.md", "syntax.md")]);
+    let first = p.validate(&[]);
+    let results = p.path().join("cache/results");
+    let mut shards: Vec<PathBuf> = std::fs::read_dir(&results)
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .filter(|p| p.extension().is_some_and(|e| e == "jsonl"))
+        .collect();
+    shards.sort();
+    assert!(shards.len() >= 2, "{shards:?}");
+    let n = entries(&p.info());
+    assert_eq!(n, cells(&first).len());
+
+    // Shard one: a line of invalid UTF-8 first, and a last line torn by a crash. Shard two: a
+    // torn line and a line that is not JSON between its entries.
+    let (one, two) = (&shards[0], &shards[1]);
+    let (text_one, text_two) = (
+        std::fs::read_to_string(one).unwrap(),
+        std::fs::read_to_string(two).unwrap(),
+    );
+    let first_line = text_one.lines().next().unwrap();
+    let mut damaged = b"{\"key\":\"\xff\xfe\xfd\"}\n".to_vec();
+    damaged.extend_from_slice(text_one.as_bytes());
+    damaged.extend_from_slice(&first_line.as_bytes()[..first_line.len() / 2]);
+    std::fs::write(one, damaged).unwrap();
+    let (head, tail) = text_two.split_at(text_two.find('\n').unwrap() + 1);
+    std::fs::write(
+        two,
+        format!("{head}{}\nnot json\n{tail}", &head[..head.len() / 3]),
+    )
+    .unwrap();
+
+    let info = p.info();
+    assert_eq!(entries(&info), n, "{info}");
+    assert!(info.contains("4 unreadable lines in 2 files"), "{info}");
+
+    let before = p.starts();
+    let (doc, err) = p.validate_with_stderr(&[]);
+    assert_eq!(p.starts(), before, "every result came from the cache");
+    assert!(cells(&doc).iter().all(|c| c.2), "{:?}", cells(&doc));
+    assert_eq!(verdicts(&doc), verdicts(&first));
+    let warnings: Vec<&str> = err.lines().filter(|l| l.contains("warning")).collect();
+    assert_eq!(warnings.len(), 1, "{err}");
+    let name = |p: &Path| format!("results/{}", p.file_name().unwrap().to_string_lossy());
+    assert!(
+        warnings[0].contains("4 unreadable lines")
+            && warnings[0].contains(&name(one))
+            && warnings[0].contains(&name(two))
+            && warnings[0].contains("rewritten"),
+        "{err}"
+    );
+    // Compacted: exactly the valid entries are left.
+    assert_eq!(std::fs::read_to_string(one).unwrap(), text_one);
+    assert_eq!(std::fs::read_to_string(two).unwrap(), text_two);
+    let info = p.info();
+    assert_eq!(entries(&info), n, "{info}");
+    assert!(!info.contains("unreadable"), "{info}");
+    let (_, err) = p.validate_with_stderr(&[]);
+    assert!(!err.contains("warning"), "{err}");
+
+    // A whole file of garbage is counted and cleared like the rest.
+    std::fs::write(one, b"\xff\xff\xff\n").unwrap();
+    let info = p.info();
+    assert!(info.contains("1 unreadable line in 1 file"), "{info}");
+    let out = docmatrix_in(p.path(), &["cache", "clear"]);
+    assert!(stdout(&out).contains("removed"), "{}", stdout(&out));
+    assert!(!one.exists());
+}
+
+#[test]
+fn an_unusable_cache_folder_is_a_warning_and_the_run_goes_on() {
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("a-file");
+    std::fs::write(&file, "").unwrap();
+    let cache = file.join("cache");
+    let out = docmatrix(&[
+        "validate",
+        "--no-config",
+        "--python",
+        "3.12",
+        "--cache-dir",
+        cache.to_str().unwrap(),
+        "fixtures/broken/valid.md",
+    ]);
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    let err = stderr(&out);
+    assert!(
+        err.contains(&format!("warning: cache disabled: {}: ", cache.display()))
+            && err.contains("a-file is a file, not a folder"),
+        "{err}"
+    );
+    assert_eq!(err.matches("warning").count(), 1, "{err}");
 }

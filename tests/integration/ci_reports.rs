@@ -632,7 +632,7 @@ fn timeouts_and_missing_interpreters_in_every_format() {
             "validate",
             "--no-config",
             "--python",
-            "3.12,3.99",
+            "3.12,3.16",
             "--format",
             "github",
             "--report",
@@ -657,7 +657,7 @@ fn timeouts_and_missing_interpreters_in_every_format() {
         "{github}"
     );
     assert!(
-        github.contains("title=docmatrix%3A no interpreter on Python 3.99::"),
+        github.contains("title=docmatrix%3A no interpreter on Python 3.16::"),
         "{github}"
     );
 
@@ -668,7 +668,7 @@ fn timeouts_and_missing_interpreters_in_every_format() {
     );
     assert!(junit.contains(r#"type="timeout""#), "{junit}");
     assert!(
-        junit.contains(r#"<skipped message="no Python 3.99 interpreter"#)
+        junit.contains(r#"<skipped message="no Python 3.16 interpreter"#)
             || junit.contains(r#"type="unavailable""#),
         "{junit}"
     );
@@ -680,7 +680,7 @@ fn timeouts_and_missing_interpreters_in_every_format() {
     );
     let md = std::fs::read_to_string(dir.join("out.md")).unwrap();
     assert!(md.contains("| ⏱️ | ❔ |"), "{md}");
-    let badge = std::fs::read_to_string(dir.join("badges/python-3.99.json")).unwrap();
+    let badge = std::fs::read_to_string(dir.join("badges/python-3.16.json")).unwrap();
     assert!(
         badge.contains(r#""message":"no interpreter","color":"lightgrey""#),
         "{badge}"

@@ -172,11 +172,18 @@ fn every_rule_fires_and_not() {
 
 #[test]
 fn without_an_engine_the_checks_still_count() {
-    // A machine without podman or docker.
+    // A machine without podman or docker (nor bwrap: `--sandbox none`, which CI requires).
     let bin = bin_with_only(&["bash", "sh"]);
     let seed = fixture("seed/guide.md");
     let out = command()
-        .args(["validate", "--no-config", "--format", "json"])
+        .args([
+            "validate",
+            "--no-config",
+            "--format",
+            "json",
+            "--sandbox",
+            "none",
+        ])
         .arg(&seed)
         .env("PATH", bin.path())
         .output()
@@ -200,7 +207,14 @@ fn without_an_engine_the_checks_still_count() {
     )
     .unwrap();
     let out = command()
-        .args(["validate", "--no-config", "--format", "json"])
+        .args([
+            "validate",
+            "--no-config",
+            "--format",
+            "json",
+            "--sandbox",
+            "none",
+        ])
         .arg(&f)
         .env("PATH", bin.path())
         .output()

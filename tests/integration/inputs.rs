@@ -153,3 +153,208 @@ fn unknown_config_key_is_an_error_naming_it() {
     assert!(err.contains(key), "{err}");
     assert!(err.contains("docmatrix.toml"), "{err}");
 }
+
+/// A project folder holding `guide.md`, whose one example writes `marker` when it runs.
+fn marking_project() -> (tempfile::TempDir, std::path::PathBuf) {
+    let dir = tempfile::tempdir().unwrap();
+    let marker = dir.path().join("marker");
+    std::fs::write(
+        dir.path().join("guide.md"),
+        format!(
+            "```python\nopen({:?}, 'w').write('ran')\n```\n",
+            marker.display().to_string()
+        ),
+    )
+    .unwrap();
+    (dir, marker)
+}
+
+/// `docmatrix validate --no-config --sandbox none ARGS guide.md` in `dir`, on 3.12 unless
+/// ARGS name versions.
+fn validate_in(dir: &std::path::Path, args: &[&str]) -> std::process::Output {
+    let mut all = vec![
+        "validate",
+        "--no-config",
+        "--color",
+        "never",
+        "--sandbox",
+        "none",
+    ];
+    if !args.contains(&"--python") {
+        all.extend(["--python", "3.12"]);
+    }
+    all.extend_from_slice(args);
+    all.push("guide.md");
+    docmatrix_in(dir, &all)
+}
+
+#[test]
+fn an_empty_folder_or_a_mistyped_path_is_an_error_unless_allowed() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::create_dir(dir.path().join("empty")).unwrap();
+    std::fs::write(dir.path().join("empty/notes.txt"), "no Markdown here").unwrap();
+    for cmd in ["validate", "extract"] {
+        let out = docmatrix_in(dir.path(), &[cmd, "--no-config", "empty"]);
+        assert_eq!(out.status.code(), Some(2), "{cmd}: {}", stderr(&out));
+        let err = stderr(&out);
+        assert!(
+            err.contains("empty: no Markdown files") && err.contains("--allow-empty"),
+            "{cmd}: {err}"
+        );
+        let out = docmatrix_in(dir.path(), &[cmd, "--no-config", "empty", "--allow-empty"]);
+        assert_eq!(out.status.code(), Some(0), "{cmd}: {}", stderr(&out));
+        assert!(
+            stderr(&out).contains("note: no Markdown files"),
+            "{}",
+            stderr(&out)
+        );
+    }
+    // A mistyped path: named, exit status 2, whether or not empty runs are allowed.
+    for extra in [&[][..], &["--allow-empty"][..]] {
+        let mut args = vec!["validate", "--no-config", "docs/gude.md"];
+        args.extend_from_slice(extra);
+        let out = docmatrix_in(dir.path(), &args);
+        assert_eq!(out.status.code(), Some(2));
+        assert!(
+            stderr(&out).contains("docs/gude.md: no such file or folder"),
+            "{}",
+            stderr(&out)
+        );
+    }
+}
+
+#[test]
+fn an_unwritable_output_path_stops_the_run_before_any_example_runs() {
+    let (dir, marker) = marking_project();
+    let d = dir.path();
+    std::fs::write(d.join("a-file"), "").unwrap();
+    std::fs::create_dir(d.join("a-folder")).unwrap();
+    let cases: [(&[&str], &str); 4] = [
+        (
+            &["--report", "json=a-file/report.json"],
+            "a-file is not a folder",
+        ),
+        (&["--report", "junit=a-folder"], "it is a folder"),
+        (
+            &[
+                "--report",
+                "junit=out/junit.xml",
+                "--report",
+                "sarif=a-file/x/y.sarif",
+            ],
+            "a-file is not a folder",
+        ),
+        (&["--badges", "a-file"], "it is a file"),
+    ];
+    for (args, why) in cases {
+        let out = validate_in(d, args);
+        let err = stderr(&out);
+        assert_eq!(out.status.code(), Some(2), "{args:?}: {err}");
+        assert!(err.contains(why), "{args:?}: {err}");
+        assert!(!marker.exists(), "{args:?}: the example ran");
+        assert!(out.stdout.is_empty(), "{args:?}: {}", stdout(&out));
+        assert!(!d.join("out").exists(), "{args:?}: a folder was made");
+    }
+    // The same run with writable paths runs the example and writes the reports.
+    let out = validate_in(
+        d,
+        &["--report", "junit=out/junit.xml", "--badges", "badges"],
+    );
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    assert!(marker.exists());
+    assert!(d.join("out/junit.xml").is_file() && d.join("badges/index.html").is_file());
+}
+
+#[test]
+fn zero_jobs_and_versions_docmatrix_cannot_run_are_rejected_with_a_hint() {
+    let (dir, marker) = marking_project();
+    let d = dir.path();
+    let cases: [(&[&str], &str); 5] = [
+        (&["-j", "0"], "at least one job"),
+        (&["--jobs", "0"], "at least one job"),
+        (&["--python", "3.12,3.99"], "3.9 to 3.16"),
+        (&["--python", "3.1"], "did you mean 3.10?"),
+        (&["--python", "2.7"], "not supported"),
+    ];
+    for (args, hint) in cases {
+        let out = validate_in(d, args);
+        let err = stderr(&out);
+        assert_eq!(out.status.code(), Some(2), "{args:?}: {err}");
+        assert!(err.contains(hint), "{args:?}: {err}");
+        assert!(!marker.exists(), "{args:?}: the example ran");
+    }
+    // In the configuration too, naming the file.
+    for toml in [
+        "versions = [\"3.8\", \"3.12\"]\n",
+        "jobs = 0\n",
+        "[interpreters]\n\"3.99\" = \"/usr/bin/python3\"\n",
+    ] {
+        std::fs::write(d.join("docmatrix.toml"), toml).unwrap();
+        let out = docmatrix_in(d, &["validate", "--sandbox", "none", "guide.md"]);
+        let err = stderr(&out);
+        assert_eq!(out.status.code(), Some(2), "{toml}: {err}");
+        assert!(err.contains("docmatrix.toml"), "{toml}: {err}");
+        assert!(!marker.exists(), "{toml}: the example ran");
+    }
+}
+
+#[test]
+fn on_ci_a_run_without_a_sandbox_must_be_asked_for() {
+    let (dir, marker) = marking_project();
+    let d = dir.path();
+    // A machine without bwrap.
+    let bin = bin_with_only(&["sh"]);
+    let run = |ci: &str, args: &[&str]| {
+        let mut all = vec!["validate", "--no-config", "--python", "3.12"];
+        all.extend_from_slice(args);
+        all.push("guide.md");
+        command()
+            .args(&all)
+            .current_dir(d)
+            .env("PATH", bin.path())
+            .env("CI", ci)
+            .output()
+            .unwrap()
+    };
+    for ci in ["true", "1", "yes"] {
+        let out = run(ci, &[]);
+        let err = stderr(&out);
+        assert_eq!(out.status.code(), Some(2), "CI={ci}: {err}");
+        assert!(
+            err.contains("bubblewrap") && err.contains("--sandbox none"),
+            "CI={ci}: {err}"
+        );
+        assert!(!marker.exists(), "CI={ci}: the example ran");
+    }
+    let out = run("true", &["--sandbox", "auto"]);
+    assert_eq!(out.status.code(), Some(2), "{}", stderr(&out));
+    for args in [&["--sandbox", "none"][..], &["--no-sandbox"][..]] {
+        let out = run("true", args);
+        assert_eq!(out.status.code(), Some(0), "{args:?}: {}", stderr(&out));
+        assert!(marker.exists(), "{args:?}");
+        std::fs::remove_file(&marker).unwrap();
+    }
+    // Outside CI, `auto` runs without one and says so.
+    for ci in ["", "false", "0"] {
+        let out = run(ci, &["--format", "json"]);
+        assert_eq!(out.status.code(), Some(0), "CI={ci}: {}", stderr(&out));
+        let doc: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+        assert_eq!(doc["sandbox"], "none");
+        std::fs::remove_file(&marker).unwrap();
+    }
+    // `sandbox = "none"` in the configuration is asking for it too.
+    std::fs::write(
+        d.join("docmatrix.toml"),
+        "versions = [\"3.12\"]\nsandbox = \"none\"\n",
+    )
+    .unwrap();
+    let out = command()
+        .args(["validate", "guide.md"])
+        .current_dir(d)
+        .env("PATH", bin.path())
+        .env("CI", "true")
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    assert!(marker.exists());
+}

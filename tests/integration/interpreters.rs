@@ -77,7 +77,7 @@ fn a_missing_version_is_unavailable_never_a_pass() {
         "--format",
         "json",
         "--python",
-        "3.12,3.98",
+        "3.12,3.16",
         "fixtures/broken/valid.md",
     ];
     let out = docmatrix(&args);
@@ -89,12 +89,12 @@ fn a_missing_version_is_unavailable_never_a_pass() {
     let doc: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
     let r = &doc["examples"][0]["results"];
     assert_eq!(r["3.12"]["status"], "pass");
-    assert_eq!(r["3.98"]["status"], "unavailable");
-    assert!(r["3.98"]["reason"]
+    assert_eq!(r["3.16"]["status"], "unavailable");
+    assert!(r["3.16"]["reason"]
         .as_str()
         .unwrap()
-        .contains("no Python 3.98 found"));
-    assert_eq!(doc["interpreters"]["3.98"], serde_json::Value::Null);
+        .contains("no Python 3.16 found"));
+    assert_eq!(doc["interpreters"]["3.16"], serde_json::Value::Null);
 
     let mut allow = args.to_vec();
     allow.push("--allow-missing");
@@ -107,7 +107,7 @@ fn a_missing_version_is_unavailable_never_a_pass() {
     );
     let doc: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
     assert_eq!(
-        doc["examples"][0]["results"]["3.98"]["status"],
+        doc["examples"][0]["results"]["3.16"]["status"],
         "unavailable"
     );
 }
