@@ -21,6 +21,7 @@ pub mod json;
 pub mod junit;
 pub mod markdown;
 pub mod merge;
+pub mod safe;
 pub mod sarif;
 pub mod terminal;
 
