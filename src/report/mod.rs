@@ -407,9 +407,15 @@ pub fn version_span(all: &[PyVersion], subset: &[PyVersion]) -> String {
         .join(", ")
 }
 
-/// A path as written in reports and links: `/` separators.
+/// A path as written in reports and links: `/` separators. (Only on Windows is a `\\` one:
+/// elsewhere it is part of a name, or of an escape, see [`safe`].)
 pub fn slash_path(p: &std::path::Path) -> String {
-    p.to_string_lossy().replace('\\', "/")
+    let s = p.to_string_lossy();
+    if cfg!(windows) {
+        s.replace('\\', "/")
+    } else {
+        s.into_owned()
+    }
 }
 
 /// Where links to the Markdown files point (HTML, Markdown).

@@ -48,7 +48,7 @@ pub fn is_unsafe(c: char) -> bool {
 
 /// Appends the escape of `c`, as Python's `repr` writes it: `\r`, `\n`, `\t`, `\x1b`, `\x85`,
 /// `\u202e`.
-fn push_escape(out: &mut String, c: char) {
+pub fn push_escape(out: &mut String, c: char) {
     use std::fmt::Write as _;
     match c {
         '\r' => out.push_str("\\r"),
@@ -263,9 +263,31 @@ pub fn cleaned(r: &Report) -> Cow<'_, Report> {
 }
 
 /// Whether the GitHub Actions runner could take `line` for a workflow command: one that starts
-/// with `::` once leading white space is trimmed, or holds the legacy `##[` anywhere.
+/// with `::` once leading white space is trimmed, or holds the legacy `##[` anywhere. (Leading
+/// colour codes are skipped too, in case a log viewer drops them first.)
 pub fn is_command_like(line: &str) -> bool {
-    line.trim_start().starts_with("::") || line.contains("##[")
+    line[lead_len(line)..].starts_with("::") || line.contains("##[")
+}
+
+/// The length of the white space and SGR sequences (`\x1b[1;31m`, docmatrix's colours: no
+/// other escape sequence is left in a report) that `line` starts with.
+fn lead_len(line: &str) -> usize {
+    let mut i = 0;
+    loop {
+        let rest = &line[i..];
+        let t = rest.trim_start();
+        i += rest.len() - t.len();
+        if let Some(after) = t.strip_prefix("\x1b[") {
+            let n = after
+                .find(|c: char| !(c.is_ascii_digit() || c == ';'))
+                .unwrap_or(after.len());
+            if after[n..].starts_with('m') {
+                i += 2 + n + 1;
+                continue;
+            }
+        }
+        return i;
+    }
 }
 
 /// Rewrites each line of `text` that [`is_command_like`] with `lead` in place of the first `:`
@@ -276,11 +298,11 @@ fn inert(text: String, lead: &str, bracket: &str) -> String {
     }
     let mut out = String::with_capacity(text.len() + 64);
     for piece in text.split_inclusive(['\n', '\r']) {
-        let trimmed = piece.trim_start();
-        let rest = if trimmed.starts_with("::") {
-            out.push_str(&piece[..piece.len() - trimmed.len()]);
+        let at = lead_len(piece);
+        let rest = if piece[at..].starts_with("::") {
+            out.push_str(&piece[..at]);
             out.push_str(lead);
-            &trimmed[1..]
+            &piece[at + 1..]
         } else {
             piece
         };
@@ -323,13 +345,24 @@ mod tests {
         assert_eq!(text("plain\ttext\nok"), "plain\ttext\nok");
         assert!(matches!(text("plain"), Cow::Borrowed(_)));
         assert_eq!(text("\x1b[31mred\x1b[0m"), "\\x1b[31mred\\x1b[0m");
-        assert_eq!(text("bell\x07 nul\0 vt\x0b ff\x0c bs\x08"), "bell\\x07 nul\\x00 vt\\x0b ff\\x0c bs\\x08");
-        assert_eq!(text("del\x7f nel\u{85} csi\u{9b}"), "del\\x7f nel\\x85 csi\\x9b");
         assert_eq!(
-            text("\u{202e}evil\u{202c} \u{2066}iso\u{2069} \u{202a}\u{202b}\u{202d}\u{2067}\u{2068}"),
+            text("bell\x07 nul\0 vt\x0b ff\x0c bs\x08"),
+            "bell\\x07 nul\\x00 vt\\x0b ff\\x0c bs\\x08"
+        );
+        assert_eq!(
+            text("del\x7f nel\u{85} csi\u{9b}"),
+            "del\\x7f nel\\x85 csi\\x9b"
+        );
+        assert_eq!(
+            text(
+                "\u{202e}evil\u{202c} \u{2066}iso\u{2069} \u{202a}\u{202b}\u{202d}\u{2067}\u{2068}"
+            ),
             "\\u202eevil\\u202c \\u2066iso\\u2069 \\u202a\\u202b\\u202d\\u2067\\u2068"
         );
-        assert_eq!(text("a\u{2028}b\u{2029}c\u{fffe}\u{ffff}"), "a\\u2028b\\u2029c\\ufffe\\uffff");
+        assert_eq!(
+            text("a\u{2028}b\u{2029}c\u{fffe}\u{ffff}"),
+            "a\\u2028b\\u2029c\\ufffe\\uffff"
+        );
         // Neither ordinary non-ASCII text nor other format characters are touched.
         assert_eq!(text("金额 é ‐ \u{200d}"), "金额 é ‐ \u{200d}");
     }
@@ -348,7 +381,12 @@ mod tests {
 
     #[test]
     fn cleaning_is_idempotent() {
-        for s in ["\x1b]8;;http://x\x1b\\link\x1b]8;;\x1b\\", "a\r\nb\rc", "\\x1b already", "\u{202e}"] {
+        for s in [
+            "\x1b]8;;http://x\x1b\\link\x1b]8;;\x1b\\",
+            "a\r\nb\rc",
+            "\\x1b already",
+            "\u{202e}",
+        ] {
             let once = text(s).into_owned();
             assert_eq!(text(&once), once);
             let once = line(s).into_owned();
@@ -429,7 +467,10 @@ mod tests {
             // Nothing unsafe is left in any field (the Debug text shows every field, the
             // skipped ones too, with the escapes' backslashes doubled).
             let debug = format!("{c:?}");
-            assert!(!debug.contains(&format!("{bad:?}").trim_matches('"').to_string()), "{debug}");
+            assert!(
+                !debug.contains(&format!("{bad:?}").trim_matches('"').to_string()),
+                "{debug}"
+            );
             assert_eq!(c.other_blocks.values().sum::<usize>(), 3);
             let mut twice = c.clone();
             clean(&mut twice);
@@ -442,7 +483,10 @@ mod tests {
         clean(&mut r);
         let e = &r.examples[0];
         assert_eq!(e.file, PathBuf::from("docs/guide.md\\nnext"));
-        assert_eq!(e.results.values().next().unwrap().stderr.as_deref(), Some("Traceback\n\nnext"));
+        assert_eq!(
+            e.results.values().next().unwrap().stderr.as_deref(),
+            Some("Traceback\n\nnext")
+        );
     }
 
     #[test]
@@ -461,7 +505,13 @@ mod tests {
         assert!(is_command_like("text ##[add-mask]secret"));
         assert!(!is_command_like("a ::error::x"));
         assert!(!is_command_like("\\::error::x"));
-        let text = "ok\n  ::add-mask::secret\r::error::x\nsee ##[error]y and ##[debug]z\n".to_string();
+        assert!(is_command_like("  \x1b[2m \x1b[1;31m::error::x\x1b[0m"));
+        assert_eq!(
+            inert_plain("  \x1b[2m ::error::x\x1b[0m\n".into()),
+            "  \x1b[2m \\::error::x\x1b[0m\n"
+        );
+        let text =
+            "ok\n  ::add-mask::secret\r::error::x\nsee ##[error]y and ##[debug]z\n".to_string();
         let plain = inert_plain(text.clone());
         assert_eq!(
             plain,

@@ -10,6 +10,7 @@ mod cli;
 mod containers;
 mod dockerfile;
 mod extraction;
+mod hostile_reports;
 mod inputs;
 mod interpreters;
 mod isolation;
