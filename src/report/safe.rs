@@ -131,9 +131,11 @@ macro_rules! walk {
                     }
                 };
             }
-            for i in (& $($m)? r.interpreters).into_iter().filter_map(|(_, i)| i.as_ref_opt()) {
-                path(& $($m)? i.path);
-                text(& $($m)? i.version, Line);
+            for (_, i) in & $($m)? r.interpreters {
+                if let Some(i) = i {
+                    path(& $($m)? i.path);
+                    text(& $($m)? i.version, Line);
+                }
             }
             for e in & $($m)? r.examples {
                 path(& $($m)? e.file);
@@ -169,26 +171,6 @@ macro_rules! walk {
             }
         }
     };
-}
-
-/// `Option<Interpreter>` as the walk needs it, by reference or by mutable reference.
-trait AsRefOpt {
-    type Out;
-    fn as_ref_opt(self) -> Option<Self::Out>;
-}
-
-impl<'a> AsRefOpt for &'a Option<crate::interp::Interpreter> {
-    type Out = &'a crate::interp::Interpreter;
-    fn as_ref_opt(self) -> Option<Self::Out> {
-        self.as_ref()
-    }
-}
-
-impl<'a> AsRefOpt for &'a mut Option<crate::interp::Interpreter> {
-    type Out = &'a mut crate::interp::Interpreter;
-    fn as_ref_opt(self) -> Option<Self::Out> {
-        self.as_mut()
-    }
 }
 
 walk!(visit);
