@@ -12,7 +12,10 @@
 //! | `html` | [`html`] | the self-contained badge-report page |
 //! | badges | [`badge`] | shields-style SVG badges and shields.io endpoint JSON |
 //!
-//! [`merge`] joins the reports of several runs (`--partition`) into one.
+//! [`merge`] joins the reports of several runs (`--partition`) into one. [`safe`] escapes what
+//! examples and tools wrote (when the report is assembled, and again in every renderer for a
+//! report made elsewhere), and keeps every format's lines from reading as GitHub Actions
+//! workflow commands.
 
 pub mod badge;
 pub mod github;
@@ -407,7 +410,7 @@ pub fn version_span(all: &[PyVersion], subset: &[PyVersion]) -> String {
         .join(", ")
 }
 
-/// A path as written in reports and links: `/` separators. (Only on Windows is a `\\` one:
+/// A path as written in reports and links: `/` separators. (Only on Windows is `\` one:
 /// elsewhere it is part of a name, or of an escape, see [`safe`].)
 pub fn slash_path(p: &std::path::Path) -> String {
     let s = p.to_string_lossy();
