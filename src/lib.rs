@@ -337,6 +337,8 @@ pub fn run_prepared(
             ));
         }
     }
+    // What examples and tools printed is shown escaped, never raw (report::safe).
+    report::safe::clean(&mut report);
     report.summarize(corpus.files.len());
     report.elapsed = start.elapsed();
     report

@@ -85,7 +85,8 @@ pub struct Badge {
     pub color: Color,
 }
 
-/// The overall badge, then one per version of the matrix.
+/// The overall badge, then one per version of the matrix. Their texts are docmatrix's own
+/// (counts and versions), never a text of the report.
 pub fn badges(r: &Report) -> Vec<Badge> {
     let s = &r.summary;
     let ran = s.ok + s.failed;
@@ -198,10 +199,11 @@ pub fn svg(b: &Badge) -> String {
         .chars()
         .map(|c| if c.is_ascii_alphanumeric() { c } else { '-' })
         .collect();
-    format!(
+    let svg = format!(
         r##"<svg xmlns="http://www.w3.org/2000/svg" width="{w}" height="20" role="img" aria-label="{label}: {message}"><title>{label}: {message}</title><linearGradient id="s-{id}" x2="0" y2="100%"><stop offset="0" stop-color="#bbb" stop-opacity=".1"/><stop offset="1" stop-opacity=".1"/></linearGradient><clipPath id="r-{id}"><rect width="{w}" height="20" rx="3" fill="#fff"/></clipPath><g clip-path="url(#r-{id})"><rect width="{lw}" height="20" fill="#555"/><rect x="{lw}" width="{mw}" height="20" fill="{color}"/><rect width="{w}" height="20" fill="url(#s-{id})"/></g><g fill="#fff" text-anchor="middle" font-family="Verdana,Geneva,DejaVu Sans,sans-serif" text-rendering="geometricPrecision" font-size="110"><text aria-hidden="true" x="{lx}" y="150" fill="#010101" fill-opacity=".3" transform="scale(.1)" textLength="{ll}">{label}</text><text x="{lx}" y="140" transform="scale(.1)" fill="#fff" textLength="{ll}">{label}</text><text aria-hidden="true" x="{mx}" y="150" fill="#010101" fill-opacity=".3" transform="scale(.1)" textLength="{ml}">{message}</text><text x="{mx}" y="140" transform="scale(.1)" fill="#fff" textLength="{ml}">{message}</text></g></svg>
 "##
-    )
+    );
+    super::safe::inert_xml(svg)
 }
 
 /// The badge as shields.io endpoint JSON (`https://img.shields.io/endpoint?url=…`).
@@ -222,7 +224,7 @@ pub fn endpoint(b: &Badge) -> String {
     };
     let mut s = serde_json::to_string(&doc).unwrap_or_default();
     s.push('\n');
-    s
+    super::safe::inert_json(s)
 }
 
 #[cfg(test)]

@@ -5,16 +5,23 @@
 //! a file that could not be read an `::error`, and every warning a `::warning`. The whole
 //! terminal report follows, folded in a `::group::`. (The Markdown step summary is the
 //! [`markdown`](super::markdown) format; the CLI appends it to `$GITHUB_STEP_SUMMARY`.)
+//!
+//! No text an example or a tool wrote can start a workflow command: in an annotation it is a
+//! command's escaped message or property (one line, whatever it holds), and the terminal report
+//! is bracketed by `::stop-commands::TOKEN` and `::TOKEN::`, which turn command processing off
+//! in between. The token is a hash of the text it brackets, so the output stays deterministic
+//! and that text cannot hold it.
 
 use std::fmt::Write as _;
 
-use super::{failures, problem_kind, slash_path, terminal, version_list, Report};
+use super::{failures, problem_kind, safe, slash_path, terminal, version_list, Report};
 use crate::judge::Policy;
 use crate::model::{Diagnostic, Severity};
 
-/// Escapes a command's message.
+/// Escapes a command's message (its unsafe characters escaped first, see [`safe`]).
 fn data(s: &str) -> String {
-    s.replace('%', "%25")
+    safe::text(s)
+        .replace('%', "%25")
         .replace('\r', "%0D")
         .replace('\n', "%0A")
 }
@@ -43,6 +50,8 @@ fn diagnostic(out: &mut String, level: &str, title: &str, d: &Diagnostic) {
 
 /// The annotations, then the terminal report in a folded group.
 pub fn render(r: &Report) -> String {
+    let cleaned = safe::cleaned(r);
+    let r: &Report = &cleaned;
     let mut out = String::new();
     for e in r.examples.iter().filter(|e| e.policy == Policy::Fail) {
         let file = slash_path(&e.file);
@@ -101,17 +110,25 @@ pub fn render(r: &Report) -> String {
         s.failed,
         s.skipped
     );
+    // The terminal report has no line that reads as a command (`safe::inert_plain`); the
+    // runner is also told to take none of it for one.
     let text = terminal::render(r, terminal::Style::default());
+    let token = stop_token(&text);
+    let _ = writeln!(out, "::stop-commands::{token}");
     for line in text.lines() {
-        // A line of the report must never read as a workflow command.
-        if line.starts_with("::") {
-            out.push(' ');
-        }
         out.push_str(line);
         out.push('\n');
     }
+    let _ = writeln!(out, "::{token}::");
     out.push_str("::endgroup::\n");
     out
+}
+
+/// The token of `::stop-commands::` for `text`: a hash of it, which `text` cannot contain
+/// (it would have to hold its own hash), and which is not a command's name.
+fn stop_token(text: &str) -> String {
+    let hex = blake3::hash(text.as_bytes()).to_hex();
+    format!("docmatrix-{}", &hex[..32])
 }
 
 #[cfg(test)]
@@ -120,7 +137,17 @@ mod tests {
 
     #[test]
     fn escapes() {
-        assert_eq!(data("50%\nnext\r"), "50%25%0Anext%0D");
+        assert_eq!(data("50%\nnext\r\n"), "50%25%0Anext%0A");
+        assert_eq!(data("\x1b[31m\r"), "\\x1b[31m\\r");
         assert_eq!(property("a:b,c%"), "a%3Ab%2Cc%25");
+        assert_eq!(property("::error::x,\n"), "%3A%3Aerror%3A%3Ax%2C%0A");
+    }
+
+    #[test]
+    fn stop_tokens_depend_on_the_text() {
+        let a = stop_token("one");
+        assert_eq!(a, stop_token("one"));
+        assert_ne!(a, stop_token("two"));
+        assert!(a.starts_with("docmatrix-") && a.len() == 42);
     }
 }

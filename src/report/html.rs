@@ -1,7 +1,9 @@
 //! The badge report's `index.html` (also `--format html`): one self-contained page (inline CSS,
 //! the badges inlined as SVG, no script, no external asset) with the example × version matrix
 //! per file, every failure with its error, Markdown line, code line and stderr, and links to
-//! the guides' lines. Everything taken from the report is escaped.
+//! the guides' lines. Everything taken from the report is escaped: for HTML ([`esc`]), and its
+//! control and bidi characters as visible text ([`safe`](super::safe)); a link is only ever a
+//! path, percent-encoded, after the prefix the user chose.
 
 use std::fmt::Write as _;
 
@@ -11,7 +13,8 @@ use super::{failures, slash_path, version_list, Example, Links, Report};
 use crate::judge::Policy;
 use crate::model::{Outcome, Status};
 
-/// Escapes text for HTML content and attribute values.
+/// Escapes text for HTML content and (quoted) attribute values; a control or bidi character
+/// shows as its escape (`\x1b`, see [`safe`](super::safe)).
 pub fn esc(s: &str) -> String {
     let mut out = String::with_capacity(s.len());
     for c in s.chars() {
@@ -21,6 +24,7 @@ pub fn esc(s: &str) -> String {
             '>' => out.push_str("&gt;"),
             '"' => out.push_str("&quot;"),
             '\'' => out.push_str("&#39;"),
+            c if super::safe::is_unsafe(c) => super::safe::push_escape(&mut out, c),
             _ => out.push(c),
         }
     }
@@ -242,6 +246,8 @@ fn failure_details(out: &mut String, e: &Example, i: usize, links: &Links) {
 
 /// The page.
 pub fn render(r: &Report, links: &Links) -> String {
+    let cleaned = super::safe::cleaned(r);
+    let r: &Report = &cleaned;
     let s = &r.summary;
     let ok = r.exit_code() == 0;
     let headline = if s.examples == 0 {
@@ -429,7 +435,7 @@ pub fn render(r: &Report, links: &Links) -> String {
         "</div><p>Made by docmatrix {}. An example must pass on every version it claims: all of them, unless it declares <code>requires</code>.</p></footer>\n</div>\n</body>\n</html>\n",
         env!("CARGO_PKG_VERSION")
     );
-    out
+    super::safe::inert_xml(out)
 }
 
 #[cfg(test)]
@@ -441,6 +447,11 @@ mod tests {
         assert_eq!(
             esc(r#"<script>alert("x" & 'y')</script>"#),
             "&lt;script&gt;alert(&quot;x&quot; &amp; &#39;y&#39;)&lt;/script&gt;"
+        );
+        assert_eq!(esc("\x1b[2J\u{202e}\r"), "\\x1b[2J\\u202e\\r");
+        assert_eq!(
+            esc("\"><img src=x onerror=alert(1)>"),
+            "&quot;&gt;&lt;img src=x onerror=alert(1)&gt;"
         );
     }
 }

@@ -1,13 +1,15 @@
 //! `--format json`: the report as one stable JSON document (documented in docs/json.md).
 
-use super::Report;
+use super::{safe, Report};
 
-/// The report as pretty-printed JSON, with a final newline.
+/// The report as pretty-printed JSON, with a final newline. Texts from examples and tools are
+/// escaped ([`safe`]).
 pub fn render(report: &Report) -> String {
-    let mut s = serde_json::to_string_pretty(report)
+    let report = safe::cleaned(report);
+    let mut s = serde_json::to_string_pretty(&*report)
         .unwrap_or_else(|e| format!("{{\"error\": \"cannot serialise the report: {e}\"}}"));
     s.push('\n');
-    s
+    safe::inert_json(s)
 }
 
 /// The newest `schema` this version of docmatrix reads.
@@ -27,5 +29,9 @@ pub fn parse(text: &str) -> Result<Report, String> {
         }
         None => return Err("not a docmatrix report (no `schema` field)".into()),
     }
-    serde_json::from_value(value).map_err(|e| format!("not a docmatrix report: {e}"))
+    let mut report: Report =
+        serde_json::from_value(value).map_err(|e| format!("not a docmatrix report: {e}"))?;
+    // A report read back is cleaned like one just made: the file may not be docmatrix's.
+    safe::clean(&mut report);
+    Ok(report)
 }

@@ -18,8 +18,11 @@ use super::{slash_path, Example, Report};
 use crate::model::{Outcome, Severity, Status};
 use crate::version::PyVersion;
 
-/// The report as a JUnit XML document.
+/// The report as a JUnit XML document. Its texts hold no character XML 1.0 forbids (they are
+/// escaped, see [`safe`](super::safe)), and no line of it reads as a workflow command.
 pub fn render(r: &Report) -> String {
+    let cleaned = super::safe::cleaned(r);
+    let r: &Report = &cleaned;
     let mut doc = quick_junit::Report::new("docmatrix");
     let mut total = Duration::ZERO;
     let mut suites: Vec<(String, TestSuite)> = Vec::new();
@@ -67,8 +70,10 @@ pub fn render(r: &Report) -> String {
     }
     doc.add_test_suites(suites.into_iter().map(|(_, s)| s));
     doc.set_time(total);
-    doc.to_string()
-        .unwrap_or_else(|e| format!("<!-- cannot write the JUnit report: {e} -->\n"))
+    let xml = doc
+        .to_string()
+        .unwrap_or_else(|e| format!("<!-- cannot write the JUnit report: {e} -->\n"));
+    super::safe::inert_xml(xml)
 }
 
 /// `file:line [static]` for a shell or Dockerfile block with findings: a `<failure>` when one

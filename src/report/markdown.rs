@@ -2,13 +2,20 @@
 //! the GitHub step summary.
 //!
 //! A headline, the pass count per version, a table of the examples that break the policy
-//! (the others folded in a `<details>`), then each failure with its line and code. Text from
-//! the guides is escaped; with a URL link prefix (`--link-base`), examples link to their line.
+//! (the others folded in a `<details>`), then each failure with its line and code. With a URL
+//! link prefix (`--link-base`), examples link to their line.
+//!
+//! What an example or a tool wrote (errors, messages, paths, the failing line) is in a code
+//! span or a fenced block as long as any run of backticks in it, where Markdown makes neither
+//! HTML, links, images, mentions nor math of it; in a table, its `|` is escaped too. The few
+//! other texts (skip reasons, policy messages) are escaped character by character ([`text`]).
+//! Control and bidi characters show as escapes ([`safe`]), and no line reads as a workflow
+//! command ([`safe::inert_plain`]): this is also the GitHub step summary.
 
 use std::fmt::Write as _;
 
 use super::plural;
-use super::{failures, slash_path, version_list, Example, Links, Report};
+use super::{failures, safe, slash_path, version_list, Example, Links, Report};
 use crate::judge::Policy;
 use crate::model::Status;
 
@@ -30,26 +37,33 @@ fn symbol(status: Status) -> &'static str {
 const LEGEND: &str =
     "✅ pass · ❌ fail · ⏱️ timeout · ⏭️ skipped · ➖ not applicable · ❔ no interpreter · 🚧 blocked";
 
-/// Escapes text so Markdown shows it as written (and it cannot become HTML).
+/// Escapes text so Markdown shows it as written: it cannot become HTML, a link, an autolink
+/// (`https://…`, `www.…`, `a@b.c`), an image, math, or break a table.
 pub fn text(s: &str) -> String {
+    let s = safe::text(s);
     let mut out = String::with_capacity(s.len());
-    for c in s.chars() {
+    let mut chars = s.chars().peekable();
+    while let Some(c) = chars.next() {
         match c {
-            '\\' | '`' | '*' | '_' | '[' | ']' | '<' | '>' | '|' | '#' | '~' | '!' => {
+            '\\' | '`' | '*' | '_' | '[' | ']' | '<' | '>' | '|' | '#' | '~' | '!' | '@' | '$' => {
                 out.push('\\');
                 out.push(c);
             }
             '&' => out.push_str("&amp;"),
             '\n' | '\r' => out.push(' '),
+            // `://` and `www.` start autolinks; an escaped `:` or `.` starts none.
+            ':' if chars.clone().take(2).eq(['/', '/']) => out.push_str("\\:"),
+            '.' if out.to_ascii_lowercase().ends_with("www") => out.push_str("\\."),
             _ => out.push(c),
         }
     }
     out
 }
 
-/// A code span holding `s` exactly, whatever backticks it contains.
+/// A code span holding `s` exactly, whatever backticks it contains (line breaks become
+/// spaces).
 pub fn code(s: &str) -> String {
-    let s = s.replace(['\n', '\r'], " ");
+    let s = safe::text(s).replace(['\n', '\r'], " ");
     let longest = longest_run(&s, '`');
     let ticks = "`".repeat(longest + 1);
     let pad = if s.starts_with('`') || s.ends_with('`') || longest > 0 {
@@ -119,6 +133,8 @@ fn table(out: &mut String, r: &Report, rows: &[&Example], links: &Links) {
 
 /// The report as Markdown.
 pub fn render(r: &Report, links: &Links) -> String {
+    let cleaned = safe::cleaned(r);
+    let r: &Report = &cleaned;
     let mut out = String::new();
     let s = &r.summary;
     let headline = if r.exit_code() == 0 {
@@ -261,7 +277,7 @@ pub fn render(r: &Report, links: &Links) -> String {
         }
         out.push('\n');
     }
-    out
+    safe::inert_plain(out)
 }
 
 #[cfg(test)]
@@ -275,6 +291,21 @@ mod tests {
         assert_eq!(
             text("<b>*x*</b> & [y]"),
             "\\<b\\>\\*x\\*\\</b\\> &amp; \\[y\\]"
+        );
+        assert_eq!(code("a ``` b\nc"), "```` a ``` b c ````");
+        assert_eq!(code("\x1b[31m\u{202e}"), "`\\x1b[31m\\u202e`");
+    }
+
+    #[test]
+    fn text_makes_no_link() {
+        assert_eq!(
+            text("see https://evil.example or WWW.evil.example, mail a@b.c, $x$"),
+            "see https\\://evil.example or WWW\\.evil.example, mail a\\@b.c, \\$x\\$"
+        );
+        assert_eq!(
+            text("![i](javascript:alert(1)) | x\r\ny\rz\x07"),
+            // (A control character's escape has its backslash escaped: it shows as `\x07`.)
+            "\\!\\[i\\](javascript:alert(1)) \\| x y\\\\rz\\\\x07"
         );
     }
 }

@@ -12,7 +12,10 @@
 //! | `html` | [`html`] | the self-contained badge-report page |
 //! | badges | [`badge`] | shields-style SVG badges and shields.io endpoint JSON |
 //!
-//! [`merge`] joins the reports of several runs (`--partition`) into one.
+//! [`merge`] joins the reports of several runs (`--partition`) into one. [`safe`] escapes what
+//! examples and tools wrote (when the report is assembled, and again in every renderer for a
+//! report made elsewhere), and keeps every format's lines from reading as GitHub Actions
+//! workflow commands.
 
 pub mod badge;
 pub mod github;
@@ -21,6 +24,7 @@ pub mod json;
 pub mod junit;
 pub mod markdown;
 pub mod merge;
+pub mod safe;
 pub mod sarif;
 pub mod terminal;
 
@@ -406,9 +410,15 @@ pub fn version_span(all: &[PyVersion], subset: &[PyVersion]) -> String {
         .join(", ")
 }
 
-/// A path as written in reports and links: `/` separators.
+/// A path as written in reports and links: `/` separators. (Only on Windows is `\` one:
+/// elsewhere it is part of a name, or of an escape, see [`safe`].)
 pub fn slash_path(p: &std::path::Path) -> String {
-    p.to_string_lossy().replace('\\', "/")
+    let s = p.to_string_lossy();
+    if cfg!(windows) {
+        s.replace('\\', "/")
+    } else {
+        s.into_owned()
+    }
 }
 
 /// Where links to the Markdown files point (HTML, Markdown).

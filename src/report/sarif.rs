@@ -105,8 +105,11 @@ fn diagnostic(rule: &str, d: &Diagnostic) -> Value {
     )
 }
 
-/// The report as a SARIF 2.1.0 log.
+/// The report as a SARIF 2.1.0 log (texts from examples and tools escaped, see
+/// [`safe`](super::safe)).
 pub fn render(r: &Report) -> String {
+    let cleaned = super::safe::cleaned(r);
+    let r: &Report = &cleaned;
     let mut results = Vec::new();
     for e in r.examples.iter().filter(|e| e.policy == Policy::Fail) {
         for f in failures(e) {
@@ -197,5 +200,5 @@ pub fn render(r: &Report) -> String {
     });
     let mut s = serde_json::to_string_pretty(&doc).unwrap_or_default();
     s.push('\n');
-    s
+    super::safe::inert_json(s)
 }

@@ -1,5 +1,9 @@
 //! The terminal report: a matrix (a row per example, a column per version), then every failure
 //! with its file:line, error and code line, then warnings and a summary.
+//!
+//! The only escape sequences in it are docmatrix's own colours: texts from examples and tools
+//! are escaped ([`safe`](super::safe)), and no line reads as a GitHub Actions workflow command
+//! ([`safe::inert_plain`](super::safe::inert_plain)), since this report is what CI logs show.
 
 use std::fmt::Write as _;
 
@@ -50,6 +54,8 @@ fn pad(s: &str, width: usize) -> String {
 
 /// Renders the whole report.
 pub fn render(r: &Report, style: Style) -> String {
+    let cleaned = super::safe::cleaned(r);
+    let r: &Report = &cleaned;
     let mut out = String::new();
     header(&mut out, r, style);
     if !r.examples.is_empty() {
@@ -60,7 +66,7 @@ pub fn render(r: &Report, style: Style) -> String {
     }
     diagnostics(&mut out, r, style);
     summary(&mut out, r, style);
-    out
+    super::safe::inert_plain(out)
 }
 
 fn header(out: &mut String, r: &Report, style: Style) {

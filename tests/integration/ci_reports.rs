@@ -27,7 +27,7 @@ const SHARED: &[&str] = &[
     "fixtures/broken/latin1.md",
 ];
 
-fn scratch(name: &str) -> PathBuf {
+pub(crate) fn scratch(name: &str) -> PathBuf {
     let dir = Path::new(env!("CARGO_TARGET_TMPDIR"))
         .join("ci_reports")
         .join(name);
@@ -171,7 +171,7 @@ fn validators() -> Option<PathBuf> {
     )
 }
 
-fn validate_with_schema(kind: &str, file: &Path) {
+pub(crate) fn validate_with_schema(kind: &str, file: &Path) {
     let Some(python) = validators() else { return };
     let out = Command::new(python)
         .arg(root().join("tests/schemas/validate.py"))
@@ -272,7 +272,7 @@ fn badges_are_well_formed_svg_with_endpoint_json() {
     stable().bind(|| insta::assert_snapshot!("ci_reports_badges", endpoints));
 }
 
-fn chromium() -> Option<PathBuf> {
+pub(crate) fn chromium() -> Option<PathBuf> {
     let found = std::env::var_os("PATH").and_then(|paths| {
         std::env::split_paths(&paths)
             .flat_map(|d| ["chromium", "chromium-browser"].map(|n| d.join(n)))
@@ -295,7 +295,12 @@ fn ended(pid: &str) -> bool {
 /// Runs headless Chromium on `url` with `extra` flags, for at most two minutes: (stdout,
 /// stderr). Chromium is started by a shell that does not wait for it, so that its memory never
 /// counts in this process's RUSAGE_CHILDREN, which `misbehave.rs` measures.
-fn headless(chromium: &Path, profile: &Path, extra: &[&str], url: &str) -> (String, String) {
+pub(crate) fn headless(
+    chromium: &Path,
+    profile: &Path,
+    extra: &[&str],
+    url: &str,
+) -> (String, String) {
     let (out, err) = (profile.with_extension("out"), profile.with_extension("err"));
     let started = Command::new("sh")
         .args(["-c", r#""$@" >"$OUT" 2>"$ERR" </dev/null & echo $!"#, "sh"])

@@ -105,6 +105,9 @@ pub fn stable() -> insta::Settings {
     s.add_filter(r#""path": "[^"]*""#, r#""path": "[interpreter]""#);
     s.add_filter(r"3\.(9|10|11|12)\.\d+", "3.$1.x");
     s.add_filter(r"/(?:tmp|dev/shm)/docmatrix-[A-Za-z0-9.-]+", "[tmp]");
+    // The github format's stop-commands token: a hash of the text it brackets, which holds the
+    // interpreters' exact versions.
+    s.add_filter(r"docmatrix-[0-9a-f]{32}", "docmatrix-[token]");
     s.add_filter(
         r#""source": "(PATH|pyenv|uv|config)""#,
         r#""source": "[source]""#,

@@ -12,6 +12,7 @@ mod dockerfile;
 mod endings;
 mod extraction;
 mod hostile;
+mod hostile_reports;
 mod inputs;
 mod interpreters;
 mod isolation;
