@@ -1,4 +1,4 @@
-//! Text from examples and tools, made safe to publish (docs/security-reports.md).
+//! Text from examples and tools, made safe to publish (docs/security.md).
 //!
 //! docmatrix runs code it did not write, and what that code prints (its exception message,
 //! its stderr, its output in a session's diff) is copied into every report. So is what a tool

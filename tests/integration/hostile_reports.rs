@@ -2,7 +2,7 @@
 //! with exception messages, stderr, a session's output, a shell error and a Dockerfile finding
 //! that carry terminal escape sequences, `\r`, bidi controls, HTML, Markdown and GitHub Actions
 //! workflow commands. Every output of docmatrix (stdout in every format, every `--report`, the
-//! badges, the step summary) must show them as inert text (docs/security-reports.md).
+//! badges, the step summary) must show them as inert text (docs/security.md).
 
 use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
