@@ -100,7 +100,7 @@ pub struct WarmExecutor {
     next: AtomicU64,
     next_worker: AtomicU64,
     /// How many workers a pool starts before a job waits a little for one to come free: the
-    /// pool's share of the jobs in flight (four per core over the interpreters).
+    /// pool's share of the cores (each worker start costs about 0.1 s of CPU, a job a few ms).
     share: usize,
     /// Starts workers on a thread of its own: a worker dies with the thread that started it
     /// (PR_SET_PDEATHSIG), and this thread lives as long as the executor, unlike the
@@ -128,12 +128,32 @@ struct Pool {
 struct PoolState {
     idle: Vec<Worker>,
     size: usize,
+    /// The busy workers (by job folder) and when each took its current job.
+    busy: Vec<(PathBuf, Instant)>,
 }
 
-/// How long a job waits for a busy worker of its pool to come free before it starts another
-/// worker beyond the pool's share of the jobs in flight (those workers are busy with slow
-/// jobs: sleeping, waiting for their timeout).
-const WAIT_FOR_IDLE: Duration = Duration::from_millis(50);
+impl PoolState {
+    /// How long until every busy worker has been on its job for [`WAIT_FOR_IDLE`]: zero when
+    /// they all have (they run slow jobs, and another worker is worth its start).
+    fn until_all_slow(&self) -> Duration {
+        let youngest = self.busy.iter().map(|(_, t)| t.elapsed()).min();
+        match youngest {
+            Some(age) => WAIT_FOR_IDLE.saturating_sub(age),
+            None => WAIT_FOR_IDLE, // the workers are starting
+        }
+    }
+
+    fn take(&mut self, w: Worker) -> Worker {
+        self.busy.push((w.dir.clone(), Instant::now()));
+        w
+    }
+}
+
+/// Beyond the pool's share of the cores, a job starts another worker only once every busy
+/// worker of its pool has been on its job this long (they run slow jobs: sleeping, waiting
+/// for their timeout); until then it waits for one to come free, which for the usual job of a
+/// few milliseconds is soon.
+const WAIT_FOR_IDLE: Duration = Duration::from_millis(250);
 
 type Launched = (PathBuf, mpsc::Receiver<io::Result<Child>>);
 
@@ -391,7 +411,7 @@ impl WarmExecutor {
         };
         let (lean, rich) = python::preload_tiers(preload);
         let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
-        let share = (4 * cores).div_ceil(interpreters.len().max(1));
+        let share = cores.div_ceil(interpreters.len().max(1));
         let tiers = if lean == rich {
             vec![Tier::Lean]
         } else {
@@ -465,20 +485,18 @@ impl WarmExecutor {
         }
         let pool = self.pools.get(&(interpreter.to_path_buf(), tier))?;
         let mut state = pool.state.lock().ok()?;
-        let mut waited = false;
         loop {
             if let Some(w) = state.idle.pop() {
-                return Some(w);
+                return Some(state.take(w));
             }
             if pool.broken.load(Ordering::Relaxed) {
                 return None;
             }
-            if state.size < self.share || waited {
+            let wait = state.until_all_slow();
+            if state.size < self.share || wait.is_zero() {
                 break;
             }
-            let (s, timeout) = pool.freed.wait_timeout(state, WAIT_FOR_IDLE).ok()?;
-            state = s;
-            waited = timeout.timed_out();
+            state = pool.freed.wait_timeout(state, wait).ok()?.0;
         }
         state.size += 1;
         drop(state);
@@ -495,12 +513,16 @@ impl WarmExecutor {
             }
             w
         });
-        if worker.is_none() {
-            pool.broken.store(true, Ordering::Relaxed);
-            pool.state.lock().unwrap_or_else(|e| e.into_inner()).size -= 1;
-            pool.freed.notify_all();
+        let mut state = pool.state.lock().unwrap_or_else(|e| e.into_inner());
+        match worker {
+            Some(w) => Some(state.take(w)),
+            None => {
+                pool.broken.store(true, Ordering::Relaxed);
+                state.size -= 1;
+                pool.freed.notify_all();
+                None
+            }
         }
-        worker
     }
 
     /// Gives a worker back to its pool after a job, or ends it if it died.
@@ -510,14 +532,16 @@ impl WarmExecutor {
             worker.retire();
             return;
         };
+        let mut state = pool.state.lock().unwrap_or_else(|e| e.into_inner());
+        state.busy.retain(|(d, _)| *d != worker.dir);
         if worker.is_alive() {
-            let mut state = pool.state.lock().unwrap_or_else(|e| e.into_inner());
             state.idle.push(worker);
         } else {
+            state.size -= 1;
+            drop(state);
             let dir = worker.dir.clone();
             worker.retire();
             let _ = std::fs::remove_dir_all(dir);
-            pool.state.lock().unwrap_or_else(|e| e.into_inner()).size -= 1;
         }
         pool.freed.notify_one();
     }
