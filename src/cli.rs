@@ -596,6 +596,7 @@ fn extract(a: ExtractArgs) -> Result<i32, Error> {
                         "end_line": s.end_line,
                         "language": s.lang.name(),
                         "info": s.info,
+                        "tab": s.tab,
                         "runs": s.lang == Lang::Python,
                         "skip": a.skip,
                         "requires": a.requires.as_ref().map(ToString::to_string),
@@ -610,6 +611,7 @@ fn extract(a: ExtractArgs) -> Result<i32, Error> {
             let doc = serde_json::json!({
                 "files": corpus.files,
                 "blocks": blocks,
+                "not_checked": not_checked(&corpus),
                 "warnings": corpus.warnings,
                 "errors": corpus.errors,
             });
@@ -619,15 +621,36 @@ fn extract(a: ExtractArgs) -> Result<i32, Error> {
             let mut text = String::new();
             for s in &corpus.snippets {
                 let lines = s.code_lines.len();
+                if !s.lang.is_checked() {
+                    continue;
+                }
+                let tab = s
+                    .tab
+                    .as_ref()
+                    .map(|t| format!("  (tab \"{t}\")"))
+                    .unwrap_or_default();
                 text.push_str(&format!(
-                    "{}:{}  {}  {} line{}{}\n",
+                    "{}:{}  {}  {} line{}{}{}\n",
                     s.file.display(),
                     s.line,
                     s.lang.name(),
                     lines,
                     if lines == 1 { "" } else { "s" },
+                    tab,
                     describe(&s.annotations),
                 ));
+            }
+            let unread = not_checked(&corpus);
+            if !unread.is_empty() {
+                text.push_str("not checked:\n");
+                for u in &unread {
+                    text.push_str(&format!(
+                        "  {}:{}  {}\n",
+                        u.file.display(),
+                        u.line,
+                        u.reason
+                    ));
+                }
             }
             for d in corpus.errors.iter().chain(&corpus.warnings) {
                 text.push_str(&format!("{}\n", d.display()));
@@ -635,16 +658,35 @@ fn extract(a: ExtractArgs) -> Result<i32, Error> {
             let py = corpus.python().count();
             let checked = corpus.checked().count();
             text.push_str(&format!(
-                "{} files, {} blocks, {} Python, {} shell or Dockerfile\n",
+                "{} files, {} blocks, {} Python, {} shell or Dockerfile, {} not checked\n",
                 corpus.files.len(),
-                corpus.snippets.len(),
+                corpus.snippets.len() + corpus.unread.len(),
                 py,
-                checked - py
+                checked - py,
+                unread.len(),
             ));
             write_stdout(&text);
         }
     }
     Ok(if corpus.errors.is_empty() { 0 } else { 1 })
+}
+
+/// The blocks a reader sees that are not checked, with their reason, in file and line order.
+fn not_checked(corpus: &docmatrix::Corpus) -> Vec<docmatrix::model::Unread> {
+    let mut all: Vec<docmatrix::model::Unread> = corpus
+        .snippets
+        .iter()
+        .filter_map(|s| {
+            s.unchecked_reason().map(|reason| docmatrix::model::Unread {
+                file: s.file.clone(),
+                line: s.line,
+                reason,
+            })
+        })
+        .chain(corpus.unread.iter().cloned())
+        .collect();
+    all.sort();
+    all
 }
 
 fn describe(a: &docmatrix::model::Annotations) -> String {

@@ -43,6 +43,18 @@ pub struct FileConfig {
     pub fail_on: Option<String>,
     pub shell: Option<ShellFile>,
     pub dockerfile: Option<DockerfileFile>,
+    pub includes: Option<IncludesFile>,
+}
+
+/// `[includes]`
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "kebab-case")]
+pub struct IncludesFile {
+    /// The folder included files must be in (relative to this file); default: this file's
+    /// folder.
+    pub root: Option<PathBuf>,
+    /// More folders include paths resolve from (relative to the root).
+    pub base_paths: Option<Vec<PathBuf>>,
 }
 
 /// `[shell]`
@@ -133,6 +145,37 @@ pub struct Config {
     pub docker_timeout: Duration,
     /// hadolint findings below this severity are not reported.
     pub docker_min_severity: Severity,
+    /// The folder included files must be in (`[includes] root`); `None`: the config file's
+    /// folder, else the nearest folder above the docs holding `.git` or `pyproject.toml`,
+    /// else the current folder (see [`Config::include_root`]).
+    pub include_root: Option<PathBuf>,
+    /// `[includes] base-paths`, relative to the root.
+    pub include_bases: Vec<PathBuf>,
+}
+
+impl Config {
+    /// The project root for includes (see [`Config::include_root`]'s field).
+    pub fn include_root(&self, cwd: &Path) -> PathBuf {
+        if let Some(r) = &self.include_root {
+            return r.clone();
+        }
+        if let Some(dir) = self.source.as_deref().and_then(Path::parent) {
+            return if dir.as_os_str().is_empty() {
+                cwd.to_path_buf()
+            } else {
+                dir.to_path_buf()
+            };
+        }
+        let first = self.paths.first().map(|p| cwd.join(p));
+        let start = first
+            .as_deref()
+            .and_then(|p| std::fs::canonicalize(p).ok())
+            .unwrap_or_else(|| cwd.to_path_buf());
+        start
+            .ancestors()
+            .find(|d| d.join(".git").exists() || d.join("pyproject.toml").is_file())
+            .map_or_else(|| cwd.to_path_buf(), Path::to_path_buf)
+    }
 }
 
 /// Looks for `docmatrix.toml`, or a pyproject.toml with `[tool.docmatrix]`, in `start` and its
@@ -329,7 +372,10 @@ impl Config {
                 "[dockerfile] timeout must be a positive number of seconds, not {docker_timeout}"
             )));
         }
+        let includes = file.includes.unwrap_or_default();
         Ok(Config {
+            include_root: includes.root.as_ref().map(|r| base_dir.join(r)),
+            include_bases: includes.base_paths.unwrap_or_default(),
             fail_on,
             shell_run: o.run_shell || shell.run.unwrap_or(false),
             shell_min_severity: severity(

@@ -10,6 +10,7 @@ pub mod config;
 pub mod discover;
 pub mod error;
 pub mod extract;
+pub mod include;
 pub mod interp;
 pub mod judge;
 pub mod model;
@@ -29,7 +30,7 @@ use rayon::prelude::*;
 use config::Config;
 use error::Error;
 use interp::{Found, SearchEnv};
-use model::{Diagnostic, Lang, Outcome, Snippet, Status};
+use model::{Diagnostic, Lang, Outcome, Snippet, Status, Unread};
 use report::{Example, Report};
 use run::{Executor, Progress};
 use version::PyVersion;
@@ -41,6 +42,8 @@ pub struct Corpus {
     pub snippets: Vec<Snippet>,
     pub warnings: Vec<Diagnostic>,
     pub errors: Vec<Diagnostic>,
+    /// Code a reader sees that is not a fenced block docmatrix reads (see [`Unread`]).
+    pub unread: Vec<Unread>,
 }
 
 impl Corpus {
@@ -78,18 +81,39 @@ impl Corpus {
         }
         m
     }
+
+    /// Every block a reader sees that is not checked, by reason: the blocks of other
+    /// languages (`language json`) and the code that is not a fence (`indented code block`).
+    pub fn not_checked(&self) -> BTreeMap<String, usize> {
+        let mut m = BTreeMap::new();
+        for why in self.snippets.iter().filter_map(Snippet::unchecked_reason) {
+            *m.entry(why).or_default() += 1;
+        }
+        for u in &self.unread {
+            *m.entry(u.reason.clone()).or_default() += 1;
+        }
+        m
+    }
 }
 
 /// Finds the files of `config` and extracts their snippets, in parallel. A file that cannot
 /// be read or decoded is an error in the corpus; the others are still read.
 pub fn load(config: &Config) -> Result<Corpus, Error> {
     let files = discover::discover(&config.paths, &config.exclude)?;
+    let cwd = std::env::current_dir().unwrap_or_default();
+    let includes = include::Includes::new(&config.include_root(&cwd), &config.include_bases);
     let per_file: Vec<Result<extract::Extracted, Diagnostic>> = files
         .par_iter()
         .map(|f| {
             let bytes = std::fs::read(f).map_err(|e| Diagnostic::new(f, None, e.to_string()))?;
             let text = extract::decode(bytes).map_err(|(l, e)| Diagnostic::new(f, Some(l), e))?;
-            Ok(extract::extract(f, &text))
+            let mut x = extract::extract(f, &text);
+            for s in x.snippets.iter_mut().filter(|s| s.lang.is_checked()) {
+                if let Err(e) = includes.expand(s) {
+                    s.include_error = Some(e);
+                }
+            }
+            Ok(x)
         })
         .collect();
     let mut corpus = Corpus {
@@ -107,6 +131,7 @@ pub fn load(config: &Config) -> Result<Corpus, Error> {
             Ok(x) => {
                 corpus.snippets.extend(x.snippets);
                 corpus.warnings.extend(x.warnings);
+                corpus.unread.extend(x.unread);
             }
             Err(d) => corpus.errors.push(d),
         }
@@ -278,6 +303,8 @@ pub fn run_prepared(
                 if let Some(s) = job.members.get(m).map(|m| &examples[m.example]) {
                     o.md_line = Some(s.md_line(line));
                     o.code = s.code_line(line).map(str::to_string);
+                    o.source = s.source_of(line);
+                    o.code_line = Some(line);
                 }
             }
             if matches!(block.status, Status::Pass | Status::Fail | Status::Timeout) {
@@ -299,6 +326,7 @@ pub fn run_prepared(
         partition: config.partition,
         examples: Vec::with_capacity(examples.len()),
         other_blocks: corpus.other_blocks(),
+        not_checked: corpus.not_checked(),
         warnings: corpus.warnings.clone(),
         errors: corpus.errors.clone(),
         summary: Default::default(),
@@ -320,6 +348,7 @@ pub fn run_prepared(
             line: s.line,
             end_line: s.end_line,
             language: s.lang.name().to_string(),
+            tab: s.tab.clone(),
             group: s.annotations.group.clone(),
             requires,
             skip: s.annotations.skip.clone(),

@@ -171,6 +171,27 @@ pub struct Snippet {
     pub annotations: Annotations,
     /// Info-string attributes left to renderers and other tools (`title`, `hl_lines`, ...).
     pub foreign_attrs: Vec<String>,
+    /// The label of the content tab the block sits in (`=== "Python 3.10+"`), if any.
+    pub tab: Option<String>,
+    /// Where included code lines come from (see [`crate::include`]); empty without includes.
+    pub sources: Vec<Source>,
+    /// Why the block's includes could not be read: (Markdown line, message). The example
+    /// fails with it on every version.
+    pub include_error: Option<(usize, String)>,
+}
+
+/// A run of code lines included from a file.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Source {
+    /// The file, relative to the project root.
+    pub path: PathBuf,
+    /// The Markdown line of the include.
+    pub md_line: usize,
+    /// 0-based index of the first code line it gave.
+    pub code_start: usize,
+    /// 1-based line of the file that code line is.
+    pub file_line: usize,
+    pub len: usize,
 }
 
 impl Snippet {
@@ -182,9 +203,39 @@ impl Snippet {
         }
     }
 
+    /// `path:line` of 1-based code line `n` when it was included from a file.
+    pub fn source_of(&self, n: usize) -> Option<String> {
+        let i = n.checked_sub(1)?;
+        self.sources
+            .iter()
+            .find(|s| s.code_start <= i && i < s.code_start + s.len)
+            .map(|s| format!("{}:{}", s.path.display(), s.file_line + (i - s.code_start)))
+    }
+
     /// The text of 1-based code line `n`, if it exists.
     pub fn code_line(&self, n: usize) -> Option<&str> {
         n.checked_sub(1).and_then(|i| self.code.lines().nth(i))
+    }
+}
+
+/// A code block a reader sees that docmatrix does not check, and why (`indented code block`,
+/// `language json`, `unknown include syntax`, ...).
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
+pub struct Unread {
+    pub file: PathBuf,
+    pub line: usize,
+    pub reason: String,
+}
+
+impl Snippet {
+    /// Why a block of a language docmatrix does not check is not checked.
+    pub fn unchecked_reason(&self) -> Option<String> {
+        match &self.lang {
+            Lang::Other(l) if l.is_empty() => Some("fence without a language".into()),
+            Lang::Other(l) if l.starts_with('{') => Some(format!("MyST directive {l}")),
+            Lang::Other(l) => Some(format!("language {l}")),
+            _ => None,
+        }
     }
 }
 
@@ -278,6 +329,13 @@ pub struct Outcome {
     /// The result came from the cache (see `docmatrix cache`), not from a run.
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub cached: bool,
+    /// For code included from a file: `path:line` of the failing line in that file
+    /// (`md_line` is then the Markdown line of the include).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub source: Option<String>,
+    /// The failing 1-based code line, to map it again for an example that shares this result.
+    #[serde(skip)]
+    pub code_line: Option<usize>,
     /// The tail of the program's stderr, for failures.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub stderr: Option<String>,
@@ -299,6 +357,8 @@ impl Outcome {
             duration_ms: None,
             code: None,
             cached: false,
+            source: None,
+            code_line: None,
             stderr: None,
             diff: None,
         }

@@ -105,6 +105,9 @@ mod tests {
                 ..Default::default()
             },
             foreign_attrs: Vec::new(),
+            tab: None,
+            sources: Vec::new(),
+            include_error: None,
         }
     }
 

@@ -153,6 +153,15 @@ pub fn plan(
             // Skipped blocks stay out of their group's program.
             let mut run = Vec::new();
             for &i in unit {
+                // Code that could not be included fails where it is included.
+                if let Some((line, message)) = &examples[i].include_error {
+                    let mut o = Outcome::bare(Status::Fail);
+                    o.error = Some(message.clone());
+                    o.error_type = Some("IncludeError".into());
+                    o.md_line = Some(*line);
+                    out.decided.push((i, v, o));
+                    continue;
+                }
                 match &examples[i].annotations.skip {
                     Some(r) => {
                         let reason = if r.is_empty() {

@@ -6,13 +6,14 @@
 //! problems are [`Diagnostic`]s.
 
 pub mod attrs;
+pub mod forms;
 
 use std::ops::Range;
 use std::path::Path;
 
 use pulldown_cmark::{CodeBlockKind, Event, Options, Parser, Tag, TagEnd};
 
-use crate::model::{Annotations, Diagnostic, Lang, Snippet};
+use crate::model::{Annotations, Diagnostic, Lang, Snippet, Unread};
 use attrs::{Attr, Origin};
 
 /// Everything found in one file.
@@ -20,6 +21,8 @@ use attrs::{Attr, Origin};
 pub struct Extracted {
     pub snippets: Vec<Snippet>,
     pub warnings: Vec<Diagnostic>,
+    /// Code a reader sees that is not a fenced block: indented code blocks, HTML `<pre>`.
+    pub unread: Vec<Unread>,
 }
 
 /// Decodes a file's bytes: invalid UTF-8 is an error at its line.
@@ -61,8 +64,16 @@ struct Pending {
 
 /// Extracts every fenced code block of `text`, the Markdown of `file`.
 pub fn extract(file: &Path, text: &str) -> Extracted {
+    // A byte-order mark is not text (and would hide front matter).
+    let text = text.strip_prefix('\u{feff}').unwrap_or(text);
+    let forms = forms::rewrite(text);
+    let text: &str = &forms.text;
     let index = LineIndex::new(text);
     let mut out = Extracted::default();
+    for (line, message) in &forms.warnings {
+        out.warnings
+            .push(Diagnostic::new(file, Some(*line), message.clone()));
+    }
     let mut file_attrs: Vec<(usize, Vec<Attr>)> = Vec::new();
     let mut pending: Option<Pending> = None;
     let mut current: Option<Open> = None;
@@ -71,7 +82,8 @@ pub fn extract(file: &Path, text: &str) -> Extracted {
         | Options::ENABLE_FOOTNOTES
         | Options::ENABLE_STRIKETHROUGH
         | Options::ENABLE_TASKLISTS
-        | Options::ENABLE_YAML_STYLE_METADATA_BLOCKS;
+        | Options::ENABLE_YAML_STYLE_METADATA_BLOCKS
+        | Options::ENABLE_PLUSES_DELIMITED_METADATA_BLOCKS;
     for (event, range) in Parser::new_ext(text, opts).into_offset_iter() {
         match event {
             Event::Start(Tag::CodeBlock(CodeBlockKind::Fenced(info))) => {
@@ -84,6 +96,35 @@ pub fn extract(file: &Path, text: &str) -> Extracted {
                     comment,
                     code: String::new(),
                     pieces: Vec::new(),
+                    fenced: true,
+                });
+            }
+            // `{* path ln[..] hl[..] *}` on its own line: the file is a Python example.
+            Event::Start(Tag::Paragraph) if !forms.braces.is_empty() => {
+                let line = index.line(range.start);
+                if let Some((_, braces)) = forms.braces.iter().find(|(l, _)| *l == line) {
+                    let comment = pending
+                        .take()
+                        .filter(|p| only_markers_between(&text[p.end..range.start]));
+                    let start = range.start + text[range.start..].find("{*").unwrap_or(0);
+                    let open = Open {
+                        range: start..start + braces.len(),
+                        info: "python".into(),
+                        comment,
+                        code: format!("{braces}\n"),
+                        pieces: vec![(0, start)],
+                        fenced: false,
+                    };
+                    let mut snippet = open.finish(file, text, &index, &forms, &mut out.warnings);
+                    snippet.info = braces.clone();
+                    out.snippets.push(snippet);
+                }
+            }
+            Event::Start(Tag::CodeBlock(CodeBlockKind::Indented)) => {
+                out.unread.push(Unread {
+                    file: file.to_path_buf(),
+                    line: index.line(range.start),
+                    reason: "indented code block".into(),
                 });
             }
             Event::Text(t) => {
@@ -94,11 +135,18 @@ pub fn extract(file: &Path, text: &str) -> Extracted {
             }
             Event::End(TagEnd::CodeBlock) => {
                 if let Some(open) = current.take() {
-                    let snippet = open.finish(file, text, &index, &mut out.warnings);
+                    let snippet = open.finish(file, text, &index, &forms, &mut out.warnings);
                     out.snippets.push(snippet);
                 }
             }
             Event::Html(html) | Event::InlineHtml(html) => {
+                if let Some(at) = memchr::memmem::find(html.as_bytes(), b"<pre") {
+                    out.unread.push(Unread {
+                        file: file.to_path_buf(),
+                        line: index.line(range.start + at),
+                        reason: "HTML <pre> block".into(),
+                    });
+                }
                 for (offset, body) in comments(&html) {
                     let start = range.start + offset;
                     let line = index.line(start);
@@ -149,6 +197,8 @@ struct Open {
     code: String,
     /// Where each text piece starts: (offset in `code`, offset in the Markdown).
     pieces: Vec<(usize, usize)>,
+    /// A code fence (`false` for a `{* … *}` include line).
+    fenced: bool,
 }
 
 impl Open {
@@ -157,12 +207,13 @@ impl Open {
         file: &Path,
         text: &str,
         index: &LineIndex,
+        forms: &forms::Forms<'_>,
         warnings: &mut Vec<Diagnostic>,
     ) -> Snippet {
         let line = index.line(self.range.start);
         let block = &text[self.range.clone()];
         let end_line = index.line(self.range.end.saturating_sub(1).max(self.range.start));
-        if !is_closed(block) {
+        if self.fenced && !is_closed(block) && !forms.warnings.iter().any(|(l, _)| *l == line) {
             warnings.push(Diagnostic::new(
                 file,
                 Some(line),
@@ -170,9 +221,12 @@ impl Open {
             ));
         }
         let info = self.info.trim().to_string();
-        let (lang, rest) = split_info(&info);
+        let (lang, rest, myst) = split_info(&info);
         let comment = self.comment.take();
-        let (code, code_lines) = self.line_map(index);
+        let (mut code, mut code_lines) = self.line_map(index);
+        if myst {
+            (code, code_lines) = drop_myst_options(code, code_lines);
+        }
         let mut ann = Annotations::default();
         if let Some(c) = &comment {
             let (w, _) = attrs::apply(&c.attrs, Origin::Comment, &mut ann);
@@ -181,6 +235,16 @@ impl Open {
         let (w, foreign) = attrs::apply(&attrs::tokenize(rest), Origin::InfoString, &mut ann);
         if lang == Lang::Python {
             push_warnings(warnings, file, line, w);
+        }
+        // The tab the block sits in; a tab that names a minimum Python version declares it,
+        // unless the block says otherwise (innermost tab first).
+        let tabs: Vec<&str> = forms
+            .around(line)
+            .filter(|c| c.kind == forms::Kind::Tab)
+            .map(|c| c.label.as_str())
+            .collect();
+        if ann.requires.is_none() {
+            ann.requires = tabs.iter().rev().find_map(|l| tab_requires(l));
         }
         Snippet {
             file: file.to_path_buf(),
@@ -192,8 +256,65 @@ impl Open {
             code_lines,
             annotations: ann,
             foreign_attrs: foreign,
+            tab: tabs.last().map(|l| l.to_string()),
+            sources: Vec::new(),
+            include_error: None,
         }
     }
+}
+
+/// The minimum version a tab label names: `Python 3.10+`, `Python 3.9 and above`,
+/// `Python >= 3.8`, `Python 3.10+ non-Annotated`, `3.11 or later`.
+pub fn tab_requires(label: &str) -> Option<crate::version::Specifier> {
+    let lower = label.to_ascii_lowercase();
+    let mut from = 0;
+    while let Some(i) = lower[from..].find("3.") {
+        let at = from + i;
+        from = at + 2;
+        // A version starts a word: `3.10`, not `13.10` or `v3.10`'s inner digits.
+        if lower[..at]
+            .chars()
+            .next_back()
+            .is_some_and(|c| c.is_ascii_alphanumeric() || c == '.')
+        {
+            continue;
+        }
+        let digits = lower[at + 2..]
+            .bytes()
+            .take_while(u8::is_ascii_digit)
+            .count();
+        if digits == 0 {
+            continue;
+        }
+        let version = &lower[at..at + 2 + digits];
+        let before = lower[..at].trim_end();
+        let after = lower[at + 2 + digits..].trim_start();
+        let named = before.ends_with("python") || before.ends_with("py") || before.is_empty();
+        let at_least = before.ends_with(">=") || before.ends_with('≥');
+        let open_ended = after.starts_with('+')
+            || [
+                "and above",
+                "and later",
+                "and newer",
+                "and up",
+                "or later",
+                "or newer",
+                "or above",
+                "or higher",
+                "and higher",
+            ]
+            .iter()
+            .any(|w| after.starts_with(w));
+        let named = named
+            || before
+                .trim_end_matches(['>', '=', '≥'])
+                .trim_end()
+                .ends_with("python");
+        if named && (open_ended || at_least) {
+            return format!(">={version}").parse().ok();
+        }
+    }
+    None
 }
 
 impl Open {
@@ -224,20 +345,80 @@ impl Open {
     }
 }
 
-/// The language and the attribute text of an info string. `{ .dockerfile .annotate }` names
-/// its language by its first class.
-fn split_info(info: &str) -> (Lang, &str) {
+/// The language and the attribute text of an info string, and whether it is a MyST code
+/// directive (whose body starts with its options). `{ .dockerfile .annotate }` names its
+/// language by its first class; MyST's `{code-block} python` and `{code-cell} ipython3` by
+/// their argument; any other MyST directive (`{include}`, `{eval-rst}`) is the language
+/// `{name}`, counted and not checked.
+fn split_info(info: &str) -> (Lang, &str, bool) {
+    if let Some(name) = myst_directive(info) {
+        let arg = info[name.len() + 2..]
+            .split_whitespace()
+            .next()
+            .unwrap_or("");
+        return match name {
+            "code-block" | "code" | "sourcecode" | "code-cell" => {
+                let lang = match arg.to_ascii_lowercase().as_str() {
+                    "ipython3" | "ipython" | "ipython2" if name == "code-cell" => Lang::Python,
+                    _ => Lang::from_word(arg),
+                };
+                (lang, "", true)
+            }
+            _ => (Lang::Other(format!("{{{name}}}")), "", false),
+        };
+    }
     if info.starts_with('{') {
         let lang = attrs::tokenize(info)
             .into_iter()
             .find(|a| a.key.starts_with('.') && a.value.is_none())
             .map_or(Lang::Other(String::new()), |a| Lang::from_word(&a.key));
-        return (lang, info);
+        return (lang, info, false);
     }
     let end = info
         .find(|c: char| c.is_whitespace() || c == '{')
         .unwrap_or(info.len());
-    (Lang::from_word(&info[..end]), &info[end..])
+    (Lang::from_word(&info[..end]), &info[end..], false)
+}
+
+/// `code-block` of `{code-block} python`: a MyST directive's name.
+fn myst_directive(info: &str) -> Option<&str> {
+    let rest = info.strip_prefix('{')?;
+    let end = rest.find('}')?;
+    let name = &rest[..end];
+    (!name.is_empty()
+        && name
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | ':')))
+    .then_some(name)
+}
+
+/// A MyST directive's options at the top of its body (`:linenos:`, `:caption: x`, or a
+/// `---` YAML block) are not code.
+fn drop_myst_options(
+    code: std::sync::Arc<str>,
+    lines: Vec<usize>,
+) -> (std::sync::Arc<str>, Vec<usize>) {
+    let all: Vec<&str> = code.split_inclusive('\n').collect();
+    let mut skip = 0;
+    if all.first().is_some_and(|l| l.trim() == "---") {
+        if let Some(end) = all.iter().skip(1).position(|l| l.trim() == "---") {
+            skip = end + 2;
+        }
+    } else {
+        skip = all
+            .iter()
+            .take_while(|l| forms::is_myst_option(l.trim()))
+            .count();
+    }
+    // One blank line may separate the options from the code.
+    if skip > 0 && all.get(skip).is_some_and(|l| l.trim().is_empty()) {
+        skip += 1;
+    }
+    if skip == 0 {
+        return (code, lines);
+    }
+    let rest: String = all[skip..].concat();
+    (rest.into(), lines.into_iter().skip(skip).collect())
 }
 
 /// The block's own annotations over the file-wide ones: a key the block sets wins.
@@ -419,5 +600,89 @@ mod tests {
         let (line, err) = decode(b"ok\nok\n\xff\n".to_vec()).unwrap_err();
         assert_eq!(line, 3);
         assert!(err.contains("byte 6"), "{err}");
+    }
+
+    #[test]
+    fn tab_labels_that_name_a_minimum_version() {
+        let req = |l: &str| tab_requires(l).map(|s| s.to_string());
+        for (label, want) in [
+            ("Python 3.10+", Some(">=3.10")),
+            ("Python 3.9 and above", Some(">=3.9")),
+            ("Python 3.8+", Some(">=3.8")),
+            ("Python 3.10+ non-Annotated", Some(">=3.10")),
+            ("python 3.11 or later", Some(">=3.11")),
+            ("Python >= 3.12", Some(">=3.12")),
+            ("3.13+", Some(">=3.13")),
+            ("Python 3.10", None),
+            ("Python 3.8 only", None),
+            ("Pydantic 3.10+", None),
+            ("Windows PowerShell", None),
+            ("v13.10+", None),
+        ] {
+            assert_eq!(req(label).as_deref(), want, "{label}");
+        }
+    }
+
+    #[test]
+    fn blocks_in_tabs_get_their_label_and_version() {
+        let md = "=== \"Python 3.10+\"\n\n    ```python\n    x = 1\n    ```\n\n=== \"Python 3.9+\"\n\n    ```python {requires=3.11}\n    y = 2\n    ```\n";
+        let e = ex(md);
+        assert_eq!(e.snippets.len(), 2);
+        let s = &e.snippets[0];
+        assert_eq!((s.line, s.end_line, s.code_lines.clone()), (3, 5, vec![4]));
+        assert_eq!(s.tab.as_deref(), Some("Python 3.10+"));
+        assert_eq!(
+            s.annotations.requires.as_ref().unwrap().to_string(),
+            ">=3.10"
+        );
+        // The block's own declaration wins over its tab's.
+        let s = &e.snippets[1];
+        assert_eq!(
+            s.annotations.requires.as_ref().unwrap().to_string(),
+            ">=3.11"
+        );
+    }
+
+    #[test]
+    fn myst_code_directives_and_options() {
+        let md = "```{code-block} python\n:caption: a\n:linenos:\n\nz = 1\n```\n\n```{code-cell} ipython3\n---\ntags: [x]\n---\nw = 2\n```\n\n```{include} ../README.md\n```\n";
+        let e = ex(md);
+        assert_eq!(e.snippets[0].lang, Lang::Python);
+        assert_eq!(
+            (&*e.snippets[0].code, e.snippets[0].code_lines.clone()),
+            ("z = 1\n", vec![5])
+        );
+        assert_eq!(e.snippets[1].lang, Lang::Python);
+        assert_eq!(
+            (&*e.snippets[1].code, e.snippets[1].code_lines.clone()),
+            ("w = 2\n", vec![12])
+        );
+        assert_eq!(
+            e.snippets[2].unchecked_reason().as_deref(),
+            Some("MyST directive {include}")
+        );
+    }
+
+    #[test]
+    fn bom_and_front_matter_are_not_blocks() {
+        let e = ex("\u{feff}---\ntitle: x\n---\n\n```python\nq = 1\n```\n");
+        assert_eq!(e.snippets.len(), 1);
+        assert_eq!(e.snippets[0].line, 5);
+        let e = ex("+++\ntitle = 'x'\n+++\n\n```py\nq = 1\n```\n");
+        assert_eq!(e.snippets.len(), 1);
+    }
+
+    #[test]
+    fn code_that_is_not_a_fence_is_counted() {
+        let e = ex("text\n\n    indented = 1\n\n<pre><code>x = 1</code></pre>\n");
+        let why: Vec<_> = e
+            .unread
+            .iter()
+            .map(|u| (u.line, u.reason.as_str()))
+            .collect();
+        assert_eq!(
+            why,
+            vec![(3, "indented code block"), (5, "HTML <pre> block")]
+        );
     }
 }

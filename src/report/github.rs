@@ -72,6 +72,9 @@ pub fn render(r: &Report) -> String {
             if let (Some(l), Some(code)) = (f.outcome.md_line, &f.outcome.code) {
                 let _ = write!(msg, "\n    {l} | {}", code.trim_end());
             }
+            if let Some(src) = &f.outcome.source {
+                let _ = write!(msg, "\nat {src} (included from this line)");
+            }
             if let Some(p) = &e.policy_message {
                 let _ = write!(msg, "\n{}:{} {p}", file, e.line);
             }

@@ -299,13 +299,13 @@ pub fn render(r: &Report, links: &Links) -> String {
         plural(s.files),
         esc(&r.interpreter_list().join(", "))
     );
-    if !r.other_blocks.is_empty() {
+    if !r.not_checked.is_empty() {
         let others: Vec<String> = r
-            .other_blocks
+            .not_checked
             .iter()
             .map(|(l, n)| format!("{} {n}", esc(l)))
             .collect();
-        let _ = write!(facts, " · not run: {}", others.join(", "));
+        let _ = write!(facts, " · not checked: {}", others.join(", "));
     }
     if let Some(p) = r.partition {
         let _ = write!(facts, " · partition {p}");
@@ -376,10 +376,14 @@ pub fn render(r: &Report, links: &Links) -> String {
         for e in &examples {
             let _ = write!(
                 out,
-                "<tr class=\"{}\"><th class=\"ex\"><a class=\"mono\" href=\"{}\">line {}</a>{}</th>",
+                "<tr class=\"{}\"><th class=\"ex\"><a class=\"mono\" href=\"{}\">line {}</a>{}{}</th>",
                 row_class(e),
                 esc(&links.to(&e.file, e.line)),
                 e.line,
+                e.tab
+                    .as_deref()
+                    .map(|t| format!(" <span class=\"note\">tab “{}”</span>", esc(t)))
+                    .unwrap_or_default(),
                 e.group
                     .as_deref()
                     .map(|g| format!(" <span class=\"note\">group {}</span>", esc(g)))

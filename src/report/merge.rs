@@ -73,7 +73,9 @@ pub fn merge(inputs: Vec<(String, Report)>) -> Result<Report, String> {
             if let Some(other) = seen.insert(p.index, name) {
                 return Err(format!("{other} and {name} are both shard {p}"));
             }
-            if r.summary.files != all[0].1.summary.files || r.other_blocks != all[0].1.other_blocks
+            if r.summary.files != all[0].1.summary.files
+                || r.other_blocks != all[0].1.other_blocks
+                || r.not_checked != all[0].1.not_checked
             {
                 return Err(format!(
                     "{name} and {} were run on different files ({} and {} files): give every shard the same paths and configuration",
@@ -96,6 +98,7 @@ pub fn merge(inputs: Vec<(String, Report)>) -> Result<Report, String> {
         files = all[0].1.summary.files;
     } else {
         merged.other_blocks.clear();
+        merged.not_checked.clear();
         merged.warnings.clear();
         merged.errors.clear();
         merged.foreign.clear();
@@ -103,6 +106,9 @@ pub fn merge(inputs: Vec<(String, Report)>) -> Result<Report, String> {
             files += r.summary.files;
             for (lang, n) in &r.other_blocks {
                 *merged.other_blocks.entry(lang.clone()).or_default() += n;
+            }
+            for (why, n) in &r.not_checked {
+                *merged.not_checked.entry(why.clone()).or_default() += n;
             }
         }
         merged.warnings = union(all.iter().map(|(_, r)| &r.warnings));

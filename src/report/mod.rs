@@ -128,6 +128,9 @@ pub struct Example {
     pub line: usize,
     pub end_line: usize,
     pub language: String,
+    /// The label of the content tab the example sits in (`Python 3.10+`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub tab: Option<String>,
     pub group: Option<String>,
     pub requires: Option<String>,
     pub skip: Option<String>,
@@ -145,6 +148,14 @@ impl Example {
     /// `file:line` of the opening fence.
     pub fn location(&self) -> String {
         format!("{}:{}", self.file.display(), self.line)
+    }
+
+    /// [`Example::location`], and the tab the example sits in: `guide.md:10 "Python 3.10+"`.
+    pub fn label(&self) -> String {
+        match &self.tab {
+            Some(t) => format!("{} \"{t}\"", self.location()),
+            None => self.location(),
+        }
     }
 }
 
@@ -181,6 +192,10 @@ pub struct Report {
     pub partition: Option<Partition>,
     pub examples: Vec<Example>,
     pub other_blocks: BTreeMap<String, usize>,
+    /// Reason → number of the blocks a reader sees that were not checked: the blocks of
+    /// `other_blocks` (`language json`) and code that is not a fence (`indented code block`).
+    #[serde(default)]
+    pub not_checked: BTreeMap<String, usize>,
     pub warnings: Vec<Diagnostic>,
     pub errors: Vec<Diagnostic>,
     pub summary: Summary,

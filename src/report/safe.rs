@@ -140,6 +140,7 @@ macro_rules! walk {
             for e in & $($m)? r.examples {
                 path(& $($m)? e.file);
                 text(& $($m)? e.language, Line);
+                opt!(e.tab, Line);
                 opt!(e.group, Line);
                 opt!(e.requires, Line);
                 opt!(e.skip, Line);
@@ -148,6 +149,7 @@ macro_rules! walk {
                     opt!(o.error_type, Line);
                     opt!(o.reason, Text);
                     opt!(o.code, Line);
+                    opt!(o.source, Line);
                     opt!(o.stderr, Text);
                     opt!(o.diff, Text);
                 }
@@ -189,9 +191,25 @@ fn clean_path(p: &mut PathBuf) {
     *p = PathBuf::from(line(&lossy).into_owned());
 }
 
+/// Cleans the keys of a count map; keys that become equal add up.
+fn clean_keys(m: &mut BTreeMap<String, usize>) {
+    if m.keys().any(|k| !is_clean_line(k)) {
+        let mut clean = BTreeMap::new();
+        for (k, n) in std::mem::take(m) {
+            *clean.entry(line(&k).into_owned()).or_insert(0) += n;
+        }
+        *m = clean;
+    }
+}
+
 /// Whether every text of `r` is already clean (then [`clean`] would change nothing).
 pub fn is_clean(r: &Report) -> bool {
-    let ok = std::cell::Cell::new(r.other_blocks.keys().all(|k| is_clean_line(k)));
+    let ok = std::cell::Cell::new(
+        r.other_blocks
+            .keys()
+            .chain(r.not_checked.keys())
+            .all(|k| is_clean_line(k)),
+    );
     visit(
         r,
         &mut |s, kind| {
@@ -209,13 +227,8 @@ pub fn is_clean(r: &Report) -> bool {
 /// Escapes every text of `r` that may come from outside docmatrix (see the module
 /// documentation). Cleaning a clean report changes nothing.
 pub fn clean(r: &mut Report) {
-    if r.other_blocks.keys().any(|k| !is_clean_line(k)) {
-        let mut blocks = BTreeMap::new();
-        for (k, n) in std::mem::take(&mut r.other_blocks) {
-            *blocks.entry(line(&k).into_owned()).or_insert(0) += n;
-        }
-        r.other_blocks = blocks;
-    }
+    clean_keys(&mut r.other_blocks);
+    clean_keys(&mut r.not_checked);
     visit_mut(
         r,
         &mut |s, kind| {
@@ -412,6 +425,7 @@ mod tests {
                 line: 1,
                 end_line: 3,
                 language: s("python"),
+                tab: Some(s("Python 3.10+")),
                 group: Some(s("g")),
                 requires: Some(s(">=3.9")),
                 skip: Some(s("why")),
@@ -429,7 +443,8 @@ mod tests {
                     fix: Some(s("fix")),
                 }],
             }],
-            other_blocks,
+            other_blocks: other_blocks.clone(),
+            not_checked: other_blocks,
             warnings: vec![d.clone()],
             errors: vec![d.clone()],
             summary: Default::default(),
@@ -454,6 +469,7 @@ mod tests {
                 "{debug}"
             );
             assert_eq!(c.other_blocks.values().sum::<usize>(), 3);
+            assert_eq!(c.not_checked.values().sum::<usize>(), 3);
             let mut twice = c.clone();
             clean(&mut twice);
             assert_eq!(format!("{twice:?}"), format!("{c:?}"));

@@ -143,9 +143,9 @@ fn header(out: &mut String, r: &Report, style: Style) {
             }
         }
     }
-    if !r.other_blocks.is_empty() {
+    if !r.not_checked.is_empty() {
         let others: Vec<String> = r
-            .other_blocks
+            .not_checked
             .iter()
             .map(|(lang, n)| format!("{lang} {n}"))
             .collect();
@@ -158,7 +158,7 @@ fn matrix(out: &mut String, r: &Report, style: Style) {
     let loc_w = r
         .examples
         .iter()
-        .map(|e| e.location().chars().count())
+        .map(|e| e.label().chars().count())
         .max()
         .unwrap_or(0)
         .max(7);
@@ -181,7 +181,7 @@ fn matrix(out: &mut String, r: &Report, style: Style) {
     head.push_str("verdict");
     let _ = writeln!(out, "{}", style.paint(BOLD, head.trim_end()));
     for e in &r.examples {
-        let mut row = pad(&e.location(), loc_w + 2);
+        let mut row = pad(&e.label(), loc_w + 2);
         for v in &r.versions {
             let (sym, color) = e.results.get(v).map_or(("", DIM), |o| symbol(o.status));
             row.push_str(&style.paint(color, sym));
@@ -326,9 +326,10 @@ fn failures(out: &mut String, r: &Report, style: Style) {
                 .map(ToString::to_string)
                 .collect::<Vec<_>>()
                 .join(", ");
-            let at = match o.md_line {
-                Some(l) => format!("{}:{l}", e.file.display()),
-                None => e.location(),
+            let at = match (o.md_line, &o.source) {
+                (Some(l), Some(src)) => format!("{src} (included at {}:{l})", e.file.display()),
+                (Some(l), None) => format!("{}:{l}", e.file.display()),
+                (None, _) => e.location(),
             };
             let text = o.error.as_deref().or(o.reason.as_deref()).unwrap_or("");
             let _ = writeln!(out, "  [{versions}] {at}: {}", style.paint(RED, text));
