@@ -604,6 +604,16 @@ fn extract(a: ExtractArgs) -> Result<i32, Error> {
                         "raises": a.raises,
                         "timeout": a.timeout,
                         "code_lines": s.code_lines,
+                        "included": s.sources.iter().map(|src| serde_json::json!({
+                            "path": src.path,
+                            "code_line": src.code_start + 1,
+                            "line": src.file_line,
+                            "lines": src.len,
+                            "md_line": src.md_line,
+                        })).collect::<Vec<_>>(),
+                        "include_error": s.include_error.as_ref().map(|(line, message)| {
+                            serde_json::json!({"line": line, "message": message})
+                        }),
                         "code": &*s.code,
                     })
                 })
@@ -639,6 +649,12 @@ fn extract(a: ExtractArgs) -> Result<i32, Error> {
                     tab,
                     describe(&s.annotations),
                 ));
+                if let Some((line, message)) = &s.include_error {
+                    text.push_str(&format!(
+                        "  {}:{line}: error: {message}\n",
+                        s.file.display()
+                    ));
+                }
             }
             let unread = not_checked(&corpus);
             if !unread.is_empty() {

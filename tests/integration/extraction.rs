@@ -36,7 +36,25 @@ fn code_lines_map_to_markdown_lines() {
             let code = b["code"].as_str().unwrap();
             let lines = b["code_lines"].as_array().unwrap();
             assert_eq!(code.lines().count(), lines.len(), "{rel}:{}", b["line"]);
-            for (c, l) in code.lines().zip(lines) {
+            // Included lines: each is its file's line, and maps to the include's line.
+            let mut included = std::collections::BTreeSet::new();
+            for inc in b["included"].as_array().unwrap() {
+                let file =
+                    std::fs::read_to_string(root().join(inc["path"].as_str().unwrap())).unwrap();
+                let file: Vec<&str> = file.lines().collect();
+                let first = inc["code_line"].as_u64().unwrap() as usize;
+                for k in 0..inc["lines"].as_u64().unwrap() as usize {
+                    let c = code.lines().nth(first - 1 + k).unwrap();
+                    let want = file[inc["line"].as_u64().unwrap() as usize - 1 + k];
+                    assert!(c.ends_with(want), "{rel}: {c:?} is not {want:?}");
+                    assert_eq!(lines[first - 1 + k], inc["md_line"], "{rel}");
+                    included.insert(first - 1 + k);
+                }
+            }
+            for (i, (c, l)) in code.lines().zip(lines).enumerate() {
+                if included.contains(&i) {
+                    continue;
+                }
                 let l = l.as_u64().unwrap() as usize;
                 let md_line = md[l - 1].trim_end_matches('\r');
                 assert!(
@@ -44,9 +62,13 @@ fn code_lines_map_to_markdown_lines() {
                     "{rel}:{l}: {md_line:?} does not end with {c:?}"
                 );
             }
+            let opening = md[b["line"].as_u64().unwrap() as usize - 1];
             assert!(
-                md[b["line"].as_u64().unwrap() as usize - 1].contains("``")
-                    || md[b["line"].as_u64().unwrap() as usize - 1].contains("~~")
+                opening.contains("``")
+                    || opening.contains("~~")
+                    || opening.trim().starts_with("{*"),
+                "{rel}:{}: {opening:?}",
+                b["line"]
             );
         }
     });

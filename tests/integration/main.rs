@@ -18,5 +18,6 @@ mod interpreters;
 mod isolation;
 mod matrix;
 mod misbehave;
+mod realdocs;
 mod reports;
 mod shell;
