@@ -154,6 +154,28 @@ fn sessions_compare_output() {
 }
 
 #[test]
+fn ignore_syntax() {
+    let f = fixture("shell/ignore-syntax.md");
+    let (code, doc) = validate_json(&[f.to_str().unwrap()]);
+    assert_eq!(code, 1, "{doc:#}");
+    let file = "shell/ignore-syntax.md";
+    // In the info string and in a comment: no finding, the block is ok.
+    for line in [8, 15] {
+        let e = example(&doc, file, line);
+        assert!(findings_of(e).is_empty(), "{e:#}");
+        assert_eq!(e["policy"], "ok");
+    }
+    // The same block without it is a syntax error.
+    let plain = example(&doc, file, 22);
+    assert_eq!(
+        findings_of(plain),
+        vec![(23, "error".into(), "bash -n".into(), "syntax".into())]
+    );
+    assert_eq!(plain["policy"], "fail");
+    assert!(doc["warnings"].as_array().unwrap().is_empty(), "{doc:#}");
+}
+
+#[test]
 fn json_snapshot_of_sessions() {
     let (_, doc) = validate_json(&["fixtures/shell/sessions.md", "--python", "3.10,3.12"]);
     stable().bind(|| {
