@@ -29,7 +29,7 @@ pub fn static_findings(s: &Snippet, opts: CheckOptions) -> Vec<Finding> {
     let mut out = match s.lang {
         Lang::Shell(_) | Lang::Session => shell::findings(s, opts.shellcheck_min, opts.cache),
         Lang::Dockerfile => dockerfile::findings(s, opts.hadolint_min, opts.cache),
-        Lang::Python | Lang::Other(_) => Vec::new(),
+        Lang::Python | Lang::PowerShell | Lang::Other(_) => Vec::new(),
     };
     // `ignore=syntax` drops syntax errors too: the author knows the block is not meant to
     // parse (a placeholder such as `<package>`). The checks that need a parsed block still
