@@ -19,6 +19,8 @@ pub enum Lang {
     Session,
     /// `dockerfile`, `Dockerfile`, `docker`, `containerfile`.
     Dockerfile,
+    /// `powershell`, `pwsh`, `ps1`, `ps`, `posh`: recognised, not POSIX shell, not checked.
+    PowerShell,
     /// Any other language, normalised to lower case (`""` when the fence names none).
     Other(String),
 }
@@ -54,6 +56,7 @@ impl Lang {
             "zsh" => Lang::Shell(Shell::Zsh),
             "console" | "shell-session" | "shellsession" | "terminal" => Lang::Session,
             "dockerfile" | "docker" | "containerfile" => Lang::Dockerfile,
+            "powershell" | "pwsh" | "ps1" | "ps" | "posh" => Lang::PowerShell,
             _ => Lang::Other(w),
         }
     }
@@ -64,6 +67,7 @@ impl Lang {
             Lang::Shell(s) => s.name(),
             Lang::Session => "console",
             Lang::Dockerfile => "dockerfile",
+            Lang::PowerShell => "powershell",
             Lang::Other(s) if s.is_empty() => "(none)",
             Lang::Other(s) => s,
         }
@@ -71,7 +75,7 @@ impl Lang {
 
     /// Whether docmatrix checks blocks of this language (the others are only counted).
     pub fn is_checked(&self) -> bool {
-        !matches!(self, Lang::Other(_))
+        !matches!(self, Lang::Other(_) | Lang::PowerShell)
     }
 }
 

@@ -107,6 +107,9 @@ impl Options {
 fn kind_of(s: &Snippet, o: &Options) -> Result<JobKind, &'static str> {
     match s.lang {
         Lang::Python => Ok(JobKind::Python),
+        Lang::Session if crate::target::shell::powershell(s).is_some() => {
+            Err("not run: a PowerShell session (docmatrix runs POSIX shell)")
+        }
         Lang::Shell(_) | Lang::Session if !s.annotations.run.unwrap_or(o.shell_run) => {
             Err("not run: static checks only (the `run` annotation runs it)")
         }
@@ -116,7 +119,7 @@ fn kind_of(s: &Snippet, o: &Options) -> Result<JobKind, &'static str> {
             Err("not built: building is off (static checks only)")
         }
         Lang::Dockerfile => Ok(JobKind::Dockerfile),
-        Lang::Other(_) => Err("not checked"),
+        Lang::PowerShell | Lang::Other(_) => Err("not checked"),
     }
 }
 

@@ -20,7 +20,8 @@ pub struct CheckOptions<'a> {
 }
 
 /// The static findings of one block (no execution), at Markdown lines, sorted, without the
-/// rules its `ignore=` annotation names. Skipped blocks and Python blocks have none.
+/// rules its `ignore=` annotation names (`syntax` included). Skipped blocks and Python blocks
+/// have none.
 pub fn static_findings(s: &Snippet, opts: CheckOptions) -> Vec<Finding> {
     if s.annotations.skip.is_some() {
         return Vec::new();
@@ -28,16 +29,16 @@ pub fn static_findings(s: &Snippet, opts: CheckOptions) -> Vec<Finding> {
     let mut out = match s.lang {
         Lang::Shell(_) | Lang::Session => shell::findings(s, opts.shellcheck_min, opts.cache),
         Lang::Dockerfile => dockerfile::findings(s, opts.hadolint_min, opts.cache),
-        Lang::Python | Lang::Other(_) => Vec::new(),
+        Lang::Python | Lang::PowerShell | Lang::Other(_) => Vec::new(),
     };
-    // Syntax errors cannot be ignored: nothing after them would be checked or run.
+    // `ignore=syntax` drops syntax errors too: the author knows the block is not meant to
+    // parse (a placeholder such as `<package>`). The checks that need a parsed block still
+    // did not happen.
     out.retain(|f| {
-        f.rule == "syntax"
-            || !s
-                .annotations
-                .ignore
-                .iter()
-                .any(|i| i.eq_ignore_ascii_case(&f.rule))
+        !s.annotations
+            .ignore
+            .iter()
+            .any(|i| i.eq_ignore_ascii_case(&f.rule))
     });
     out.sort();
     out.dedup();

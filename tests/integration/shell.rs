@@ -151,6 +151,161 @@ fn sessions_compare_output() {
     let not_run = e(64);
     assert_eq!(statuses(not_run), "skipped skipped skipped skipped");
     assert_eq!(not_run["policy"], "ok");
+    assert_eq!(
+        statuses(e(70)),
+        "pass pass pass pass",
+        "root prompt: {:#}",
+        e(70)
+    );
+}
+
+#[test]
+fn html_decorated_sessions() {
+    // Before: the tag in the command (`…</u>`) and `&amp;&amp;` were `bash -n` syntax errors,
+    // and the HTML, the remark and the progress bar made the run's output differ.
+    let f = fixture("shell/html-sessions.md");
+    let (code, doc) = validate_json(&[f.to_str().unwrap()]);
+    assert_eq!(code, 1, "{doc:#}");
+    let file = "shell/html-sessions.md";
+    let e = |line| example(&doc, file, line);
+
+    for line in [9, 23] {
+        assert!(findings_of(e(line)).is_empty(), "{:#}", e(line));
+        assert_eq!(e(line)["policy"], "ok");
+    }
+    assert_eq!(statuses(e(38)), "pass pass pass pass", "{:#}", e(38));
+
+    let wrong = e(58);
+    assert_eq!(statuses(wrong), "fail fail fail fail");
+    let r = &wrong["results"]["3.12"];
+    assert_eq!(r["error_type"], "output mismatch");
+    assert_eq!(r["md_line"], line_of(&f, "print('rye')"));
+    // The guide's line is shown without its HTML.
+    assert_eq!(r["diff"], "-spelt\n+rye");
+}
+
+#[test]
+fn prompt_notations() {
+    // Before: `# What's …:$ basil` was a root prompt with an open quote (a syntax error), as was
+    // a `#` remark with an apostrophe; run, the programs read a closed stdin.
+    let f = fixture("shell/prompt-notation.md");
+    let (code, doc) = validate_json(&[f.to_str().unwrap()]);
+    assert_eq!(code, 0, "{doc:#}");
+    let file = "shell/prompt-notation.md";
+    let e = |line| example(&doc, file, line);
+    for line in [6, 18, 54] {
+        assert!(findings_of(e(line)).is_empty(), "{:#}", e(line));
+        assert_eq!(e(line)["policy"], "ok");
+    }
+    for line in [29, 44, 61, 74] {
+        assert_eq!(statuses(e(line)), "pass pass pass pass", "{:#}", e(line));
+        assert!(findings_of(e(line)).is_empty(), "{:#}", e(line));
+    }
+}
+
+#[test]
+fn prompt_answers_are_checked() {
+    // The answers reach the program, and what it prints after them is compared.
+    let md = tempfile::tempdir().unwrap();
+    let f = md.path().join("answers.md");
+    std::fs::write(
+        &f,
+        "```console run\n$ python -c \"print('Sowing ' + input('Seed?: '))\"\n# Seed?:$ basil\nSowing mint\n```\n",
+    )
+    .unwrap();
+    let (code, doc) = validate_json(&["--python", "3.12", f.to_str().unwrap()]);
+    assert_eq!(code, 1, "{doc:#}");
+    let r = &doc["examples"][0]["results"]["3.12"];
+    assert_eq!(r["error_type"], "output mismatch", "{doc:#}");
+    assert_eq!(r["diff"], "-Seed?:...Sowing mint\n+Seed?: Sowing basil");
+}
+
+#[test]
+fn powershell_recognised_not_checked() {
+    // Before: `(.venv) PS C:\…>` was a bash syntax error, `$ $Env:X = "…"` a shellcheck error
+    // (SC2283), and a `PS>` session, run, failed with `PS: command not found`.
+    let f = fixture("shell/powershell.md");
+    let (code, doc) = validate_json(&[f.to_str().unwrap()]);
+    assert_eq!(code, 0, "{doc:#}");
+    let file = "shell/powershell.md";
+    // `powershell`, `pwsh` and `ps1` fences: a language docmatrix knows and does not check.
+    assert_eq!(doc["other_blocks"], serde_json::json!({"powershell": 3}));
+    for (line, first) in [
+        (17, "PS C:\\bakery> python -m venv"),
+        (27, "$ $Env:BAKER_NAME"),
+        (41, "$ Get-ChildItem"),
+        (47, "PS> Write-Output"),
+    ] {
+        let e = example(&doc, file, line);
+        assert_eq!(e["language"], "console");
+        assert_eq!(
+            findings_of(e),
+            vec![(
+                line_of(&f, first),
+                "info".into(),
+                "docmatrix".into(),
+                "powershell".into()
+            )],
+            "{e:#}"
+        );
+        assert_eq!(e["policy"], "ok");
+    }
+    // Not run, whether asked (47) or not (17).
+    for line in [17, 47] {
+        let e = example(&doc, file, line);
+        assert_eq!(statuses(e), "skipped skipped skipped skipped");
+        assert_eq!(
+            e["results"]["3.9"]["reason"],
+            "not run: a PowerShell session (docmatrix runs POSIX shell)"
+        );
+    }
+}
+
+#[test]
+fn ignore_syntax() {
+    let f = fixture("shell/ignore-syntax.md");
+    let (code, doc) = validate_json(&[f.to_str().unwrap()]);
+    assert_eq!(code, 1, "{doc:#}");
+    let file = "shell/ignore-syntax.md";
+    // In the info string and in a comment: no finding, the block is ok.
+    for line in [8, 15] {
+        let e = example(&doc, file, line);
+        assert!(findings_of(e).is_empty(), "{e:#}");
+        assert_eq!(e["policy"], "ok");
+    }
+    // The same block without it is a syntax error.
+    let plain = example(&doc, file, 22);
+    assert_eq!(
+        findings_of(plain),
+        vec![(23, "error".into(), "bash -n".into(), "syntax".into())]
+    );
+    assert_eq!(plain["policy"], "fail");
+    assert!(doc["warnings"].as_array().unwrap().is_empty(), "{doc:#}");
+}
+
+#[test]
+fn terminal_snapshot_of_sessions_as_docs_write_them() {
+    let out = docmatrix(&[
+        "validate",
+        "--no-config",
+        "--no-progress",
+        "--color",
+        "never",
+        "--python",
+        "3.12",
+        "fixtures/shell/html-sessions.md",
+        "fixtures/shell/prompt-notation.md",
+        "fixtures/shell/powershell.md",
+        "fixtures/shell/ignore-syntax.md",
+    ]);
+    assert_eq!(out.status.code(), Some(1));
+    stable().bind(|| insta::assert_snapshot!("shell_docs_forms_terminal", stdout(&out)));
+}
+
+#[test]
+fn json_snapshot_of_powershell() {
+    let (_, doc) = validate_json(&["fixtures/shell/powershell.md", "--python", "3.12"]);
+    stable().bind(|| insta::assert_json_snapshot!("shell_powershell_json", doc));
 }
 
 #[test]

@@ -3,8 +3,10 @@
 //!
 //! Always checked without running ([`findings`]): the shell's syntax check and shellcheck.
 //! Run only when asked ([`run::Runner`]): in the sandbox, once per matrix version, with that
-//! version's interpreter first on PATH.
+//! version's interpreter first on PATH. A session written in PowerShell is recognised
+//! ([`powershell`]) and neither checked nor run.
 
+pub mod html;
 pub mod lint;
 pub mod run;
 pub mod session;
@@ -44,10 +46,38 @@ pub fn is_session(s: &Snippet) -> bool {
     s.lang == Lang::Session && !session::parse(&s.code).is_empty()
 }
 
+/// The code line of the first PowerShell command of a session block (`PS>` prompt, `$env:`,
+/// a cmdlet, a `.ps1` script): such a session is PowerShell, not POSIX shell.
+pub fn powershell(s: &Snippet) -> Option<usize> {
+    if s.lang != Lang::Session {
+        return None;
+    }
+    session::parse(&s.code)
+        .iter()
+        .find(|c| c.powershell)
+        .map(|c| c.line)
+}
+
+/// What a PowerShell session gets instead of the checks: one note, at its first PowerShell
+/// command.
+const POWERSHELL: &str = "a PowerShell session, not POSIX shell: not checked (bash -n and shellcheck read POSIX shell) and never run";
+
 /// The static findings of a shell block, at Markdown lines: syntax errors, else shellcheck's
 /// findings at `min` or above (shellcheck's own parse errors would repeat the syntax errors).
-/// The checkers' outputs come from `cache` when it has them.
+/// The checkers' outputs come from `cache` when it has them. A PowerShell session has one
+/// `info` finding that says it was not checked.
 pub fn findings(s: &Snippet, min: Severity, cache: Option<&Cache>) -> Vec<Finding> {
+    if let Some(line) = powershell(s) {
+        return vec![Finding {
+            line: s.md_line(line),
+            severity: Severity::Info,
+            source: "docmatrix".into(),
+            rule: "powershell".into(),
+            message: POWERSHELL.into(),
+            why: None,
+            fix: None,
+        }];
+    }
     let (shell, script, map) = script_of(s);
     let md = |line: usize| {
         line.checked_sub(1)

@@ -215,13 +215,28 @@ fn script_command(shell: Shell, script: &Path) -> (PathBuf, Vec<OsString>) {
     }
 }
 
-/// A bash program running the commands in order, each one's output between markers.
+/// A bash program running the commands in order, each one's output between markers. A command
+/// with answers (prompt notations) reads them as its standard input, from a here-document.
 fn session_driver(cmds: &[session::Command]) -> String {
     let mut s = String::from("exec 2>&1\n");
     for (i, c) in cmds.iter().enumerate() {
         s.push_str(&format!("printf '\\036DM {i}\\n'\n"));
-        s.push_str(&c.text);
-        s.push('\n');
+        if c.input.is_empty() {
+            s.push_str(&c.text);
+            s.push('\n');
+        } else {
+            let mut end = format!("DOCMATRIX_ANSWERS_{i}");
+            while c.input.contains(&end) {
+                end.push('_');
+            }
+            s.push_str(&format!("{{\n{}\n}} <<'{end}'\n", c.text));
+            for a in &c.input {
+                s.push_str(a);
+                s.push('\n');
+            }
+            s.push_str(&end);
+            s.push('\n');
+        }
         s.push_str(&format!("printf '\\n\\036DMEND {i} %s\\n' \"$?\"\n"));
     }
     s
@@ -264,7 +279,7 @@ fn judge_session(cmds: &[session::Command], out: &str, exit: Exit, job: &Job) ->
     for (c, (output, status)) in cmds.iter().zip(&chunks) {
         let joined = one_line(&c.text);
         let first_line = joined.as_str();
-        let shown = !c.expected.is_empty();
+        let shown = c.shows_output();
         let matched = shown && session::matches(&c.expected, output);
         let bad = match status {
             None => true,
