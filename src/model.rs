@@ -238,6 +238,7 @@ impl Snippet {
             Lang::Other(l) if l.is_empty() => Some("fence without a language".into()),
             Lang::Other(l) if l.starts_with('{') => Some(format!("MyST directive {l}")),
             Lang::Other(l) => Some(format!("language {l}")),
+            Lang::PowerShell => Some("language powershell".into()),
             _ => None,
         }
     }
