@@ -318,6 +318,22 @@ pub fn run_prepared(
         }
     }
 
+    // Examples that share another's job: its outcome, at their own lines.
+    for &(i, v, owner) in &the_plan.shared {
+        let Some(mut o) = cells[owner].get(&v).cloned() else {
+            continue;
+        };
+        if let Some(line) = o.code_line {
+            let s = &examples[i];
+            o.md_line = Some(s.md_line(line));
+            o.code = s.code_line(line).map(str::to_string);
+            o.source = s.source_of(line);
+        } else if o.md_line.is_some() {
+            o.md_line = Some(examples[i].line);
+        }
+        cells[i].insert(v, o);
+    }
+
     let mut report = Report {
         schema: 1,
         versions: config.versions.clone(),

@@ -54,6 +54,10 @@ pub struct Job {
 pub struct Plan {
     pub jobs: Vec<Job>,
     pub decided: Vec<(usize, PyVersion, Outcome)>,
+    /// (example, version, the example whose job it shares): a lone Python example whose job
+    /// would be the same program as an earlier one's (one file included in several places)
+    /// is run once; its cell is that job's result.
+    pub shared: Vec<(usize, PyVersion, usize)>,
 }
 
 /// The units of `examples` (indices, in order): a lone example, or all the examples of one
@@ -254,5 +258,87 @@ pub fn plan(
             });
         }
     }
+    share_identical_jobs(&mut out);
     out
+}
+
+/// Runs each lone Python program once per version: a job the same as an earlier one (same
+/// code, version, interpreter, timeout, `raises`, network) is dropped, and its example
+/// shares the earlier job's result (see [`Plan::shared`]).
+fn share_identical_jobs(plan: &mut Plan) {
+    type Key = (
+        PyVersion,
+        std::sync::Arc<std::path::Path>,
+        std::sync::Arc<str>,
+        Option<String>,
+        Duration,
+        bool,
+    );
+    let mut first: std::collections::HashMap<Key, usize> = std::collections::HashMap::new();
+    let mut shared = Vec::new();
+    plan.jobs.retain(|j| {
+        if j.kind != JobKind::Python || j.members.len() != 1 {
+            return true;
+        }
+        let m = &j.members[0];
+        let key = (
+            j.version,
+            j.interpreter.clone(),
+            m.code.clone(),
+            m.raises.clone(),
+            j.timeout,
+            j.network,
+        );
+        match first.get(&key) {
+            Some(&owner) => {
+                shared.push((m.example, j.version, owner));
+                false
+            }
+            None => {
+                first.insert(key, m.example);
+                true
+            }
+        }
+    });
+    plan.shared = shared;
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn python(line: usize, code: &str) -> Snippet {
+        let mut s = crate::extract::extract(
+            std::path::Path::new("g.md"),
+            &format!("```python\n{code}```\n"),
+        )
+        .snippets
+        .remove(0);
+        s.line = line;
+        s
+    }
+
+    #[test]
+    fn identical_lone_programs_run_once_per_version() {
+        let examples = vec![
+            python(1, "print(1)\n"),
+            python(5, "print(2)\n"),
+            python(9, "print(1)\n"),
+        ];
+        let v: Vec<PyVersion> = vec!["3.9".parse().unwrap(), "3.12".parse().unwrap()];
+        let interpreters = v
+            .iter()
+            .map(|&v| (v, PathBuf::from(format!("/py{v}"))))
+            .collect();
+        let plan = plan(
+            &examples,
+            &v,
+            &interpreters,
+            &BTreeMap::new(),
+            &Options::python_only(Duration::from_secs(5)),
+        );
+        assert_eq!(plan.jobs.len(), 4, "two programs on two versions");
+        assert_eq!(plan.shared, vec![(2, v[0], 0), (2, v[1], 0)]);
+        assert!(plan.jobs.iter().all(|j| j.members[0].example != 2));
+    }
 }

@@ -78,6 +78,18 @@ fn a_failure_in_included_code_names_the_file_line_and_the_include() {
             "{v}"
         );
     }
+    // A second include of the same file shares the run, and reports at its own line.
+    let again = line_of(&md, "{!../docs_src/labels/broken.py!}");
+    let e = example(&doc, "includes.md", again - 1);
+    for v in ["3.9", "3.12"] {
+        let r = &e["results"][v];
+        assert_eq!(r["error_type"], "KeyError", "{v}: {r}");
+        assert_eq!(r["md_line"], again, "{v}");
+        assert_eq!(
+            r["source"],
+            format!("fixtures/realdocs/includes/docs_src/labels/broken.py:{failing}")
+        );
+    }
     // The terminal names both places.
     let out = docmatrix(&[
         "validate",
