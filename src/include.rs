@@ -337,6 +337,25 @@ pub fn has_directive(code: &str) -> bool {
         || memchr::memmem::find(b, b"{*").is_some()
 }
 
+/// Whether a block's whole code is one include line docmatrix does not read: Jinja or
+/// mkdocs-macros (`{% include "x" %}`, `{% include-markdown %}`, `{{ include(...) }}`), or a
+/// `--8<--` / `{!…!}` line it cannot parse. The reader sees the included text; docmatrix
+/// counts the block as not checked (`unknown include syntax`) rather than run the line.
+pub fn unknown_syntax(code: &str) -> bool {
+    let mut lines = code.lines().filter(|l| !l.trim().is_empty());
+    let (Some(line), None) = (lines.next(), lines.next()) else {
+        return false;
+    };
+    let t = line.trim();
+    let jinja = (t.starts_with("{%")
+        && t.ends_with("%}")
+        && t[2..].trim_start().starts_with("include"))
+        || (t.starts_with("{{") && t.ends_with("}}") && t[2..].trim_start().starts_with("include"));
+    let unparsed =
+        (t.starts_with("--8<--") || t.starts_with("{!")) && parse_directive(&[t]).0.is_none();
+    jinja || unparsed
+}
+
 /// A whole line of the `{* path ln[..] hl[..] *}` form.
 pub fn is_braces_line(line: &str) -> bool {
     let t = line.trim();
@@ -673,6 +692,16 @@ mod tests {
         );
         assert!(parse_directive(&[";--8<-- \"x.py\"\n"]).0.is_none());
         assert_eq!(unescape(";--8<-- \"x.py\"\n"), "--8<-- \"x.py\"\n");
+    }
+
+    #[test]
+    fn unknown_include_syntaxes() {
+        assert!(unknown_syntax("{% include \"snippets/app.py\" %}\n"));
+        assert!(unknown_syntax("{% include-markdown 'x.md' %}\n"));
+        assert!(unknown_syntax("--8<-- snippets/app.py\n"));
+        assert!(!unknown_syntax("--8<-- \"snippets/app.py\"\n"));
+        assert!(!unknown_syntax("x = 1\n{% include 'a' %}\n"));
+        assert!(!unknown_syntax("print('{% include %}')\n"));
     }
 
     #[test]

@@ -108,11 +108,22 @@ pub fn load(config: &Config) -> Result<Corpus, Error> {
             let bytes = std::fs::read(f).map_err(|e| Diagnostic::new(f, None, e.to_string()))?;
             let text = extract::decode(bytes).map_err(|(l, e)| Diagnostic::new(f, Some(l), e))?;
             let mut x = extract::extract(f, &text);
-            for s in x.snippets.iter_mut().filter(|s| s.lang.is_checked()) {
+            // A block that is one include line docmatrix cannot read is counted, not run.
+            let (unknown, mut snippets): (Vec<Snippet>, Vec<Snippet>) = x
+                .snippets
+                .into_iter()
+                .partition(|s| s.lang.is_checked() && include::unknown_syntax(&s.code));
+            x.unread.extend(unknown.into_iter().map(|s| Unread {
+                file: s.file,
+                line: s.line,
+                reason: "unknown include syntax".into(),
+            }));
+            for s in snippets.iter_mut().filter(|s| s.lang.is_checked()) {
                 if let Err(e) = includes.expand(s) {
                     s.include_error = Some(e);
                 }
             }
+            x.snippets = snippets;
             Ok(x)
         })
         .collect();
