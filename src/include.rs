@@ -33,6 +33,10 @@ pub struct Includes {
     /// Extra folders paths resolve from (config `[includes] base-paths`), absolute.
     bases: Vec<PathBuf>,
     mkdocs: Mutex<HashMap<PathBuf, Vec<PathBuf>>>,
+    /// A Markdown file's folder (as walked) → the folders its paths resolve from.
+    dirs: Mutex<HashMap<PathBuf, Arc<Vec<PathBuf>>>>,
+    /// A candidate path (normalised) → its real path.
+    real: Mutex<HashMap<PathBuf, Option<PathBuf>>>,
     files: Mutex<HashMap<PathBuf, Result<Arc<str>, String>>>,
 }
 
@@ -47,20 +51,45 @@ impl Includes {
             bases: bases.iter().map(|b| root.join(b)).collect(),
             root,
             mkdocs: Mutex::default(),
+            dirs: Mutex::default(),
+            real: Mutex::default(),
             files: Mutex::default(),
         }
     }
 
-    /// The folders a path written in `md` resolves from, in order.
-    fn search_dirs(&self, md: &Path) -> Vec<PathBuf> {
-        let md_dir = md.parent().map_or_else(PathBuf::new, Path::to_path_buf);
-        let md_dir = std::fs::canonicalize(&md_dir).unwrap_or(md_dir);
+    /// The folders a path written in `md` resolves from, in order (canonical).
+    fn search_dirs(&self, md: &Path) -> Arc<Vec<PathBuf>> {
+        let walked = md.parent().map_or_else(PathBuf::new, Path::to_path_buf);
+        if let Some(d) = self.dirs.lock().ok().and_then(|m| m.get(&walked).cloned()) {
+            return d;
+        }
+        let md_dir = std::fs::canonicalize(&walked).unwrap_or_else(|_| walked.clone());
         let mut dirs = vec![md_dir.clone()];
         dirs.extend(self.mkdocs_bases(&md_dir));
         dirs.extend(self.bases.iter().cloned());
         dirs.push(self.root.clone());
         dirs.dedup();
+        let dirs = Arc::new(dirs);
+        if let Ok(mut m) = self.dirs.lock() {
+            m.insert(walked, dirs.clone());
+        }
         dirs
+    }
+
+    /// The real path of `p` when it is a file (symbolic links followed), cached.
+    fn real_file(&self, p: PathBuf) -> Option<PathBuf> {
+        if let Some(r) = self.real.lock().ok().and_then(|m| m.get(&p).cloned()) {
+            return r;
+        }
+        // One stat rules most candidates out; only a file found is resolved link by link.
+        let r = p
+            .is_file()
+            .then(|| std::fs::canonicalize(&p).ok())
+            .flatten();
+        if let Ok(mut m) = self.real.lock() {
+            m.insert(p, r.clone());
+        }
+        r
     }
 
     /// The snippets `base_path` folders of the nearest `mkdocs.yml` above `dir` (within the
@@ -99,12 +128,8 @@ impl Includes {
     fn find(&self, md: &Path, written: &str) -> Result<PathBuf, String> {
         let rel = Path::new(written);
         let dirs = self.search_dirs(md);
-        for dir in &dirs {
-            let p = dir.join(rel);
-            if let Ok(real) = std::fs::canonicalize(&p) {
-                if !real.is_file() {
-                    continue;
-                }
+        for dir in dirs.iter() {
+            if let Some(real) = self.real_file(normalize(&dir.join(rel))) {
                 if !real.starts_with(&self.root) {
                     return Err(format!(
                         "refused to include `{written}`: {} is outside the project root (`[includes] root` in the config widens it)",
@@ -298,6 +323,23 @@ impl Includes {
         stack.pop();
         Ok(())
     }
+}
+
+/// `a/b/../c` → `a/c`, without looking at the file system (`dir` is canonical, so a `..` of
+/// the written path is lexical; links are resolved afterwards by `canonicalize`).
+fn normalize(p: &Path) -> PathBuf {
+    use std::path::Component;
+    let mut out = PathBuf::new();
+    for c in p.components() {
+        match c {
+            Component::ParentDir => {
+                out.pop();
+            }
+            Component::CurDir => {}
+            other => out.push(other),
+        }
+    }
+    out
 }
 
 /// The include syntax a line is written in.

@@ -315,7 +315,7 @@ pub fn run_prepared(
                     o.md_line = Some(s.md_line(line));
                     o.code = s.code_line(line).map(str::to_string);
                     o.source = s.source_of(line);
-                    o.code_line = Some(line);
+                    o.code_line = u32::try_from(line).ok();
                 }
             }
             if matches!(block.status, Status::Pass | Status::Fail | Status::Timeout) {
@@ -334,7 +334,7 @@ pub fn run_prepared(
         let Some(mut o) = cells[owner].get(&v).cloned() else {
             continue;
         };
-        if let Some(line) = o.code_line {
+        if let Some(line) = o.code_line.map(|l| l as usize) {
             let s = &examples[i];
             o.md_line = Some(s.md_line(line));
             o.code = s.code_line(line).map(str::to_string);

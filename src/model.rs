@@ -340,7 +340,7 @@ pub struct Outcome {
     pub source: Option<String>,
     /// The failing 1-based code line, to map it again for an example that shares this result.
     #[serde(skip)]
-    pub code_line: Option<usize>,
+    pub code_line: Option<u32>,
     /// The tail of the program's stderr, for failures.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub stderr: Option<String>,

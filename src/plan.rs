@@ -258,33 +258,40 @@ pub fn plan(
             });
         }
     }
-    share_identical_jobs(&mut out);
+    share_identical_jobs(&mut out, examples);
     out
 }
 
-/// Runs each lone Python program once per version: a job the same as an earlier one (same
-/// code, version, interpreter, timeout, `raises`, network) is dropped, and its example
-/// shares the earlier job's result (see [`Plan::shared`]).
-fn share_identical_jobs(plan: &mut Plan) {
-    type Key = (
-        PyVersion,
-        std::sync::Arc<std::path::Path>,
-        std::sync::Arc<str>,
-        Option<String>,
-        Duration,
-        bool,
-    );
+/// Runs each lone Python program of included code once per version: a job the same as an
+/// earlier one (same code, version, interpreter, timeout, `raises`, network) is dropped, and
+/// its example shares the earlier job's result (see [`Plan::shared`]). Only examples with
+/// included code are compared: a file included in several places is the case this is for,
+/// and a guide's own blocks then cost nothing here.
+fn share_identical_jobs(plan: &mut Plan, examples: &[Snippet]) {
+    if examples.iter().all(|s| s.sources.is_empty()) {
+        return;
+    }
+    // The code by its BLAKE3 digest, computed once per example (not per version); the
+    // interpreter by its path, shared by every job of a version.
+    type Key = (PyVersion, String, [u8; 32], Option<String>, Duration, bool);
+    let mut digests: BTreeMap<usize, [u8; 32]> = BTreeMap::new();
     let mut first: std::collections::HashMap<Key, usize> = std::collections::HashMap::new();
     let mut shared = Vec::new();
     plan.jobs.retain(|j| {
-        if j.kind != JobKind::Python || j.members.len() != 1 {
+        if j.kind != JobKind::Python
+            || j.members.len() != 1
+            || examples[j.members[0].example].sources.is_empty()
+        {
             return true;
         }
         let m = &j.members[0];
+        let digest = *digests
+            .entry(m.example)
+            .or_insert_with(|| *blake3::hash(m.code.as_bytes()).as_bytes());
         let key = (
             j.version,
-            j.interpreter.clone(),
-            m.code.clone(),
+            j.interpreter.to_string_lossy().into_owned(),
+            digest,
             m.raises.clone(),
             j.timeout,
             j.network,
@@ -315,6 +322,13 @@ mod tests {
         .snippets
         .remove(0);
         s.line = line;
+        s.sources = vec![crate::model::Source {
+            path: PathBuf::from("src/x.py"),
+            md_line: line,
+            code_start: 0,
+            file_line: 1,
+            len: 1,
+        }];
         s
     }
 

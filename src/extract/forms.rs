@@ -108,11 +108,10 @@ fn may_hold_forms(text: &str) -> bool {
         || memchr::memmem::find(b, b"!!!").is_some()
         || memchr::memmem::find(b, b"???").is_some()
         || memchr::memmem::find(b, b"///").is_some()
-        || memchr::memmem::find(b, b"{*").is_some()
-        || memchr::memmem::find(b, b"{").is_some_and(|_| {
-            memchr::memmem::find(b, b"```{").is_some()
-                || memchr::memmem::find(b, b"~~~{").is_some()
-                || memchr::memmem::find(b, b":::{").is_some()
+        // `{*`, and a MyST directive's ```{ ~~~{ :::{, in one pass over the braces.
+        || memchr::memchr_iter(b'{', b).any(|i| {
+            b.get(i + 1) == Some(&b'*')
+                || (i >= 3 && matches!(&b[i - 3..i], b"```" | b"~~~" | b":::"))
         })
 }
 
