@@ -276,17 +276,16 @@ pub fn rewrite(text: &str) -> Forms<'_> {
         }
     }
     for f in &frames {
-        if let Close::Slashes { n } = f.close {
-            let c = &forms.containers[f.container];
-            forms.warnings.push((
-                c.line,
-                format!(
-                    "`{}` block is never closed with `{}`: it runs to the end of the file",
-                    "/".repeat(n),
-                    "/".repeat(n)
-                ),
-            ));
-        }
+        let c = &forms.containers[f.container];
+        let fence = match f.close {
+            Close::Slashes { n } => "/".repeat(n),
+            Close::Fence { ch, n } => String::from_utf8(vec![ch; n]).unwrap_or_default(),
+            Close::Indent { .. } => continue,
+        };
+        forms.warnings.push((
+            c.line,
+            format!("this block is never closed with `{fence}`: it runs to the end of the file"),
+        ));
     }
     forms.text = if changed {
         Cow::Owned(out)
@@ -657,6 +656,21 @@ mod tests {
         assert!(f.warnings[0]
             .1
             .contains("never closed inside its admonition (line 1)"));
+    }
+
+    #[test]
+    fn unclosed_blocks_are_reported_at_their_header() {
+        let f = rewrite("text\n\n/// tab | A\n\n```python\nx = 1\n```\n");
+        assert_eq!(f.warnings.len(), 1);
+        assert_eq!(f.warnings[0].0, 3);
+        assert!(f.warnings[0].1.contains("never closed with `///`"));
+        let f = rewrite("::::{note}\n```python\nx = 1\n```\n");
+        assert_eq!(f.warnings[0].0, 1);
+        assert!(
+            f.warnings[0].1.contains("never closed with `::::`"),
+            "{:?}",
+            f.warnings
+        );
     }
 
     #[test]

@@ -86,6 +86,23 @@ impl Registry {
         Ok(())
     }
 
+    /// Makes a folder with `make` and registers it, holding the gate across both: an
+    /// interrupt either sees the folder registered (and removes it) or comes first (and the
+    /// folder is never made). Made, then registered, an interrupt between the two left the
+    /// folder behind when the process exited.
+    pub fn make_folder(
+        &self,
+        make: impl FnOnce() -> io::Result<tempfile::TempDir>,
+    ) -> io::Result<tempfile::TempDir> {
+        let gate = self.gate.read().unwrap_or_else(|e| e.into_inner());
+        if *gate {
+            return Err(refused());
+        }
+        let dir = make()?;
+        self.live().folders.insert(dir.path().to_path_buf());
+        Ok(dir)
+    }
+
     pub fn remove_folder(&self, path: &Path) {
         self.live().folders.remove(path);
     }
@@ -418,12 +435,11 @@ pub fn job_dir(kind: &str, root: Option<&Path>) -> io::Result<JobDir> {
     }
     let mut b = tempfile::Builder::new();
     b.prefix(&prefix);
-    let dir = match root {
-        Some(r) => b.tempdir_in(r)?,
-        None => b.tempdir()?,
-    };
-    // Refused after an interrupt: then `dir` is dropped, and so removed.
-    REGISTRY.add_folder(dir.path())?;
+    // Refused after an interrupt; made and registered under the gate.
+    let dir = REGISTRY.make_folder(|| match root {
+        Some(r) => b.tempdir_in(r),
+        None => b.tempdir(),
+    })?;
     Ok(JobDir { dir: Some(dir) })
 }
 
