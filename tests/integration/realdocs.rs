@@ -164,3 +164,32 @@ fn the_summary_counts_what_was_not_checked() {
     let out = docmatrix(&["extract", "--no-config", "fixtures/realdocs/myst.md"]);
     insta::assert_snapshot!(stdout(&out));
 }
+
+#[test]
+fn every_report_shows_the_tab_label() {
+    let file = "fixtures/realdocs/mkdocs-forms.md";
+    let html = stdout(&docmatrix(&[
+        "validate",
+        "--no-config",
+        "--format",
+        "html",
+        file,
+    ]));
+    assert!(
+        html.contains("tab “Python 3.10+”"),
+        "no tab label in the HTML"
+    );
+    assert!(
+        html.contains("not checked: indented code block 1"),
+        "no count in the HTML"
+    );
+    let text = stdout(&docmatrix(&["validate", "--no-config", file]));
+    assert!(
+        text.contains("fixtures/realdocs/mkdocs-forms.md:10 \"Python 3.10+\""),
+        "{text}"
+    );
+    let (_, doc) = validate_json(&[file]);
+    assert_eq!(example(&doc, "mkdocs-forms.md", 10)["tab"], "Python 3.10+");
+    // Outside a tab there is no `tab` field.
+    assert!(example(&doc, "mkdocs-forms.md", 53).get("tab").is_none());
+}
