@@ -125,6 +125,11 @@ impl Includes {
     }
 
     /// Finds `written` for the Markdown file `md`: its real path, inside the root.
+    pub fn resolve(&self, md: &Path, written: &str) -> Result<PathBuf, String> {
+        self.find(md, written)
+    }
+
+    /// Finds `written` for the Markdown file `md`: its real path, inside the root.
     fn find(&self, md: &Path, written: &str) -> Result<PathBuf, String> {
         let rel = Path::new(written);
         let dirs = self.search_dirs(md);
@@ -379,6 +384,19 @@ pub fn has_directive(code: &str) -> bool {
         || memchr::memmem::find(b, b"{*").is_some()
 }
 
+/// The Markdown file a line outside any fence includes whole (`{!notes.md!}`,
+/// `--8<-- "notes.md"`): its blocks are shown on the page.
+pub fn markdown_include(line: &str) -> Option<String> {
+    let (d, _) = parse_directive(&[line]);
+    let d = d?;
+    let [spec] = d.specs.as_slice() else {
+        return None;
+    };
+    let markdown = [".md", ".markdown"].iter().any(|e| spec.path.ends_with(e));
+    (d.syntax != Syntax::Braces && markdown && spec.select == Select::All)
+        .then(|| spec.path.clone())
+}
+
 /// Whether a block's whole code is one include line docmatrix does not read: Jinja or
 /// mkdocs-macros (`{% include "x" %}`, `{% include-markdown %}`, `{{ include(...) }}`), or a
 /// `--8<--` / `{!…!}` line it cannot parse. The reader sees the included text; docmatrix
@@ -614,9 +632,22 @@ fn unescape(line: &str) -> std::borrow::Cow<'_, str> {
     line.into()
 }
 
-/// `3.10` for `tutorial001_py310.py` or `tutorial001_an_py310.py`.
+/// `3.10` for `tutorial001_py310.py` or `tutorial001_an_py310.py`, or for a file of a folder
+/// so named (`tutorial001_py310/models.py`), as markdown-include-variants reads them.
 pub fn version_suffix(path: &Path) -> Option<String> {
-    let stem = path.file_stem()?.to_str()?;
+    let named = |n: &str| stem_version(n);
+    path.file_stem()
+        .and_then(|s| s.to_str())
+        .and_then(named)
+        .or_else(|| {
+            path.parent()
+                .and_then(Path::file_name)
+                .and_then(|s| s.to_str())
+                .and_then(named)
+        })
+}
+
+fn stem_version(stem: &str) -> Option<String> {
     let at = stem.rfind("_py3")?;
     let digits = &stem[at + 4..];
     let minor: String = digits.chars().take_while(char::is_ascii_digit).collect();
@@ -758,6 +789,14 @@ mod tests {
         );
         assert_eq!(version_suffix(Path::new("tutorial001.py")), None);
         assert_eq!(version_suffix(Path::new("x_py310_old.py")), None);
+        assert_eq!(
+            version_suffix(Path::new("docs_src/app/tutorial001_py310/models.py")).as_deref(),
+            Some("3.10")
+        );
+        assert_eq!(
+            version_suffix(Path::new("app_an_py310/routers/users.py")),
+            None
+        );
     }
 
     #[test]

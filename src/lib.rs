@@ -22,7 +22,7 @@ pub mod target;
 pub mod version;
 
 use std::collections::BTreeMap;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::time::Instant;
 
 use rayon::prelude::*;
@@ -102,31 +102,8 @@ pub fn load(config: &Config) -> Result<Corpus, Error> {
     let files = discover::discover(&config.paths, &config.exclude)?;
     let cwd = std::env::current_dir().unwrap_or_default();
     let includes = include::Includes::new(&config.include_root(&cwd), &config.include_bases);
-    let per_file: Vec<Result<extract::Extracted, Diagnostic>> = files
-        .par_iter()
-        .map(|f| {
-            let bytes = std::fs::read(f).map_err(|e| Diagnostic::new(f, None, e.to_string()))?;
-            let text = extract::decode(bytes).map_err(|(l, e)| Diagnostic::new(f, Some(l), e))?;
-            let mut x = extract::extract(f, &text);
-            // A block that is one include line docmatrix cannot read is counted, not run.
-            let (unknown, mut snippets): (Vec<Snippet>, Vec<Snippet>) = x
-                .snippets
-                .into_iter()
-                .partition(|s| s.lang.is_checked() && include::unknown_syntax(&s.code));
-            x.unread.extend(unknown.into_iter().map(|s| Unread {
-                file: s.file,
-                line: s.line,
-                reason: "unknown include syntax".into(),
-            }));
-            for s in snippets.iter_mut().filter(|s| s.lang.is_checked()) {
-                if let Err(e) = includes.expand(s) {
-                    s.include_error = Some(e);
-                }
-            }
-            x.snippets = snippets;
-            Ok(x)
-        })
-        .collect();
+    let per_file: Vec<Result<extract::Extracted, Diagnostic>> =
+        files.par_iter().map(|f| read_one(f, &includes)).collect();
     let mut corpus = Corpus {
         files,
         ..Default::default()
@@ -137,15 +114,48 @@ pub fn load(config: &Config) -> Result<Corpus, Error> {
         .map(|x| x.snippets.len())
         .sum();
     corpus.snippets.reserve_exact(found);
-    for r in per_file {
-        match r {
-            Ok(x) => {
-                corpus.snippets.extend(x.snippets);
-                corpus.warnings.extend(x.warnings);
-                corpus.unread.extend(x.unread);
+    let mut pending = Vec::new();
+    let walked = std::mem::take(&mut corpus.files);
+    add_extracted(&mut corpus, &walked, per_file, &mut pending);
+    corpus.files = walked;
+
+    // Markdown files included outside fences (`{!notes.md!}`): their blocks are on the page.
+    // Each is read once, unless it is walked anyway; nested ones are followed a few levels.
+    if !pending.is_empty() {
+        let real_cwd = std::fs::canonicalize(&cwd).unwrap_or_else(|_| cwd.clone());
+        let mut seen: std::collections::BTreeSet<PathBuf> = corpus
+            .files
+            .iter()
+            .filter_map(|f| std::fs::canonicalize(f).ok())
+            .collect();
+        for _ in 0..8 {
+            if pending.is_empty() {
+                break;
             }
-            Err(d) => corpus.errors.push(d),
+            let mut more = Vec::new();
+            for (md, line, written) in std::mem::take(&mut pending) {
+                match includes.resolve(&md, &written) {
+                    Ok(real) => {
+                        if seen.insert(real.clone()) {
+                            let shown = real
+                                .strip_prefix(&real_cwd)
+                                .map_or_else(|_| real.clone(), Path::to_path_buf);
+                            more.push(shown);
+                        }
+                    }
+                    Err(e) => corpus.errors.push(Diagnostic::new(&md, Some(line), e)),
+                }
+            }
+            let read: Vec<Result<extract::Extracted, Diagnostic>> =
+                more.par_iter().map(|f| read_one(f, &includes)).collect();
+            add_extracted(&mut corpus, &more, read, &mut pending);
+            corpus.files.extend(more);
         }
+        corpus.files.sort();
+        corpus
+            .snippets
+            .sort_by(|a, b| (&a.file, a.line).cmp(&(&b.file, b.line)));
+        corpus.unread.sort();
     }
     if corpus.files.is_empty() {
         let roots: Vec<String> = config
@@ -160,6 +170,54 @@ pub fn load(config: &Config) -> Result<Corpus, Error> {
         ));
     }
     Ok(corpus)
+}
+
+/// Reads and extracts one Markdown file, its includes expanded. A block that is one include
+/// line docmatrix cannot read is counted (`unknown include syntax`), not run.
+fn read_one(f: &Path, includes: &include::Includes) -> Result<extract::Extracted, Diagnostic> {
+    let bytes = std::fs::read(f).map_err(|e| Diagnostic::new(f, None, e.to_string()))?;
+    let text = extract::decode(bytes).map_err(|(l, e)| Diagnostic::new(f, Some(l), e))?;
+    let mut x = extract::extract(f, &text);
+    let (unknown, mut snippets): (Vec<Snippet>, Vec<Snippet>) = x
+        .snippets
+        .into_iter()
+        .partition(|s| s.lang.is_checked() && include::unknown_syntax(&s.code));
+    x.unread.extend(unknown.into_iter().map(|s| Unread {
+        file: s.file,
+        line: s.line,
+        reason: "unknown include syntax".into(),
+    }));
+    for s in snippets.iter_mut().filter(|s| s.lang.is_checked()) {
+        if let Err(e) = includes.expand(s) {
+            s.include_error = Some(e);
+        }
+    }
+    x.snippets = snippets;
+    Ok(x)
+}
+
+/// Adds what `files` gave to `corpus`; their Markdown includes go to `pending`.
+fn add_extracted(
+    corpus: &mut Corpus,
+    files: &[PathBuf],
+    read: Vec<Result<extract::Extracted, Diagnostic>>,
+    pending: &mut Vec<(PathBuf, usize, String)>,
+) {
+    for (f, r) in files.iter().zip(read) {
+        match r {
+            Ok(x) => {
+                corpus.snippets.extend(x.snippets);
+                corpus.warnings.extend(x.warnings);
+                corpus.unread.extend(x.unread);
+                pending.extend(
+                    x.markdown_includes
+                        .into_iter()
+                        .map(|(line, path)| (f.clone(), line, path)),
+                );
+            }
+            Err(d) => corpus.errors.push(d),
+        }
+    }
 }
 
 /// Runs the whole pipeline: load, find interpreters, plan, run, judge.

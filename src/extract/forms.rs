@@ -57,6 +57,9 @@ pub struct Forms<'a> {
     pub warnings: Vec<(usize, String)>,
     /// `{* path … *}` lines outside code fences: (line, the line's text).
     pub braces: Vec<(usize, String)>,
+    /// Markdown files included outside code fences (`{!notes.md!}`, `--8<-- "notes.md"`):
+    /// (line, the path as written). Their blocks are on the page too.
+    pub markdown_includes: Vec<(usize, String)>,
 }
 
 impl Forms<'_> {
@@ -108,9 +111,10 @@ fn may_hold_forms(text: &str) -> bool {
         || memchr::memmem::find(b, b"!!!").is_some()
         || memchr::memmem::find(b, b"???").is_some()
         || memchr::memmem::find(b, b"///").is_some()
-        // `{*`, and a MyST directive's ```{ ~~~{ :::{, in one pass over the braces.
+        || memchr::memmem::find(b, b"--8<--").is_some()
+        // `{*`, `{!`, and a MyST directive's ```{ ~~~{ :::{, in one pass over the braces.
         || memchr::memchr_iter(b'{', b).any(|i| {
-            b.get(i + 1) == Some(&b'*')
+            matches!(b.get(i + 1), Some(b'*' | b'!'))
                 || (i >= 3 && matches!(&b[i - 3..i], b"```" | b"~~~" | b":::"))
         })
 }
@@ -239,6 +243,8 @@ pub fn rewrite(text: &str) -> Forms<'_> {
                 emit_blank = true;
             } else if crate::include::is_braces_line(t) {
                 forms.braces.push((n, t.trim().to_string()));
+            } else if let Some(path) = crate::include::markdown_include(t) {
+                forms.markdown_includes.push((n, path));
             } else if let Some((ch, width)) = fence_open(t) {
                 fence = Some(Fence {
                     ch,

@@ -23,6 +23,8 @@ pub struct Extracted {
     pub warnings: Vec<Diagnostic>,
     /// Code a reader sees that is not a fenced block: indented code blocks, HTML `<pre>`.
     pub unread: Vec<Unread>,
+    /// Markdown files included outside fences: (line, path as written).
+    pub markdown_includes: Vec<(usize, String)>,
 }
 
 /// Decodes a file's bytes: invalid UTF-8 is an error at its line.
@@ -69,7 +71,10 @@ pub fn extract(file: &Path, text: &str) -> Extracted {
     let forms = forms::rewrite(text);
     let text: &str = &forms.text;
     let index = LineIndex::new(text);
-    let mut out = Extracted::default();
+    let mut out = Extracted {
+        markdown_includes: forms.markdown_includes.clone(),
+        ..Default::default()
+    };
     for (line, message) in &forms.warnings {
         out.warnings
             .push(Diagnostic::new(file, Some(*line), message.clone()));
@@ -377,6 +382,10 @@ fn split_info(info: &str) -> (Lang, &str, bool) {
     let end = info
         .find(|c: char| c.is_whitespace() || c == '{')
         .unwrap_or(info.len());
+    // `hl_lines="3"` alone: attributes, and no language.
+    if info[..end].contains('=') {
+        return (Lang::Other(String::new()), info, false);
+    }
     (Lang::from_word(&info[..end]), &info[end..], false)
 }
 
@@ -670,6 +679,16 @@ mod tests {
         assert_eq!(e.snippets[0].line, 5);
         let e = ex("+++\ntitle = 'x'\n+++\n\n```py\nq = 1\n```\n");
         assert_eq!(e.snippets.len(), 1);
+    }
+
+    #[test]
+    fn attributes_without_a_language() {
+        let e = ex("```hl_lines=\"3 4\"\nx\n```\n");
+        assert_eq!(e.snippets[0].lang, Lang::Other(String::new()));
+        assert_eq!(
+            e.snippets[0].unchecked_reason().as_deref(),
+            Some("fence without a language")
+        );
     }
 
     #[test]

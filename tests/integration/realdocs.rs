@@ -193,3 +193,32 @@ fn every_report_shows_the_tab_label() {
     // Outside a tab there is no `tab` field.
     assert!(example(&doc, "mkdocs-forms.md", 53).get("tab").is_none());
 }
+
+#[test]
+fn markdown_included_outside_a_fence_is_read_once_and_a_missing_one_is_an_error() {
+    let (code, doc) = validate_json(&["fixtures/realdocs/includes/docs/annotated.md"]);
+    assert_eq!(code, 1, "the missing include fails the run");
+    let files: Vec<&str> = doc["examples"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| e["file"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        files,
+        [
+            "fixtures/realdocs/includes/docs/annotated.md",
+            "fixtures/realdocs/includes/docs_src/labels/annotations.md"
+        ]
+    );
+    let e = example(&doc, "annotations.md", 5);
+    assert_eq!(statuses(e), "pass pass pass pass");
+    let errors = doc["errors"].as_array().unwrap();
+    assert_eq!(errors.len(), 1, "{errors:?}");
+    let md = fixture("realdocs/includes/docs/annotated.md");
+    assert_eq!(errors[0]["line"], line_of(&md, "missing-notes.md"));
+    assert!(errors[0]["message"]
+        .as_str()
+        .unwrap()
+        .starts_with("included file not found: `../docs_src/labels/missing-notes.md`"));
+}
