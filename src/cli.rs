@@ -92,6 +92,9 @@ struct ValidateArgs {
     /// A version with no interpreter does not fail the run
     #[arg(long)]
     allow_missing: bool,
+    /// Install nothing: use only the dependency environments already built
+    #[arg(long)]
+    offline: bool,
     /// Skip files matching this glob (repeatable)
     #[arg(long, value_name = "GLOB")]
     exclude: Vec<String>,
@@ -340,6 +343,7 @@ fn validate(a: ValidateArgs) -> Result<i32, Error> {
         jobs: a.jobs,
         timeout: a.timeout,
         allow_missing: a.allow_missing,
+        offline: a.offline,
         exclude: a.exclude.clone(),
         sandbox: if a.no_sandbox {
             Some("none".into())
@@ -449,6 +453,7 @@ fn dry_run(config: &Config, format: Format) -> Result<i32, Error> {
         &examples,
         &config.versions,
         &assumed,
+        &Default::default(),
         &Default::default(),
         &docmatrix::plan_options(config),
     );

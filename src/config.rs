@@ -44,6 +44,20 @@ pub struct FileConfig {
     pub shell: Option<ShellFile>,
     pub dockerfile: Option<DockerfileFile>,
     pub includes: Option<IncludesFile>,
+    /// PEP 508 requirements the examples import, installed in an environment per version.
+    pub dependencies: Option<Vec<String>>,
+    /// pip requirement files (relative to this file).
+    pub requirements: Option<Vec<PathBuf>>,
+    /// Per-version overrides: `[environment."3.9"]`.
+    pub environment: Option<BTreeMap<String, EnvironmentFile>>,
+}
+
+/// `[environment."3.X"]`: the dependencies of one version, instead of the top-level ones.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "kebab-case")]
+pub struct EnvironmentFile {
+    pub dependencies: Option<Vec<String>>,
+    pub requirements: Option<Vec<PathBuf>>,
 }
 
 /// `[includes]`
@@ -100,6 +114,8 @@ pub struct Overrides {
     pub partition: Option<Partition>,
     /// `--run-shell`: run shell blocks too.
     pub run_shell: bool,
+    /// Use only environments already built (`--offline`).
+    pub offline: bool,
     /// `--fail-on SEVERITY`.
     pub fail_on: Option<String>,
 }
@@ -151,6 +167,11 @@ pub struct Config {
     pub include_root: Option<PathBuf>,
     /// `[includes] base-paths`, relative to the root.
     pub include_bases: Vec<PathBuf>,
+    /// What the examples need installed, by version (the top level's, or the version's
+    /// `[environment."3.X"]`); empty: the bare interpreters.
+    pub dependencies: BTreeMap<PyVersion, crate::env::Spec>,
+    /// `--offline`: no installs, only environments already built.
+    pub offline: bool,
 }
 
 impl Config {
@@ -373,7 +394,40 @@ impl Config {
             )));
         }
         let includes = file.includes.unwrap_or_default();
+        // Requirement files are read from the folder of the configuration file.
+        let abs = |p: &PathBuf| -> PathBuf {
+            let p = rebase(p);
+            if p.is_absolute() {
+                p
+            } else {
+                cwd.join(p)
+            }
+        };
+        let top = crate::env::Spec {
+            dependencies: file.dependencies.clone().unwrap_or_default(),
+            requirements: file.requirements.iter().flatten().map(abs).collect(),
+        };
+        let mut overrides = BTreeMap::new();
+        for (k, e) in file.environment.iter().flatten() {
+            let v: PyVersion = k
+                .parse()
+                .map_err(|e: String| cerr(format!("[environment.\"{k}\"]: {e}")))?;
+            overrides.insert(
+                v,
+                crate::env::Spec {
+                    dependencies: e.dependencies.clone().unwrap_or_default(),
+                    requirements: e.requirements.iter().flatten().map(abs).collect(),
+                },
+            );
+        }
+        let dependencies: BTreeMap<PyVersion, crate::env::Spec> = versions
+            .iter()
+            .map(|v| (*v, overrides.get(v).cloned().unwrap_or_else(|| top.clone())))
+            .filter(|(_, s)| !s.is_empty())
+            .collect();
         Ok(Config {
+            dependencies,
+            offline: o.offline,
             include_root: includes.root.as_ref().map(|r| base_dir.join(r)),
             include_bases: includes.base_paths.unwrap_or_default(),
             fail_on,

@@ -28,8 +28,12 @@ pub struct Interpreter {
     pub path: PathBuf,
     /// The exact version, e.g. `3.11.7`.
     pub version: String,
-    /// Where it was found: `config`, `PATH`, `pyenv` or `uv`.
+    /// Where it was found: `config`, `PATH`, `pyenv` or `uv`; `env` for the environment
+    /// docmatrix built with the examples' dependencies.
     pub source: &'static str,
+    /// For `env`: the installed distributions, `name==version`.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub packages: Vec<String>,
 }
 
 /// The outcome of looking for one version.
@@ -361,6 +365,7 @@ fn find_one(v: PyVersion, configured: Option<&PathBuf>, env: &SearchEnv, probes:
                 path,
                 version,
                 source: "config",
+                packages: Vec::new(),
             }),
             Ok((got, ..)) => Found::No(format!(
                 "the configured interpreter {} is Python {got}, not {v}",
@@ -377,6 +382,7 @@ fn find_one(v: PyVersion, configured: Option<&PathBuf>, env: &SearchEnv, probes:
                     path,
                     version,
                     source,
+                    packages: Vec::new(),
                 })
             }
             Ok((got, ..)) => problems.push(format!("{} is Python {got}", cand.display())),

@@ -8,6 +8,7 @@
 
 pub mod config;
 pub mod discover;
+pub mod env;
 pub mod error;
 pub mod extract;
 pub mod include;
@@ -287,11 +288,77 @@ pub fn prepare(config: &Config, env: &SearchEnv) -> Result<Prepared, Error> {
         }
     }
 
+    // The examples' dependencies: an environment per version, built in parallel; the
+    // examples of that version run with its interpreter.
+    let mut blocked = BTreeMap::new();
+    if !config.dependencies.is_empty() && !paths.is_empty() {
+        let root = config
+            .cache_dir
+            .clone()
+            .or_else(run::cache::Cache::default_dir)
+            .unwrap_or_else(std::env::temp_dir);
+        let installer = env::Installer::find();
+        let built: Vec<(PyVersion, Result<env::Env, env::EnvError>)> = std::thread::scope(|s| {
+            let handles: Vec<_> = config
+                .dependencies
+                .iter()
+                .filter_map(|(v, spec)| {
+                    let i = interpreters.get(v).cloned().flatten()?;
+                    let (root, installer) = (&root, &installer);
+                    Some((
+                        *v,
+                        s.spawn(move || {
+                            env::ensure(
+                                root,
+                                &i,
+                                spec,
+                                installer,
+                                config.offline,
+                                std::time::Duration::from_secs(900),
+                            )
+                        }),
+                    ))
+                })
+                .collect();
+            handles
+                .into_iter()
+                .map(|(v, h)| {
+                    let r = h.join().unwrap_or_else(|_| {
+                        Err(env::EnvError::Blocked(
+                            "the environment build failed".into(),
+                        ))
+                    });
+                    (v, r)
+                })
+                .collect()
+        });
+        for (v, r) in built {
+            match r {
+                Ok(e) => {
+                    paths.insert(v, e.python.clone());
+                    if let Some(Some(i)) = interpreters.get_mut(&v) {
+                        i.path = e.python;
+                        i.source = "env";
+                        i.packages = e.packages;
+                    }
+                }
+                Err(env::EnvError::Unavailable(why)) => {
+                    paths.remove(&v);
+                    missing.insert(v, format!("dependencies: {why}"));
+                }
+                Err(env::EnvError::Blocked(why)) => {
+                    blocked.insert(v, format!("dependencies: {why}"));
+                }
+            }
+        }
+    }
+
     let the_plan = plan::plan(
         &examples,
         &config.versions,
         &paths,
         &missing,
+        &blocked,
         &plan_options(config),
     );
     Ok(Prepared {

@@ -134,6 +134,7 @@ pub fn plan(
     versions: &[PyVersion],
     interpreters: &BTreeMap<PyVersion, PathBuf>,
     missing_reason: &BTreeMap<PyVersion, String>,
+    blocked: &BTreeMap<PyVersion, String>,
     opts: &Options,
 ) -> Plan {
     let mut out = Plan::default();
@@ -223,6 +224,15 @@ pub fn plan(
             } else {
                 shared.get(&v).cloned()
             };
+            // A version whose dependencies could not be installed here (the index is out of
+            // reach, `--offline`) is not decided.
+            if let (Some(why), true) = (blocked.get(&v), kind != JobKind::Dockerfile) {
+                for &i in &run {
+                    out.decided
+                        .push((i, v, Outcome::decided(Status::Blocked, why.clone())));
+                }
+                continue;
+            }
             let Some(interp) = interp else {
                 let reason = missing_reason
                     .get(&v)
@@ -348,6 +358,7 @@ mod tests {
             &examples,
             &v,
             &interpreters,
+            &BTreeMap::new(),
             &BTreeMap::new(),
             &Options::python_only(Duration::from_secs(5)),
         );

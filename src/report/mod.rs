@@ -87,6 +87,8 @@ pub mod de {
             version: String,
             #[serde(default)]
             source: String,
+            #[serde(default)]
+            packages: Vec<String>,
         }
         let m = BTreeMap::<PyVersion, Option<Wire>>::deserialize(d)?;
         Ok(m.into_iter()
@@ -94,10 +96,11 @@ pub mod de {
                 let i = w.map(|w| Interpreter {
                     path: w.path,
                     version: w.version,
-                    source: ["config", "PATH", "pyenv", "uv"]
+                    source: ["config", "PATH", "pyenv", "uv", "env"]
                         .into_iter()
                         .find(|s| *s == w.source)
                         .unwrap_or("unknown"),
+                    packages: w.packages,
                 });
                 (v, i)
             })

@@ -135,6 +135,9 @@ macro_rules! walk {
                 if let Some(i) = i {
                     path(& $($m)? i.path);
                     text(& $($m)? i.version, Line);
+                    for p in & $($m)? i.packages {
+                        text(p, Line);
+                    }
                 }
             }
             for e in & $($m)? r.examples {
@@ -407,6 +410,7 @@ mod tests {
                 path: s("/usr/bin/python").into(),
                 version: s("3.12.1"),
                 source: "PATH",
+                packages: vec![s("dmdemo==1.0")],
             }),
         );
         let mut results = BTreeMap::new();

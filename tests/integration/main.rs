@@ -8,6 +8,7 @@ mod cache;
 mod ci_reports;
 mod cli;
 mod containers;
+mod dependencies;
 mod dockerfile;
 mod endings;
 mod extraction;

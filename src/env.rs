@@ -1,0 +1,428 @@
+//! Environments with the third-party packages the examples import: one virtual environment
+//! per interpreter and dependency set, built once and reused across runs and projects.
+//!
+//! An environment lives in `<cache>/envs/<version>-<key>`, where the key hashes the
+//! interpreter (exact version and path) and the normalized spec (the requirement strings and
+//! the contents of the requirement files). It is built under an exclusive lock on
+//! `<name>.lock`, by `uv` when it is on PATH (`uv venv`, `uv pip install`) and else by
+//! `python -m venv` and pip, and it is used only once its `.docmatrix-complete` marker exists:
+//! a half-built environment (a crash, a kill, a failed install) is removed and built again.
+//! Two runs that need the same environment build it once: the second waits for the lock and
+//! finds it complete.
+//!
+//! Installing is the only step that uses the network, outside the sandbox; examples run from
+//! the environment's interpreter, which the sandbox mounts read-only.
+
+use std::fs::File;
+use std::io;
+use std::path::{Path, PathBuf};
+use std::process::Command;
+use std::time::Duration;
+
+use crate::interp::Interpreter;
+use crate::run::process::{self, Exit, Limits};
+
+/// Marks an environment as complete; written last.
+const COMPLETE: &str = ".docmatrix-complete";
+/// The installed distributions (`name==version`, one a line), written before [`COMPLETE`].
+const FREEZE: &str = ".docmatrix-freeze";
+
+/// What the examples need installed.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Spec {
+    /// PEP 508 requirement strings, as written.
+    pub dependencies: Vec<String>,
+    /// Requirement files (absolute), passed to the installer as `-r FILE`.
+    pub requirements: Vec<PathBuf>,
+}
+
+/// Why an environment could not be had.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum EnvError {
+    /// The packages cannot be installed on this interpreter (no release supports it, no such
+    /// package, a broken requirements file): its cells are `unavailable`.
+    Unavailable(String),
+    /// The installer could not reach the package index, timed out, or `--offline` found no
+    /// environment built: its cells are `blocked`.
+    Blocked(String),
+}
+
+/// A built environment.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Env {
+    /// Its interpreter: what the examples run with.
+    pub python: PathBuf,
+    /// The installed distributions, `name==version`, sorted.
+    pub packages: Vec<String>,
+    /// Whether this run built it (else it was there).
+    pub built: bool,
+}
+
+impl Spec {
+    pub fn is_empty(&self) -> bool {
+        self.dependencies.is_empty() && self.requirements.is_empty()
+    }
+
+    /// The text the key hashes: every requirement, and every requirement file's contents
+    /// (with the files they include by `-r`/`-c`, read the same way). A file that cannot be
+    /// read is an error naming it.
+    pub fn key_text(&self) -> Result<String, String> {
+        let mut text = String::new();
+        for d in &self.dependencies {
+            text.push_str(d.trim());
+            text.push('\n');
+        }
+        let mut seen = Vec::new();
+        for r in &self.requirements {
+            requirement_file(r, &mut text, &mut seen, 0)?;
+        }
+        Ok(text)
+    }
+}
+
+fn requirement_file(
+    path: &Path,
+    text: &mut String,
+    seen: &mut Vec<PathBuf>,
+    depth: usize,
+) -> Result<(), String> {
+    if seen.iter().any(|p| p == path) || depth > 8 {
+        return Ok(());
+    }
+    seen.push(path.to_path_buf());
+    let body = std::fs::read_to_string(path)
+        .map_err(|e| format!("requirements file {}: {e}", path.display()))?;
+    text.push_str(&format!("# {}\n", path.display()));
+    for line in body.lines() {
+        text.push_str(line);
+        text.push('\n');
+        let t = line.trim();
+        for flag in ["-r", "--requirement", "-c", "--constraint"] {
+            if let Some(rest) = t.strip_prefix(flag) {
+                let rest = rest.trim_start_matches('=').trim();
+                if !rest.is_empty() && (t.len() > flag.len()) {
+                    let inner = path.parent().unwrap_or(Path::new(".")).join(rest);
+                    requirement_file(&inner, text, seen, depth + 1)?;
+                }
+            }
+        }
+    }
+    Ok(())
+}
+
+/// The installer: `uv` when it is on PATH, else pip.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Installer {
+    Uv(PathBuf),
+    Pip,
+}
+
+impl Installer {
+    pub fn find() -> Installer {
+        match crate::run::which("uv") {
+            Some(uv) if std::env::var_os("DOCMATRIX_NO_UV").is_none() => Installer::Uv(uv),
+            _ => Installer::Pip,
+        }
+    }
+
+    pub fn name(&self) -> &'static str {
+        match self {
+            Installer::Uv(_) => "uv",
+            Installer::Pip => "pip",
+        }
+    }
+}
+
+/// The folder of the environment of `interp` and `key_text` under `root`.
+pub fn folder(root: &Path, interp: &Interpreter, key_text: &str) -> PathBuf {
+    let mut h = blake3::Hasher::new();
+    for part in [
+        interp.path.as_os_str().as_encoded_bytes(),
+        interp.version.as_bytes(),
+        key_text.as_bytes(),
+    ] {
+        h.update(&(part.len() as u64).to_le_bytes());
+        h.update(part);
+    }
+    let hex = h.finalize().to_hex();
+    root.join("envs")
+        .join(format!("{}-{}", interp.version, &hex[..16]))
+}
+
+/// The environment of `spec` for `interp`, built if it is not there (unless `offline`).
+pub fn ensure(
+    root: &Path,
+    interp: &Interpreter,
+    spec: &Spec,
+    installer: &Installer,
+    offline: bool,
+    timeout: Duration,
+) -> Result<Env, EnvError> {
+    let key_text = spec.key_text().map_err(EnvError::Unavailable)?;
+    let dir = folder(root, interp, &key_text);
+    let python = dir.join("bin/python");
+    let parent = dir.parent().unwrap_or(root);
+    std::fs::create_dir_all(parent)
+        .map_err(|e| EnvError::Blocked(format!("cannot make {}: {e}", parent.display())))?;
+    let name = dir
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_default();
+    let lock = lock(&parent.join(format!("{name}.lock")))
+        .map_err(|e| EnvError::Blocked(format!("cannot lock {}: {e}", dir.display())))?;
+    if dir.join(COMPLETE).is_file() {
+        drop(lock);
+        return Ok(Env {
+            packages: read_freeze(&dir),
+            python,
+            built: false,
+        });
+    }
+    if offline {
+        return Err(EnvError::Blocked(format!(
+            "--offline: no environment with the dependencies was built for Python {} yet",
+            interp.version
+        )));
+    }
+    let _ = std::fs::remove_dir_all(&dir);
+    let built = build(&dir, interp, spec, installer, timeout);
+    if built.is_err() {
+        let _ = std::fs::remove_dir_all(&dir);
+    }
+    built?;
+    drop(lock);
+    Ok(Env {
+        packages: read_freeze(&dir),
+        python,
+        built: true,
+    })
+}
+
+/// An exclusive `flock` on `path`, held until the file is dropped.
+fn lock(path: &Path) -> io::Result<File> {
+    use std::os::fd::AsRawFd;
+    let f = File::options()
+        .create(true)
+        .truncate(false)
+        .write(true)
+        .open(path)?;
+    // SAFETY: flock on a file descriptor we own.
+    let r = unsafe { libc::flock(f.as_raw_fd(), libc::LOCK_EX) };
+    if r != 0 {
+        return Err(io::Error::last_os_error());
+    }
+    Ok(f)
+}
+
+fn read_freeze(dir: &Path) -> Vec<String> {
+    std::fs::read_to_string(dir.join(FREEZE))
+        .unwrap_or_default()
+        .lines()
+        .map(str::to_string)
+        .collect()
+}
+
+fn build(
+    dir: &Path,
+    interp: &Interpreter,
+    spec: &Spec,
+    installer: &Installer,
+    timeout: Duration,
+) -> Result<(), EnvError> {
+    let python = dir.join("bin/python");
+    let mut args: Vec<String> = spec.dependencies.clone();
+    for r in &spec.requirements {
+        args.push("-r".into());
+        args.push(r.display().to_string());
+    }
+    let (mut create, mut install, mut freeze) = match installer {
+        Installer::Uv(uv) => {
+            let mut create = Command::new(uv);
+            create
+                .args(["venv", "--quiet", "--python"])
+                .arg(&interp.path)
+                .arg(dir);
+            let mut install = Command::new(uv);
+            install
+                .args(["pip", "install", "--quiet", "--python"])
+                .arg(&python)
+                .args(&args);
+            let mut freeze = Command::new(uv);
+            freeze.args(["pip", "freeze", "--python"]).arg(&python);
+            (create, install, freeze)
+        }
+        Installer::Pip => {
+            let mut create = Command::new(&interp.path);
+            create.args(["-m", "venv"]).arg(dir);
+            let mut install = Command::new(&python);
+            install
+                // Not `--quiet`: pip's connection warnings tell an unreachable index.
+                .args(["-m", "pip", "install", "--disable-pip-version-check"])
+                .args(["--no-input", "--progress-bar", "off"])
+                .args(&args);
+            let mut freeze = Command::new(&python);
+            freeze.args(["-m", "pip", "freeze", "--disable-pip-version-check"]);
+            (create, install, freeze)
+        }
+    };
+    step(&mut create, timeout, "creating the environment")?;
+    step(&mut install, timeout, "installing")?;
+    let out = step(&mut freeze, timeout, "listing the installed packages")?;
+    let mut packages: Vec<&str> = out.lines().filter(|l| !l.trim().is_empty()).collect();
+    packages.sort_unstable();
+    let write = |name: &str, text: String| {
+        std::fs::write(dir.join(name), text)
+            .map_err(|e| EnvError::Blocked(format!("cannot write {}: {e}", dir.display())))
+    };
+    write(FREEZE, packages.join("\n") + "\n")?;
+    write(COMPLETE, String::new())
+}
+
+/// Runs one installer step; its failure, classified.
+fn step(cmd: &mut Command, timeout: Duration, what: &str) -> Result<String, EnvError> {
+    let limits = Limits {
+        timeout,
+        output_cap: 256 * 1024,
+        memory: None,
+        dump_file: None,
+    };
+    let rec = process::run(cmd, &limits)
+        .map_err(|e| EnvError::Blocked(format!("{what}: cannot start the installer: {e}")))?;
+    let stdout = rec.stdout.text();
+    let stderr = rec.stderr.text();
+    match rec.exit {
+        Exit::Code(0) => Ok(stdout),
+        Exit::TimedOut => Err(EnvError::Blocked(format!(
+            "{what} timed out after {}s",
+            timeout.as_secs()
+        ))),
+        _ => Err(classify(&format!("{stderr}\n{stdout}"), what)),
+    }
+}
+
+/// An installer's failure: the index out of reach is `Blocked`; anything else (no release for
+/// this Python, no such package, a broken file) is `Unavailable`, with its one telling line.
+pub fn classify(output: &str, what: &str) -> EnvError {
+    // The most telling words first.
+    const NETWORK: &[&str] = &[
+        "Failed to establish a new connection",
+        "Connection refused",
+        "Network is unreachable",
+        "Temporary failure in name resolution",
+        "Name or service not known",
+        "ConnectTimeoutError",
+        "Read timed out",
+        "ProxyError",
+        "error sending request",
+        "Failed to fetch",
+        "dns error",
+        "tcp connect error",
+        "NewConnectionError",
+    ];
+    if let Some((needle, line)) = NETWORK
+        .iter()
+        .find_map(|n| output.lines().find(|l| l.contains(n)).map(|l| (n, l)))
+    {
+        if let Some(at) = line.find(needle) {
+            // From the telling words to the end of the sentence: `Failed to establish a new
+            // connection: [Errno 111] Connection refused`.
+            let rest = &line[at..];
+            let end = rest.find(['\'', '"']).unwrap_or(rest.len());
+            return EnvError::Blocked(format!(
+                "cannot reach the package index: {}",
+                one_line(&rest[..end])
+            ));
+        }
+    }
+    let lines: Vec<&str> = output
+        .lines()
+        .map(str::trim)
+        .filter(|l| !l.is_empty())
+        .collect();
+    // pip: `ERROR: …`; uv: `× No solution found …` then `╰─▶ Because …`.
+    let telling = lines
+        .iter()
+        .find(|l| l.contains("different python version") || l.contains("does not satisfy Python"))
+        .or_else(|| {
+            lines
+                .iter()
+                .rev()
+                .find(|l| l.starts_with("ERROR:") && !l.contains("Could not find a version"))
+        })
+        .or_else(|| lines.iter().find(|l| l.contains("Because ")))
+        .or_else(|| lines.iter().rev().find(|l| l.starts_with("ERROR:")))
+        .or_else(|| lines.iter().rev().find(|l| l.starts_with("error:")))
+        .or_else(|| lines.last());
+    EnvError::Unavailable(format!(
+        "{what} failed: {}",
+        telling.map_or("the installer failed".into(), |l| one_line(l))
+    ))
+}
+
+fn one_line(l: &str) -> String {
+    let l = l
+        .trim()
+        .trim_start_matches(['╰', '─', '▶', '×', ' '])
+        .trim_start_matches("ERROR: ")
+        .trim_start_matches("cause: ");
+    let mut s: String = l.chars().take(300).collect();
+    if l.chars().count() > 300 {
+        s.push('…');
+    }
+    s
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn installer_failures_are_classified() {
+        let pip_offline = "WARNING: Retrying (Retry(total=4)) after connection broken by 'NewConnectionError('<pip._vendor.urllib3.connection.HTTPConnection object>: Failed to establish a new connection: [Errno 111] Connection refused')': /simple/six/\nERROR: Could not find a version that satisfies the requirement six (from versions: none)\nERROR: No matching distribution found for six";
+        assert_eq!(
+            classify(pip_offline, "installing"),
+            EnvError::Blocked(
+                "cannot reach the package index: Failed to establish a new connection: [Errno 111] Connection refused".into()
+            )
+        );
+        let pip_python = "ERROR: Ignored the following versions that require a different python version: 1.0 Requires-Python >=3.10\nERROR: Could not find a version that satisfies the requirement newonly (from versions: none)\nERROR: No matching distribution found for newonly";
+        assert_eq!(
+            classify(pip_python, "installing"),
+            EnvError::Unavailable("installing failed: Ignored the following versions that require a different python version: 1.0 Requires-Python >=3.10".into())
+        );
+        let missing = "ERROR: Could not find a version that satisfies the requirement nosuchpkg (from versions: none)\nERROR: No matching distribution found for nosuchpkg";
+        assert_eq!(
+            classify(missing, "installing"),
+            EnvError::Unavailable(
+                "installing failed: No matching distribution found for nosuchpkg".into()
+            )
+        );
+        let uv = "  × No solution found when resolving dependencies:\n  ╰─▶ Because the current Python version (3.9.18) does not satisfy Python>=3.10 and newonly==1.0 depends on Python>=3.10, we can conclude that newonly==1.0 cannot be used.";
+        assert!(
+            matches!(classify(uv, "installing"), EnvError::Unavailable(r) if r.contains("Because the current Python version (3.9.18)"))
+        );
+    }
+
+    #[test]
+    fn the_key_covers_requirement_files_and_what_they_include() {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::write(dir.path().join("base.txt"), "six==1.16.0\n").unwrap();
+        std::fs::write(dir.path().join("docs.txt"), "-r base.txt\nrich\n").unwrap();
+        let spec = Spec {
+            dependencies: vec!["attrs".into()],
+            requirements: vec![dir.path().join("docs.txt")],
+        };
+        let a = spec.key_text().unwrap();
+        assert!(
+            a.contains("six==1.16.0") && a.contains("rich") && a.contains("attrs"),
+            "{a}"
+        );
+        std::fs::write(dir.path().join("base.txt"), "six==1.17.0\n").unwrap();
+        assert_ne!(spec.key_text().unwrap(), a);
+        let missing = Spec {
+            dependencies: vec![],
+            requirements: vec![dir.path().join("nope.txt")],
+        };
+        assert!(missing.key_text().unwrap_err().contains("nope.txt"));
+    }
+}

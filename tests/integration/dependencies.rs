@@ -1,0 +1,261 @@
+//! Third-party dependencies: an environment per version, built with pip or uv from real
+//! installs (local wheels, so no index is needed), reused, and honest verdicts when it
+//! cannot be built.
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+use crate::common::*;
+
+/// A project: docmatrix.toml with `config`, one guide importing the demo package, a folder
+/// of wheels.
+struct Project {
+    dir: tempfile::TempDir,
+    wheels: PathBuf,
+    cache: PathBuf,
+}
+
+fn project(config: &str) -> Project {
+    let dir = tempfile::tempdir().unwrap();
+    let wheels = dir.path().join("wheels");
+    std::fs::create_dir(&wheels).unwrap();
+    let made = Command::new("python3")
+        .arg(fixture("deps/make_wheels.py"))
+        .arg(&wheels)
+        .status()
+        .unwrap();
+    assert!(made.success());
+    std::fs::create_dir(dir.path().join("docs")).unwrap();
+    std::fs::write(dir.path().join("docmatrix.toml"), config).unwrap();
+    std::fs::write(
+        dir.path().join("docs/guide.md"),
+        "```python\nimport dmdemo_parcel\nassert dmdemo_parcel.VALUE == 42\n```\n",
+    )
+    .unwrap();
+    let cache = dir.path().join("cache");
+    Project { dir, wheels, cache }
+}
+
+/// uv for the tests that use it: on PATH, or in the CI venv. CI must have it.
+fn uv() -> Option<PathBuf> {
+    let ci = root().join("target/ci-venv/bin/uv");
+    let found = if ci.is_file() {
+        Some(ci)
+    } else {
+        docmatrix::run::which("uv")
+    };
+    if found.is_none() {
+        assert!(
+            std::env::var_os("CI").is_none(),
+            "uv is missing on CI (.ci/run installs it)"
+        );
+    }
+    found
+}
+
+impl Project {
+    /// `docmatrix validate docs --format json`, installing from the local wheels only.
+    fn validate(
+        &self,
+        installer: Option<&Path>,
+        extra: &[&str],
+        env: &[(&str, &str)],
+    ) -> (i32, serde_json::Value) {
+        let mut c = command();
+        c.current_dir(self.dir.path())
+            .args(["validate", "docs", "--format", "json", "--cache-dir"])
+            .arg(&self.cache)
+            .args(extra)
+            .env("PIP_NO_INDEX", "1")
+            .env("PIP_FIND_LINKS", &self.wheels)
+            .env("UV_NO_INDEX", "1")
+            .env("UV_FIND_LINKS", &self.wheels)
+            .env("UV_CACHE_DIR", self.dir.path().join("uv-cache"));
+        match installer {
+            Some(uv) => {
+                let path = format!(
+                    "{}:{}",
+                    uv.parent().unwrap().display(),
+                    std::env::var("PATH").unwrap_or_default()
+                );
+                c.env("PATH", path);
+            }
+            None => {
+                c.env("DOCMATRIX_NO_UV", "1");
+            }
+        }
+        for (k, v) in env {
+            c.env(k, v);
+        }
+        let out = c.output().unwrap();
+        let doc = serde_json::from_slice(&out.stdout)
+            .unwrap_or_else(|e| panic!("not JSON ({e}): {}\n{}", stdout(&out), stderr(&out)));
+        (out.status.code().unwrap_or(-1), doc)
+    }
+
+    fn envs(&self) -> Vec<PathBuf> {
+        let mut v: Vec<PathBuf> = std::fs::read_dir(self.cache.join("envs"))
+            .map(|d| {
+                d.flatten()
+                    .map(|e| e.path())
+                    .filter(|p| p.is_dir())
+                    .collect()
+            })
+            .unwrap_or_default();
+        v.sort();
+        v
+    }
+}
+
+fn reasons(doc: &serde_json::Value) -> Vec<String> {
+    ["3.9", "3.10", "3.11", "3.12"]
+        .iter()
+        .map(|v| {
+            let r = &doc["examples"][0]["results"][v];
+            format!(
+                "{} {}",
+                r["status"].as_str().unwrap(),
+                r["reason"].as_str().unwrap_or("")
+            )
+        })
+        .collect()
+}
+
+#[test]
+fn declared_dependencies_are_installed_on_every_version_with_pip_and_reused() {
+    let p = project("dependencies = [\"dmdemo_parcel>=1.0\"]\n");
+    let (code, doc) = p.validate(None, &[], &[]);
+    assert_eq!(code, 0, "{doc:#}");
+    assert_eq!(statuses(&doc["examples"][0]), "pass pass pass pass");
+    for v in ["3.9", "3.10", "3.11", "3.12"] {
+        let i = &doc["interpreters"][v];
+        assert_eq!(i["source"], "env", "{v}: {i}");
+        assert_eq!(
+            i["packages"],
+            serde_json::json!(["dmdemo_parcel==1.2.0"]),
+            "{v}"
+        );
+    }
+    let envs = p.envs();
+    assert_eq!(envs.len(), 4, "{envs:?}");
+    let stamps: Vec<_> = envs
+        .iter()
+        .map(|e| {
+            std::fs::metadata(e.join(".docmatrix-complete"))
+                .unwrap()
+                .modified()
+                .unwrap()
+        })
+        .collect();
+    // A second run builds nothing; --offline uses what is built.
+    let (code, doc) = p.validate(None, &[], &[]);
+    assert_eq!(
+        (code, statuses(&doc["examples"][0]).as_str()),
+        (0, "pass pass pass pass")
+    );
+    let (code, _) = p.validate(None, &["--offline"], &[("PIP_FIND_LINKS", "/nonexistent")]);
+    assert_eq!(code, 0);
+    let again: Vec<_> = envs
+        .iter()
+        .map(|e| {
+            std::fs::metadata(e.join(".docmatrix-complete"))
+                .unwrap()
+                .modified()
+                .unwrap()
+        })
+        .collect();
+    assert_eq!(stamps, again, "an environment was built again");
+    assert_eq!(p.envs(), envs);
+}
+
+#[test]
+fn with_uv_a_package_that_needs_a_newer_python_is_unavailable_on_the_older_version() {
+    let Some(uv) = uv() else { return };
+    let p = project("dependencies = [\"dmdemo_parcel\", \"dmdemo_newonly\"]\n");
+    let (code, doc) = p.validate(Some(&uv), &[], &[]);
+    assert_eq!(code, 1, "3.9 is claimed by the default policy");
+    let r = reasons(&doc);
+    assert!(
+        r[0].starts_with("unavailable dependencies: installing failed:"),
+        "{r:?}"
+    );
+    assert!(r[0].contains("Python >=3.10"), "{r:?}");
+    assert_eq!(&r[1..], ["pass ", "pass ", "pass "]);
+    // A version override gives 3.9 what it can install.
+    let p = project(
+        "dependencies = [\"dmdemo_parcel\", \"dmdemo_newonly\"]\n[environment.\"3.9\"]\ndependencies = [\"dmdemo_parcel\"]\n",
+    );
+    let (code, doc) = p.validate(Some(&uv), &[], &[]);
+    assert_eq!(
+        (code, statuses(&doc["examples"][0]).as_str()),
+        (0, "pass pass pass pass")
+    );
+    assert_eq!(
+        doc["interpreters"]["3.9"]["packages"],
+        serde_json::json!(["dmdemo-parcel==1.2.0"])
+    );
+}
+
+#[test]
+fn a_missing_package_or_requirements_file_is_named() {
+    let p = project("dependencies = [\"dmdemo_nosuch\"]\n");
+    let (code, doc) = p.validate(None, &["--python", "3.12"], &[]);
+    assert_eq!(code, 1);
+    let r = &doc["examples"][0]["results"]["3.12"];
+    assert_eq!(r["status"], "unavailable");
+    assert!(
+        r["reason"].as_str().unwrap().contains("dmdemo_nosuch"),
+        "{r}"
+    );
+    let p = project("requirements = [\"docs/requirements.txt\"]\n");
+    let (code, doc) = p.validate(None, &["--python", "3.12"], &[]);
+    assert_eq!(code, 1);
+    let r = &doc["examples"][0]["results"]["3.12"];
+    assert!(
+        r["reason"].as_str().unwrap().contains("requirements.txt"),
+        "{r}"
+    );
+    assert!(p.envs().is_empty());
+}
+
+#[test]
+fn an_unreachable_index_blocks_the_cells_and_never_fails_them() {
+    let p = project("dependencies = [\"dmdemo_parcel\"]\n");
+    let dead = [
+        ("PIP_NO_INDEX", ""),
+        ("PIP_FIND_LINKS", ""),
+        ("PIP_INDEX_URL", "http://127.0.0.1:9/simple"),
+        ("PIP_RETRIES", "1"),
+    ];
+    let (code, doc) = p.validate(None, &["--python", "3.12"], &dead);
+    let r = &doc["examples"][0]["results"]["3.12"];
+    assert_eq!(r["status"], "blocked", "{r}");
+    assert!(
+        r["reason"]
+            .as_str()
+            .unwrap()
+            .starts_with("dependencies: cannot reach the package index: "),
+        "{r}"
+    );
+    assert_eq!(code, 0, "blocked is not a failure");
+    assert!(p.envs().is_empty(), "a half-built environment was kept");
+    let (_, doc) = p.validate(None, &["--python", "3.12", "--offline"], &[]);
+    let r = &doc["examples"][0]["results"]["3.12"];
+    assert_eq!(r["status"], "blocked");
+    assert!(r["reason"].as_str().unwrap().contains("--offline"), "{r}");
+}
+
+#[test]
+fn two_runs_at_once_build_one_environment() {
+    let p = project("dependencies = [\"dmdemo_parcel\"]\n");
+    let (a, b) = std::thread::scope(|s| {
+        let a = s.spawn(|| p.validate(None, &["--python", "3.11,3.12"], &[]));
+        let b = s.spawn(|| p.validate(None, &["--python", "3.11,3.12"], &[]));
+        (a.join().unwrap(), b.join().unwrap())
+    });
+    for (code, doc) in [a, b] {
+        assert_eq!(code, 0, "{doc:#}");
+        assert_eq!(doc["examples"][0]["results"]["3.12"]["status"], "pass");
+    }
+    assert_eq!(p.envs().len(), 2, "{:?}", p.envs());
+}
