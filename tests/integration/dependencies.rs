@@ -19,7 +19,13 @@ fn project(config: &str) -> Project {
     let dir = tempfile::tempdir().unwrap();
     let wheels = dir.path().join("wheels");
     std::fs::create_dir(&wheels).unwrap();
-    let made = Command::new("python3")
+    // The pyenv CPython .ci/run checks for (a fresh machine may have no `python3`).
+    let pyenv = std::env::var_os("PYENV_ROOT")
+        .map(PathBuf::from)
+        .or_else(|| std::env::var_os("HOME").map(|h| PathBuf::from(h).join(".pyenv")))
+        .map(|r| r.join("versions/3.12.1/bin/python3.12"))
+        .filter(|p| p.is_file());
+    let made = Command::new(pyenv.unwrap_or_else(|| PathBuf::from("python3")))
         .arg(fixture("deps/make_wheels.py"))
         .arg(&wheels)
         .status()
