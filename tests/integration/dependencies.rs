@@ -144,15 +144,18 @@ fn declared_dependencies_are_installed_on_every_version_with_pip_and_reused() {
     }
     let envs = p.envs();
     assert_eq!(envs.len(), 4, "{envs:?}");
-    let stamps: Vec<_> = envs
-        .iter()
-        .map(|e| {
-            std::fs::metadata(e.join(".docmatrix-complete"))
-                .unwrap()
-                .modified()
-                .unwrap()
-        })
-        .collect();
+    // When each environment was completed: a rebuild would change it.
+    let completed = |envs: &[PathBuf]| -> Vec<std::time::SystemTime> {
+        envs.iter()
+            .map(|e| {
+                std::fs::metadata(e.join(".docmatrix-complete"))
+                    .unwrap()
+                    .modified()
+                    .unwrap()
+            })
+            .collect()
+    };
+    let stamps = completed(&envs);
     // A second run builds nothing; --offline uses what is built.
     let (code, doc) = p.validate(None, &[], &[]);
     assert_eq!(
@@ -161,15 +164,7 @@ fn declared_dependencies_are_installed_on_every_version_with_pip_and_reused() {
     );
     let (code, _) = p.validate(None, &["--offline"], &[("PIP_FIND_LINKS", "/nonexistent")]);
     assert_eq!(code, 0);
-    let again: Vec<_> = envs
-        .iter()
-        .map(|e| {
-            std::fs::metadata(e.join(".docmatrix-complete"))
-                .unwrap()
-                .modified()
-                .unwrap()
-        })
-        .collect();
+    let again = completed(&envs);
     assert_eq!(stamps, again, "an environment was built again");
     assert_eq!(p.envs(), envs);
 }
