@@ -71,6 +71,9 @@ impl Worker {
         while matches!(child.try_wait(), Ok(None)) && Instant::now() < deadline {
             std::thread::sleep(Duration::from_millis(5));
         }
+        // The sandbox's processes first, while the tree still hangs together: killed through
+        // bwrap alone, they die asynchronously (a new session, a PID namespace), after it.
+        super::interrupt::kill_descendants(child.id(), Duration::from_secs(1));
         process::kill_group(child.id());
         let _ = child.wait();
         super::interrupt::forget(child.id());
@@ -663,6 +666,7 @@ impl Drop for WarmExecutor {
             // A worker launched ahead and never needed: reaped, not left as a zombie.
             let ahead = pool.ahead.lock().ok().and_then(|mut a| a.take());
             if let Some(Ok(mut child)) = ahead.and_then(|(_, a)| a.try_recv().ok()) {
+                super::interrupt::kill_descendants(child.id(), Duration::from_secs(1));
                 process::kill_group(child.id());
                 let _ = child.wait();
                 super::interrupt::forget(child.id());
