@@ -313,7 +313,22 @@ pub fn render(r: &Report, links: &Links) -> String {
     if r.sandbox == "none" && !r.examples.is_empty() {
         facts.push_str(" · not sandboxed");
     }
-    let _ = writeln!(out, "<p class=\"facts\">{facts}</p>\n</header>");
+    let _ = writeln!(out, "<p class=\"facts\">{facts}</p>");
+    let tested = r.tested_with();
+    if !tested.is_empty() {
+        out.push_str("<details class=\"facts\"><summary>Tested with</summary><ul>");
+        for (_, i) in tested {
+            let packages: Vec<String> = i.packages.iter().map(|p| esc(p)).collect();
+            let _ = write!(
+                out,
+                "<li>Python {} · <span class=\"mono\">{}</span></li>",
+                esc(&i.version),
+                packages.join(" · ")
+            );
+        }
+        out.push_str("</ul></details>\n");
+    }
+    out.push_str("</header>\n");
 
     // Pass counts per version.
     if !r.examples.is_empty() {

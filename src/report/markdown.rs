@@ -171,6 +171,20 @@ pub fn render(r: &Report, links: &Links) -> String {
         let _ = write!(out, " · partition {p}");
     }
     out.push_str("\n\n");
+    let tested = r.tested_with();
+    if !tested.is_empty() {
+        out.push_str("<details><summary>Tested with</summary>\n\n");
+        for (_, i) in tested {
+            let packages: Vec<String> = i.packages.iter().map(|p| code(p)).collect();
+            let _ = writeln!(
+                out,
+                "- Python {} · {}",
+                text(&i.version),
+                packages.join(" · ")
+            );
+        }
+        out.push_str("\n</details>\n\n");
+    }
 
     if !r.examples.is_empty() {
         let tallies: Vec<String> = r

@@ -285,6 +285,18 @@ impl Report {
             .collect()
     }
 
+    /// The versions that ran in an environment docmatrix built with the examples'
+    /// dependencies, with its installed distributions (`name==version`).
+    pub fn tested_with(&self) -> Vec<(PyVersion, &Interpreter)> {
+        self.versions
+            .iter()
+            .filter_map(|v| match self.interpreters.get(v) {
+                Some(Some(i)) if !i.packages.is_empty() => Some((*v, i)),
+                _ => None,
+            })
+            .collect()
+    }
+
     /// The interpreters' exact versions (`3.12.1`), or `3.12 (missing)`.
     pub fn interpreter_list(&self) -> Vec<String> {
         self.versions

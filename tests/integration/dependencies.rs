@@ -167,6 +167,31 @@ fn declared_dependencies_are_installed_on_every_version_with_pip_and_reused() {
     let again = completed(&envs);
     assert_eq!(stamps, again, "an environment was built again");
     assert_eq!(p.envs(), envs);
+    // The Markdown and HTML reports say what the examples were tested with.
+    for (format, line) in [
+        ("markdown", "- Python 3.12.1 · `dmdemo_parcel==1.2.0`"),
+        (
+            "html",
+            "<li>Python 3.12.1 · <span class=\"mono\">dmdemo_parcel==1.2.0</span></li>",
+        ),
+    ] {
+        let out = command()
+            .current_dir(p.dir.path())
+            .args([
+                "validate",
+                "docs",
+                "--offline",
+                "--format",
+                format,
+                "--cache-dir",
+            ])
+            .arg(&p.cache)
+            .output()
+            .unwrap();
+        let text = stdout(&out);
+        assert!(text.contains("Tested with"), "{format}: {text}");
+        assert!(text.contains(line), "{format}: {text}");
+    }
 }
 
 #[test]
