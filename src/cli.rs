@@ -380,7 +380,7 @@ fn validate(a: ValidateArgs) -> Result<i32, Error> {
         .cache_dir
         .as_ref()
         .map(|d| d.join("interpreters.json"));
-    let prepared = docmatrix::prepare(&config, &env)?;
+    let prepared = docmatrix::prepare_with(&config, &env, &|m: &str| eprintln!("docmatrix: {m}"))?;
     let process = ProcessExecutor::new(sandbox);
     let interpreters: Vec<Interpreter> =
         prepared.interpreters.values().flatten().cloned().collect();

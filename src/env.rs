@@ -157,6 +157,7 @@ pub fn ensure(
     installer: &Installer,
     offline: bool,
     timeout: Duration,
+    progress: &(dyn Fn(&str) + Sync),
 ) -> Result<Env, EnvError> {
     let key_text = spec.key_text().map_err(EnvError::Unavailable)?;
     let dir = folder(root, interp, &key_text);
@@ -185,14 +186,30 @@ pub fn ensure(
         )));
     }
     let _ = std::fs::remove_dir_all(&dir);
+    let n = spec.dependencies.len() + spec.requirements.len();
+    progress(&format!(
+        "building the environment for Python {} with {}: {n} requirement{}",
+        interp.version,
+        installer.name(),
+        if n == 1 { "" } else { "s" }
+    ));
+    let start = std::time::Instant::now();
     let built = build(&dir, interp, spec, installer, timeout);
     if built.is_err() {
         let _ = std::fs::remove_dir_all(&dir);
     }
     built?;
     drop(lock);
+    let packages = read_freeze(&dir);
+    progress(&format!(
+        "built the environment for Python {} in {:.1} s: {} package{}",
+        interp.version,
+        start.elapsed().as_secs_f64(),
+        packages.len(),
+        if packages.len() == 1 { "" } else { "s" }
+    ));
     Ok(Env {
-        packages: read_freeze(&dir),
+        packages,
         python,
         built: true,
     })

@@ -254,6 +254,16 @@ pub fn plan_options(config: &Config) -> plan::Options {
 
 /// Reads, finds interpreters and plans.
 pub fn prepare(config: &Config, env: &SearchEnv) -> Result<Prepared, Error> {
+    prepare_with(config, env, &|_| {})
+}
+
+/// [`prepare`], telling `progress` what takes long: the dependency environments it builds
+/// (`building the environment for Python 3.11 with uv: 2 requirements`, then `built …`).
+pub fn prepare_with(
+    config: &Config,
+    env: &SearchEnv,
+    progress: &(dyn Fn(&str) + Sync),
+) -> Result<Prepared, Error> {
     let start = Instant::now();
     let mut corpus = load(config)?;
     let examples: Vec<Snippet> = partition::select(corpus.take_checked(), config.partition);
@@ -315,6 +325,7 @@ pub fn prepare(config: &Config, env: &SearchEnv) -> Result<Prepared, Error> {
                                 installer,
                                 config.offline,
                                 std::time::Duration::from_secs(900),
+                                progress,
                             )
                         }),
                     ))

@@ -67,6 +67,16 @@ impl Project {
         extra: &[&str],
         env: &[(&str, &str)],
     ) -> (i32, serde_json::Value) {
+        self.validate_err(installer, extra, env).0
+    }
+
+    /// [`Project::validate`], and what it printed on stderr.
+    fn validate_err(
+        &self,
+        installer: Option<&Path>,
+        extra: &[&str],
+        env: &[(&str, &str)],
+    ) -> ((i32, serde_json::Value), String) {
         let mut c = command();
         c.current_dir(self.dir.path())
             .args(["validate", "docs", "--format", "json", "--cache-dir"])
@@ -96,7 +106,7 @@ impl Project {
         let out = c.output().unwrap();
         let doc = serde_json::from_slice(&out.stdout)
             .unwrap_or_else(|e| panic!("not JSON ({e}): {}\n{}", stdout(&out), stderr(&out)));
-        (out.status.code().unwrap_or(-1), doc)
+        ((out.status.code().unwrap_or(-1), doc), stderr(&out))
     }
 
     fn envs(&self) -> Vec<PathBuf> {
@@ -130,8 +140,23 @@ fn reasons(doc: &serde_json::Value) -> Vec<String> {
 #[test]
 fn declared_dependencies_are_installed_on_every_version_with_pip_and_reused() {
     let p = project("dependencies = [\"dmdemo_parcel>=1.0\"]\n");
-    let (code, doc) = p.validate(None, &[], &[]);
+    let ((code, doc), err) = p.validate_err(None, &[], &[]);
     assert_eq!(code, 0, "{doc:#}");
+    // What takes long is said on stderr.
+    for v in ["3.9.18", "3.12.1"] {
+        assert!(
+            err.contains(&format!(
+                "docmatrix: building the environment for Python {v} with pip: 1 requirement\n"
+            )),
+            "{err}"
+        );
+        assert!(
+            err.contains(&format!(
+                "docmatrix: built the environment for Python {v} in "
+            )),
+            "{err}"
+        );
+    }
     assert_eq!(statuses(&doc["examples"][0]), "pass pass pass pass");
     for v in ["3.9", "3.10", "3.11", "3.12"] {
         let i = &doc["interpreters"][v];
@@ -157,7 +182,8 @@ fn declared_dependencies_are_installed_on_every_version_with_pip_and_reused() {
     };
     let stamps = completed(&envs);
     // A second run builds nothing; --offline uses what is built.
-    let (code, doc) = p.validate(None, &[], &[]);
+    let ((code, doc), err) = p.validate_err(None, &[], &[]);
+    assert!(!err.contains("building"), "{err}");
     assert_eq!(
         (code, statuses(&doc["examples"][0]).as_str()),
         (0, "pass pass pass pass")
