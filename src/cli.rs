@@ -160,8 +160,10 @@ struct CacheArgs {
 enum CacheAction {
     /// Where the cache is, and how large
     Info,
-    /// Remove every cached result and interpreter probe
+    /// Remove every cached result, interpreter probe and dependency environment
     Clear,
+    /// List the dependency environments, with their packages
+    Envs,
 }
 
 #[derive(Debug, Args)]
@@ -508,6 +510,40 @@ fn cache(a: CacheArgs) -> Result<i32, Error> {
         cache_dir: a.cache_dir.clone(),
         ..Default::default()
     })?;
+    if let CacheAction::Envs = a.action {
+        // Environments are built even with the result cache off: then in the default folder.
+        let Some(dir) = config.cache_dir.clone().or_else(Cache::default_dir) else {
+            write_stdout("no cache folder\n");
+            return Ok(0);
+        };
+        let envs = docmatrix::env::list(&dir);
+        let mut text = String::new();
+        for e in &envs {
+            let n = e.packages.len();
+            let state = if e.complete {
+                ""
+            } else {
+                "  (incomplete: rebuilt when needed)"
+            };
+            text.push_str(&format!(
+                "{}  {n} package{}{state}\n  {}\n",
+                e.name,
+                if n == 1 { "" } else { "s" },
+                e.path.display()
+            ));
+            if !e.packages.is_empty() {
+                text.push_str(&format!("  {}\n", e.packages.join(", ")));
+            }
+        }
+        text.push_str(&format!(
+            "{} environment{} in {}\n",
+            envs.len(),
+            if envs.len() == 1 { "" } else { "s" },
+            dir.join("envs").display()
+        ));
+        write_stdout(&text);
+        return Ok(0);
+    }
     let Some(dir) = config.cache_dir else {
         write_stdout("the result cache is off (`cache = false` in the config)\n");
         return Ok(0);
@@ -536,9 +572,15 @@ fn cache(a: CacheArgs) -> Result<i32, Error> {
             ));
         }
         CacheAction::Clear => {
+            let envs = docmatrix::env::list(&dir).len();
             let n = cache.clear()?;
-            write_stdout(&format!("{}: removed {n} entries\n", dir.display()));
+            write_stdout(&format!(
+                "{}: removed {n} entries and {envs} environment{}\n",
+                dir.display(),
+                if envs == 1 { "" } else { "s" }
+            ));
         }
+        CacheAction::Envs => {}
     }
     Ok(0)
 }

@@ -215,6 +215,40 @@ pub fn ensure(
     })
 }
 
+/// An environment found under a cache folder (see [`list`]).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Listed {
+    /// `<exact version>-<key>`.
+    pub name: String,
+    pub path: PathBuf,
+    /// Complete and in use; `false`: a build that was interrupted or is under way.
+    pub complete: bool,
+    pub packages: Vec<String>,
+}
+
+/// The environments under the cache folder `root`, by name.
+pub fn list(root: &Path) -> Vec<Listed> {
+    let mut out: Vec<Listed> = std::fs::read_dir(root.join("envs"))
+        .map(|d| {
+            d.flatten()
+                .map(|e| e.path())
+                .filter(|p| p.is_dir())
+                .map(|path| Listed {
+                    name: path
+                        .file_name()
+                        .map(|n| n.to_string_lossy().into_owned())
+                        .unwrap_or_default(),
+                    complete: path.join(COMPLETE).is_file(),
+                    packages: read_freeze(&path),
+                    path,
+                })
+                .collect()
+        })
+        .unwrap_or_default();
+    out.sort_by(|a, b| a.name.cmp(&b.name));
+    out
+}
+
 /// An exclusive `flock` on `path`, held until the file is dropped.
 fn lock(path: &Path) -> io::Result<File> {
     use std::os::fd::AsRawFd;

@@ -193,6 +193,31 @@ fn declared_dependencies_are_installed_on_every_version_with_pip_and_reused() {
     let again = completed(&envs);
     assert_eq!(stamps, again, "an environment was built again");
     assert_eq!(p.envs(), envs);
+    // `cache envs` lists them; `cache clear` removes them.
+    let cache = |action: &str| {
+        let out = command()
+            .args(["cache", action, "--cache-dir"])
+            .arg(&p.cache)
+            .output()
+            .unwrap();
+        assert!(out.status.success(), "{}", stderr(&out));
+        stdout(&out)
+    };
+    let listed = cache("envs");
+    assert!(
+        listed.ends_with(&format!(
+            "4 environments in {}\n",
+            p.cache.join("envs").display()
+        )),
+        "{listed}"
+    );
+    assert!(listed.contains("3.12.1-"), "{listed}");
+    assert_eq!(listed.matches("  1 package\n").count(), 4, "{listed}");
+    assert_eq!(
+        listed.matches("  dmdemo_parcel==1.2.0\n").count(),
+        4,
+        "{listed}"
+    );
     // The Markdown and HTML reports say what the examples were tested with.
     for (format, line) in [
         ("markdown", "- Python 3.12.1 · `dmdemo_parcel==1.2.0`"),
@@ -218,6 +243,9 @@ fn declared_dependencies_are_installed_on_every_version_with_pip_and_reused() {
         assert!(text.contains("Tested with"), "{format}: {text}");
         assert!(text.contains(line), "{format}: {text}");
     }
+    assert!(cache("clear").contains("and 4 environments"));
+    assert!(p.envs().is_empty());
+    assert!(cache("envs").starts_with("0 environments"));
 }
 
 #[test]
