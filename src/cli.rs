@@ -668,7 +668,7 @@ fn extract(a: ExtractArgs) -> Result<i32, Error> {
             let doc = serde_json::json!({
                 "files": corpus.files,
                 "blocks": blocks,
-                "not_checked": not_checked(&corpus),
+                "not_checked": corpus.unchecked(),
                 "warnings": corpus.warnings,
                 "errors": corpus.errors,
             });
@@ -703,7 +703,7 @@ fn extract(a: ExtractArgs) -> Result<i32, Error> {
                     ));
                 }
             }
-            let unread = not_checked(&corpus);
+            let unread = corpus.unchecked();
             if !unread.is_empty() {
                 text.push_str("not checked:\n");
                 for u in &unread {
@@ -732,24 +732,6 @@ fn extract(a: ExtractArgs) -> Result<i32, Error> {
         }
     }
     Ok(if corpus.errors.is_empty() { 0 } else { 1 })
-}
-
-/// The blocks a reader sees that are not checked, with their reason, in file and line order.
-fn not_checked(corpus: &docmatrix::Corpus) -> Vec<docmatrix::model::Unread> {
-    let mut all: Vec<docmatrix::model::Unread> = corpus
-        .snippets
-        .iter()
-        .filter_map(|s| {
-            s.unchecked_reason().map(|reason| docmatrix::model::Unread {
-                file: s.file.clone(),
-                line: s.line,
-                reason,
-            })
-        })
-        .chain(corpus.unread.iter().cloned())
-        .collect();
-    all.sort();
-    all
 }
 
 fn describe(a: &docmatrix::model::Annotations) -> String {

@@ -83,15 +83,31 @@ impl Corpus {
         m
     }
 
-    /// Every block a reader sees that is not checked, by reason: the blocks of other
-    /// languages (`language json`) and the code that is not a fence (`indented code block`).
+    /// Every block a reader sees that is not checked, with its reason, in file and line
+    /// order: the blocks of other languages (`language json`) and the code that is not a
+    /// fence (`indented code block`).
+    pub fn unchecked(&self) -> Vec<Unread> {
+        let mut all: Vec<Unread> = self
+            .snippets
+            .iter()
+            .filter_map(|s| {
+                s.unchecked_reason().map(|reason| Unread {
+                    file: s.file.clone(),
+                    line: s.line,
+                    reason,
+                })
+            })
+            .chain(self.unread.iter().cloned())
+            .collect();
+        all.sort();
+        all
+    }
+
+    /// [`Corpus::unchecked`], counted by reason.
     pub fn not_checked(&self) -> BTreeMap<String, usize> {
         let mut m = BTreeMap::new();
-        for why in self.snippets.iter().filter_map(Snippet::unchecked_reason) {
-            *m.entry(why).or_default() += 1;
-        }
-        for u in &self.unread {
-            *m.entry(u.reason.clone()).or_default() += 1;
+        for u in self.unchecked() {
+            *m.entry(u.reason).or_default() += 1;
         }
         m
     }
