@@ -8,8 +8,8 @@ With `--corpus`, the snippets are one example of each kind in a generated corpus
 ```python block under each `## N. Title` heading, one per title): what each kind of example
 costs a job. Examples that fail on a version are left out of that version's rows.
 
-For each interpreter and snippet it starts the real worker (`src/target/driver.py serve`,
-with the preloads the shared corpus's jobs get), gives it N jobs the way `src/run/warm.rs`
+For each interpreter and snippet it starts the real worker (`src/lang/python/driver.py serve`,
+with the preloads the shared corpus's jobs get), gives it N jobs the way `src/lang/python/warm.rs`
 does (a job folder with `block_0.py`, `work/`, `tmp/`, the FIFOs `out`, `err`, `status`, one
 request line, at most two jobs in flight, or --in-flight N), and prints, per job:
 
@@ -38,7 +38,7 @@ import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
-DRIVER = ROOT / "src" / "target" / "driver.py"
+DRIVER = ROOT / "src" / "lang" / "python" / "driver.py"
 # What docmatrix preloads in the lean worker for the shared benchmark corpus.
 PRELOAD = ("_strptime,collections,contextlib,csv,dataclasses,datetime,decimal,enum,functools,"
            "heapq,io,itertools,json,math,operator,pathlib,re,textwrap,tomllib,typing")
@@ -62,7 +62,7 @@ assert asdict(item)["tags"] == ["a", "b"]
 '''
 
 # What the rich worker adds for that corpus: its examples' imports that are in SLOW_TO_FORK
-# (src/target/python.rs).
+# (src/lang/python/mod.rs).
 RICH = "asyncio,statistics,tempfile"
 
 # The preloads (argv[1]) imported as the worker imports them; a module missing on a version
@@ -206,7 +206,7 @@ def main() -> None:
                     help="modules that send a snippet importing one of them to a rich worker, "
                          "which preloads them too (as docmatrix's SLOW_TO_FORK does)")
     ap.add_argument("--driver", type=Path, default=DRIVER,
-                    help="the driver to run (default src/target/driver.py): to compare a change")
+                    help="the driver to run (default src/lang/python/driver.py): to compare a change")
     ap.add_argument("--snippet", action="append", type=Path,
                     help="a Python file to run as the job (default: x = 1, and a dataclass)")
     ap.add_argument("--corpus", type=Path,

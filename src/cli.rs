@@ -7,20 +7,23 @@ use std::path::PathBuf;
 use clap::{Args, Parser, Subcommand, ValueEnum};
 use indicatif::{ProgressBar, ProgressStyle};
 
+use docmatrix::cache::Cache;
 use docmatrix::config::{Config, Isolation, Overrides};
 use docmatrix::error::Error;
 use docmatrix::interp::{self, Found, Interpreter, SearchEnv};
+use docmatrix::lang::python;
+use docmatrix::lang::python::process::ProcessExecutor;
+use docmatrix::lang::python::warm::WarmExecutor;
+use docmatrix::lang::shell::run::Runner as ShellRunner;
+use docmatrix::model::Job;
+use docmatrix::model::JobResult;
 use docmatrix::model::Lang;
-use docmatrix::plan::Job;
 use docmatrix::report::terminal::Style;
-use docmatrix::run::cache::{Cache, CachingExecutor};
-use docmatrix::run::interrupt;
-use docmatrix::run::sandbox::{Sandbox, SandboxMode};
-use docmatrix::run::warm::WarmExecutor;
+use docmatrix::run::caching::CachingExecutor;
 use docmatrix::run::Dispatch;
-use docmatrix::run::{Executor, JobResult, ProcessExecutor, Progress};
-use docmatrix::target::python;
-use docmatrix::target::shell::run::Runner as ShellRunner;
+use docmatrix::run::{Executor, Progress};
+use docmatrix::sys::interrupt;
+use docmatrix::sys::sandbox::{Sandbox, SandboxMode};
 
 mod outputs;
 
@@ -105,7 +108,7 @@ struct ValidateArgs {
     outputs: outputs::OutputArgs,
     /// Run only shard K of N of the examples (a group stays whole); join with `merge`
     #[arg(long, value_name = "K/N")]
-    partition: Option<docmatrix::partition::Partition>,
+    partition: Option<docmatrix::model::Partition>,
     /// Colour on the terminal (NO_COLOR turns `auto` off)
     #[arg(long, value_enum, default_value_t = Color::Auto)]
     color: Color,
@@ -404,9 +407,9 @@ fn validate(a: ValidateArgs) -> Result<i32, Error> {
         Some(w) => w,
         None => &process,
     };
-    let others = docmatrix::target::Others {
+    let others = docmatrix::lang::Others {
         shell: ShellRunner::new(process.sandbox.clone(), config.sandbox == SandboxMode::None),
-        docker: docmatrix::target::dockerfile::Runner::detect(&config),
+        docker: docmatrix::lang::dockerfile::Runner::detect(&config),
     };
     let dispatch = Dispatch {
         python: python_executor,

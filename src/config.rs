@@ -11,9 +11,9 @@ use globset::{Glob, GlobSet, GlobSetBuilder};
 use serde::Deserialize;
 
 use crate::error::Error;
+use crate::model::Partition;
 use crate::model::Severity;
-use crate::partition::Partition;
-use crate::run::sandbox::SandboxMode;
+use crate::sys::sandbox::SandboxMode;
 use crate::version::{parse_version_list, supported, PyVersion};
 
 pub const DEFAULT_VERSIONS: &str = "3.9,3.10,3.11,3.12";
@@ -374,7 +374,7 @@ impl Config {
             o.cache_dir
                 .clone()
                 .or_else(|| file.cache_dir.as_ref().map(rebase))
-                .or_else(crate::run::cache::Cache::default_dir)
+                .or_else(crate::cache::Cache::default_dir)
         };
         let severity = |v: Option<&str>, default: Severity, key: &str| -> Result<Severity, Error> {
             v.map_or(Ok(default), |s| {

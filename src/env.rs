@@ -20,7 +20,7 @@ use std::process::Command;
 use std::time::Duration;
 
 use crate::interp::Interpreter;
-use crate::run::process::{self, Exit, Limits};
+use crate::sys::process::{self, Exit, Limits};
 
 /// Marks an environment as complete; written last.
 const COMPLETE: &str = ".docmatrix-complete";
@@ -119,7 +119,7 @@ pub enum Installer {
 
 impl Installer {
     pub fn find() -> Installer {
-        match crate::run::which("uv") {
+        match crate::sys::which("uv") {
             Some(uv) if std::env::var_os("DOCMATRIX_NO_UV").is_none() => Installer::Uv(uv),
             _ => Installer::Pip,
         }

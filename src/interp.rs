@@ -18,7 +18,7 @@ use std::time::Duration;
 use rayon::prelude::*;
 use serde::Serialize;
 
-use crate::run::process::{self, Exit, Limits};
+use crate::sys::process::{self, Exit, Limits};
 use crate::version::PyVersion;
 
 /// A verified interpreter.
@@ -272,7 +272,7 @@ type Probes = std::sync::Mutex<BTreeMap<PathBuf, Probed>>;
 
 /// Size and mtime of a file (following links), as text.
 fn stamp(p: &Path) -> String {
-    crate::run::file_stamp(p).unwrap_or_else(|| "missing".into())
+    crate::sys::file_stamp(p).unwrap_or_else(|| "missing".into())
 }
 
 /// [`probe`], through the remembered probes.

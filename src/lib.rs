@@ -6,6 +6,7 @@
 //! [`judge`] verdicts → [`report`]. Library code neither prints nor panics on user input;
 //! a failing example is an [`model::Outcome`], never an `Err`.
 
+pub mod cache;
 pub mod config;
 pub mod discover;
 pub mod env;
@@ -14,12 +15,13 @@ pub mod extract;
 pub mod include;
 pub mod interp;
 pub mod judge;
+pub mod lang;
 pub mod model;
 pub mod partition;
 pub mod plan;
 pub mod report;
 pub mod run;
-pub mod target;
+pub mod sys;
 pub mod version;
 
 use std::collections::BTreeMap;
@@ -321,7 +323,7 @@ pub fn prepare_with(
         let root = config
             .cache_dir
             .clone()
-            .or_else(run::cache::Cache::default_dir)
+            .or_else(cache::Cache::default_dir)
             .unwrap_or_else(std::env::temp_dir);
         let installer = env::Installer::find();
         let built: Vec<(PyVersion, Result<env::Env, env::EnvError>)> = std::thread::scope(|s| {
@@ -415,9 +417,9 @@ pub fn run_prepared(
     let findings: Vec<Vec<model::Finding>> = examples
         .par_iter()
         .map(|s| {
-            target::static_findings(
+            lang::static_findings(
                 s,
-                target::CheckOptions {
+                lang::CheckOptions {
                     shellcheck_min: config.shell_min_severity,
                     hadolint_min: config.docker_min_severity,
                     cache: executor.cache(),
@@ -453,7 +455,7 @@ pub fn run_prepared(
             o.exit_code = block.exit_code;
             o.reason = block.reason;
             o.diff = block.diff;
-            if o.reason.as_deref() == Some(target::python::NOT_REACHED_AFTER_FAILURE) {
+            if o.reason.as_deref() == Some(lang::python::NOT_REACHED_AFTER_FAILURE) {
                 if let Some(b) = first_bad {
                     o.reason = Some(format!(
                         "not reached: the block at {}:{} did not finish",

@@ -9,39 +9,7 @@
 //!
 //! Must not know processes or output formats.
 
-use std::fmt;
-use std::str::FromStr;
-
-use serde::{Deserialize, Serialize};
-
-use crate::model::Snippet;
-
-/// Shard `index` of `count`, 1-based: `--partition 2/3` is `{index: 2, count: 3}`.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-pub struct Partition {
-    pub index: usize,
-    pub count: usize,
-}
-
-impl fmt::Display for Partition {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "{}/{}", self.index, self.count)
-    }
-}
-
-impl FromStr for Partition {
-    type Err = String;
-    fn from_str(s: &str) -> Result<Self, Self::Err> {
-        let bad = || format!("`{s}` is not a partition like 2/3 (shard K of N, 1 <= K <= N)");
-        let (k, n) = s.trim().split_once('/').ok_or_else(bad)?;
-        let index: usize = k.trim().parse().map_err(|_| bad())?;
-        let count: usize = n.trim().parse().map_err(|_| bad())?;
-        if index == 0 || count == 0 || index > count {
-            return Err(bad());
-        }
-        Ok(Partition { index, count })
-    }
-}
+use crate::model::{Partition, Snippet};
 
 /// The shard (1-based) each example goes to, in the order given.
 pub fn assign(examples: &[&Snippet], count: usize) -> Vec<usize> {

@@ -7,47 +7,8 @@ use std::collections::BTreeMap;
 use std::path::PathBuf;
 use std::time::Duration;
 
-use crate::model::{Lang, Outcome, Shell, Snippet, Status};
+use crate::model::{Job, JobKind, Lang, Member, Outcome, Snippet, Status};
 use crate::version::PyVersion;
-
-/// One block of a job: the example it reports to, and what it runs.
-#[derive(Debug, Clone)]
-pub struct Member {
-    /// Index into the examples being planned.
-    pub example: usize,
-    /// The example's code, shared with its snippet and its jobs on other versions.
-    pub code: std::sync::Arc<str>,
-    pub raises: Option<String>,
-}
-
-/// What a job runs.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-pub enum JobKind {
-    /// Python blocks, run by the interpreter.
-    Python,
-    /// A shell script, run by that shell with the version's interpreter first on PATH.
-    Script(Shell),
-    /// A terminal session: its commands run in order, their output compared.
-    Session,
-    /// A Dockerfile, built with its Python base images set to the version.
-    Dockerfile,
-}
-
-/// One program to run on one interpreter: a single example, or the blocks of a group in order.
-#[derive(Debug, Clone)]
-pub struct Job {
-    pub kind: JobKind,
-    pub version: PyVersion,
-    /// The version's interpreter (empty for a Dockerfile, which builds on its own images),
-    /// shared by the jobs of that version.
-    pub interpreter: std::sync::Arc<std::path::Path>,
-    pub members: Vec<Member>,
-    pub timeout: Duration,
-    /// The block may use the network (`network` annotation).
-    pub network: bool,
-    /// A Dockerfile's build context folder (`context=`, resolved against its Markdown file).
-    pub context: Option<PathBuf>,
-}
 
 /// The plan: jobs to run, and the outcomes already decided.
 #[derive(Debug, Default)]
@@ -111,7 +72,7 @@ impl Options {
 fn kind_of(s: &Snippet, o: &Options) -> Result<JobKind, &'static str> {
     match s.lang {
         Lang::Python => Ok(JobKind::Python),
-        Lang::Session if crate::target::shell::powershell(s).is_some() => {
+        Lang::Session if crate::lang::shell::powershell(s).is_some() => {
             Err("not run: a PowerShell session (docmatrix runs POSIX shell)")
         }
         Lang::Shell(_) | Lang::Session if !s.annotations.run.unwrap_or(o.shell_run) => {

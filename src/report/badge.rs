@@ -178,7 +178,7 @@ pub fn text_width(s: &str) -> f64 {
 
 /// Escapes text for the SVG (the HTML report's escaping is valid XML too).
 fn xml(s: &str) -> String {
-    super::html::esc(s)
+    super::safe::esc(s)
 }
 
 /// The badge as a flat shields-style SVG (20px high).

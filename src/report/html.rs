@@ -9,27 +9,10 @@ use std::fmt::Write as _;
 
 use super::badge;
 use super::plural;
+use super::safe::esc;
 use super::{failures, slash_path, version_list, Example, Links, Report};
 use crate::judge::Policy;
 use crate::model::{Outcome, Status};
-
-/// Escapes text for HTML content and (quoted) attribute values; a control or bidi character
-/// shows as its escape (`\x1b`, see [`safe`](super::safe)).
-pub fn esc(s: &str) -> String {
-    let mut out = String::with_capacity(s.len());
-    for c in s.chars() {
-        match c {
-            '&' => out.push_str("&amp;"),
-            '<' => out.push_str("&lt;"),
-            '>' => out.push_str("&gt;"),
-            '"' => out.push_str("&quot;"),
-            '\'' => out.push_str("&#39;"),
-            c if super::safe::is_unsafe(c) => super::safe::push_escape(&mut out, c),
-            _ => out.push(c),
-        }
-    }
-    out
-}
 
 fn symbol(status: Status) -> &'static str {
     match status {

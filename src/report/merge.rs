@@ -62,7 +62,7 @@ pub fn merge(inputs: Vec<(String, Report)>) -> Result<Report, String> {
         for (name, r) in &all {
             let p = r
                 .partition
-                .unwrap_or(crate::partition::Partition { index: 0, count: 0 });
+                .unwrap_or(crate::model::Partition { index: 0, count: 0 });
             if p.count != count {
                 return Err(format!(
                     "{name} is shard {p} but {} is shard {}: merge the shards of one partitioned run",

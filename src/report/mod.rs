@@ -38,8 +38,8 @@ use serde::{Deserialize, Deserializer, Serialize, Serializer};
 
 use crate::interp::Interpreter;
 use crate::judge::Policy;
+use crate::model::Partition;
 use crate::model::{Diagnostic, Outcome, Status};
-use crate::partition::Partition;
 use crate::version::PyVersion;
 
 impl Serialize for PyVersion {

@@ -332,6 +332,24 @@ pub fn inert_json(text: String) -> String {
     }
 }
 
+/// Escapes text for HTML content and (quoted) attribute values; a control or bidi character
+/// shows as its escape (`\x1b`, see [`safe`](super::safe)).
+pub fn esc(s: &str) -> String {
+    let mut out = String::with_capacity(s.len());
+    for c in s.chars() {
+        match c {
+            '&' => out.push_str("&amp;"),
+            '<' => out.push_str("&lt;"),
+            '>' => out.push_str("&gt;"),
+            '"' => out.push_str("&quot;"),
+            '\'' => out.push_str("&#39;"),
+            c if is_unsafe(c) => push_escape(&mut out, c),
+            _ => out.push(c),
+        }
+    }
+    out
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

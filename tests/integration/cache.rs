@@ -234,7 +234,7 @@ fn checker_wrappers(dir: &Path, log: &Path) -> (PathBuf, bool) {
         .map(|t| {
             (
                 *t,
-                docmatrix::run::which(t).unwrap_or_else(|| panic!("{t} is installed")),
+                docmatrix::sys::which(t).unwrap_or_else(|| panic!("{t} is installed")),
             )
         })
         .collect();

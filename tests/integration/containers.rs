@@ -7,7 +7,7 @@ use std::process::Command;
 use std::sync::OnceLock;
 use std::time::{Duration, Instant};
 
-use docmatrix::target::dockerfile::build::{self, BuildOutcome, BuildRequest, Engine};
+use docmatrix::lang::dockerfile::build::{self, BuildOutcome, BuildRequest, Engine};
 
 use crate::common::root;
 

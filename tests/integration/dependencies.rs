@@ -48,7 +48,7 @@ fn uv() -> Option<PathBuf> {
     let found = if ci.is_file() {
         Some(ci)
     } else {
-        docmatrix::run::which("uv")
+        docmatrix::sys::which("uv")
     };
     if found.is_none() {
         assert!(

@@ -91,7 +91,7 @@ fn escape_marks(mark: &str) -> Vec<PathBuf> {
 }
 
 fn sandbox_here() -> bool {
-    let here = docmatrix::run::which("bwrap").is_some();
+    let here = docmatrix::sys::which("bwrap").is_some();
     if !here && std::env::var_os("CI").is_some() {
         panic!("bwrap is not installed: CI must run the hostile tests (.ci/run installs it)");
     }

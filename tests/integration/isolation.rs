@@ -5,10 +5,11 @@ use std::path::PathBuf;
 
 use docmatrix::config::{Config, Overrides};
 use docmatrix::interp::SearchEnv;
-use docmatrix::run::sandbox::{Sandbox, SandboxMode};
-use docmatrix::run::warm::WarmExecutor;
-use docmatrix::run::{Executor, ProcessExecutor};
-use docmatrix::target::python;
+use docmatrix::lang::python;
+use docmatrix::lang::python::process::ProcessExecutor;
+use docmatrix::lang::python::warm::WarmExecutor;
+use docmatrix::run::Executor;
+use docmatrix::sys::sandbox::{Sandbox, SandboxMode};
 
 use crate::common::*;
 
@@ -57,7 +58,7 @@ fn both_ways(paths: &[PathBuf], versions: &str, output: bool) -> usize {
             prepared.examples[job.members[0].example].line,
             job.version
         );
-        let comparable = |r: &docmatrix::run::JobResult| {
+        let comparable = |r: &docmatrix::model::JobResult| {
             let mut b = r.blocks.clone();
             for x in b
                 .iter_mut()

@@ -1,7 +1,7 @@
 //! Warm interpreters: long-lived workers per interpreter that fork a child per job, so an
 //! interpreter's start-up is paid once per worker, not once per example.
 //!
-//! The worker is the driver's `serve` mode (`src/target/driver.py`), each in a sandbox of its
+//! The worker is the driver's `serve` mode (`src/lang/python/driver.py`), each in a sandbox of its
 //! own, running one job at a time in its own job folder. For each job docmatrix writes the
 //! blocks and three FIFOs — `out`, `err` and `status` — into that folder, opens their read
 //! ends, and writes one request line to the worker; the child puts its stdout and stderr on
@@ -24,11 +24,14 @@ use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{mpsc, Condvar, Mutex};
 use std::time::{Duration, Instant};
 
-use super::process::{self, Ender, Exit, Limits};
-use super::sandbox::{Sandbox, View};
-use super::{Executor, JobResult, ProcessExecutor};
-use crate::plan::Job;
-use crate::target::python;
+use super::process::{read_result, ProcessExecutor};
+use crate::lang::python;
+use crate::model::Job;
+use crate::model::JobResult;
+use crate::run::Executor;
+use crate::sys::interrupt;
+use crate::sys::process::{self, Ender, Exit, Limits};
+use crate::sys::sandbox::{Sandbox, View};
 
 /// How long a worker may take to import its preloads and say `ready`.
 const START_TIMEOUT: Duration = Duration::from_secs(20);
@@ -73,10 +76,10 @@ impl Worker {
         }
         // The sandbox's processes first, while the tree still hangs together: killed through
         // bwrap alone, they die asynchronously (a new session, a PID namespace), after it.
-        super::interrupt::kill_descendants(child.id(), Duration::from_secs(1));
+        interrupt::kill_descendants(child.id(), Duration::from_secs(1));
         process::kill_group(child.id());
         let _ = child.wait();
-        super::interrupt::forget(child.id());
+        interrupt::forget(child.id());
     }
 }
 
@@ -99,7 +102,7 @@ pub struct WarmExecutor {
     rich: Vec<String>,
     fallback: ProcessExecutor,
     /// Holds every worker's job folder.
-    root: super::interrupt::JobDir,
+    root: interrupt::JobDir,
     next: AtomicU64,
     next_worker: AtomicU64,
     /// How many workers a pool starts before a job waits a little for one to come free: the
@@ -194,7 +197,7 @@ fn spawn_worker(
         ..View::default()
     };
     let mut cmd = sandbox.command(interpreter, &args, &work, &view)?;
-    super::set_env(&mut cmd, &work, &tmp);
+    crate::sys::set_env(&mut cmd, &work, &tmp);
     let memory = limits.memory;
     cmd.stdin(Stdio::piped())
         .stdout(Stdio::piped())
@@ -204,7 +207,7 @@ fn spawn_worker(
     unsafe {
         cmd.pre_exec(move || process::set_limits(memory));
     }
-    super::interrupt::spawn(&mut cmd)
+    interrupt::spawn(&mut cmd)
 }
 
 /// Waits for a spawned worker to say `ready`: the worker, or why it did not start.
@@ -214,7 +217,7 @@ fn await_ready(mut child: Child, interpreter: &Path, dir: PathBuf) -> io::Result
     if !matches!(ready, Some(Ok(true))) {
         process::kill_group(child.id());
         let _ = child.wait();
-        super::interrupt::forget(child.id());
+        interrupt::forget(child.id());
         return Err(io::Error::other(format!(
             "the worker for {} did not start",
             interpreter.display()
@@ -398,7 +401,7 @@ impl WarmExecutor {
         preload: &[String],
         fallback: ProcessExecutor,
     ) -> io::Result<WarmExecutor> {
-        let root = super::interrupt::job_dir("warm", fallback.temp_root.as_deref())?;
+        let root = interrupt::job_dir("warm", fallback.temp_root.as_deref())?;
         let (tx, rx) = mpsc::channel::<Launch>();
         let launcher_thread = {
             let sandbox = fallback.sandbox.clone();
@@ -609,7 +612,7 @@ impl WarmExecutor {
             worker.alive.store(false, Ordering::Relaxed);
             return Ok(None);
         }
-        Ok(Some(super::read_result(job, dir, record)))
+        Ok(Some(read_result(job, dir, record)))
     }
 }
 
@@ -666,10 +669,10 @@ impl Drop for WarmExecutor {
             // A worker launched ahead and never needed: reaped, not left as a zombie.
             let ahead = pool.ahead.lock().ok().and_then(|mut a| a.take());
             if let Some(Ok(mut child)) = ahead.and_then(|(_, a)| a.try_recv().ok()) {
-                super::interrupt::kill_descendants(child.id(), Duration::from_secs(1));
+                interrupt::kill_descendants(child.id(), Duration::from_secs(1));
                 process::kill_group(child.id());
                 let _ = child.wait();
-                super::interrupt::forget(child.id());
+                interrupt::forget(child.id());
             }
         }
     }

@@ -20,14 +20,14 @@ use std::time::Duration;
 
 use serde::Deserialize;
 
+use crate::cache::Cache;
+use crate::lang::tool::{Check, Kind};
+use crate::model::BlockResult;
+use crate::model::Job;
+use crate::model::JobResult;
 use crate::model::{Finding, Severity, Snippet, Status};
-use crate::plan::Job;
-use crate::run::cache::Cache;
-use crate::run::process::{self, Exit, Limits};
-use crate::run::which;
-use crate::run::JobResult;
-use crate::target::python::BlockResult;
-use crate::target::tool::{Check, Kind};
+use crate::sys::process::{self, Exit, Limits};
+use crate::sys::which;
 
 /// Rules that judge a whole Dockerfile, not one instruction: not applied to fragments.
 const WHOLE_FILE_RULES: &[&str] = &["DF008", "DF010", "DF013", "DF016"];
@@ -168,7 +168,7 @@ pub struct Runner {
     /// Missing base images may be pulled.
     pub pull: bool,
     engine: OnceLock<Option<build::Engine>>,
-    cache: Option<crate::run::cache::Cache>,
+    cache: Option<crate::cache::Cache>,
     /// Local images: normalised name → ID, read once.
     images: OnceLock<BTreeMap<String, String>>,
 }
@@ -179,7 +179,7 @@ impl Runner {
         Runner {
             pull: config.docker_pull,
             engine: OnceLock::new(),
-            cache: config.cache_dir.clone().map(crate::run::cache::Cache::new),
+            cache: config.cache_dir.clone().map(crate::cache::Cache::new),
             images: OnceLock::new(),
         }
     }
@@ -376,7 +376,7 @@ impl Runner {
                     .0
                     .reason
                     .as_deref()
-                    .is_some_and(|r| r.starts_with(crate::target::netfail::NEEDS_NETWORK));
+                    .is_some_and(|r| r.starts_with(crate::lang::netfail::NEEDS_NETWORK));
             if matches!(built.0.status, Status::Pass | Status::Fail) || offline {
                 let r = JobResult {
                     blocks: vec![built.0.clone()],

@@ -2,6 +2,10 @@
 //!
 //! Nothing here does I/O; everything is `Clone` and serialisable.
 
+mod job;
+
+pub use job::{BlockResult, Job, JobKind, JobResult, Member, STDOUT_KEPT};
+
 use std::path::PathBuf;
 
 use serde::{Deserialize, Serialize};
@@ -374,5 +378,32 @@ impl Outcome {
             reason: None,
             ..Outcome::decided(status, "")
         }
+    }
+}
+
+/// Shard `index` of `count`, 1-based: `--partition 2/3` is `{index: 2, count: 3}`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Partition {
+    pub index: usize,
+    pub count: usize,
+}
+
+impl std::fmt::Display for Partition {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{}/{}", self.index, self.count)
+    }
+}
+
+impl std::str::FromStr for Partition {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        let bad = || format!("`{s}` is not a partition like 2/3 (shard K of N, 1 <= K <= N)");
+        let (k, n) = s.trim().split_once('/').ok_or_else(bad)?;
+        let index: usize = k.trim().parse().map_err(|_| bad())?;
+        let count: usize = n.trim().parse().map_err(|_| bad())?;
+        if index == 0 || count == 0 || index > count {
+            return Err(bad());
+        }
+        Ok(Partition { index, count })
     }
 }

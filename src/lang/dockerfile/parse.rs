@@ -1156,7 +1156,7 @@ pub fn podman_step_line(df: &Dockerfile, log_line: &str) -> Option<usize> {
 mod tests {
     use super::*;
 
-    use crate::target::dockerfile::testdata::{line_is, line_with, seed};
+    use crate::lang::dockerfile::testdata::{line_is, line_with, seed};
 
     fn lines_of(df: &Dockerfile) -> Vec<(usize, &str)> {
         df.instructions

@@ -7,11 +7,13 @@ use std::ffi::OsString;
 use std::path::Path;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
-use serde::{Deserialize, Serialize};
+use serde::Deserialize;
 
-use crate::model::Status;
-use crate::plan::Job;
-use crate::run::process::{Exit, RunRecord};
+pub mod process;
+pub mod warm;
+
+use crate::model::{BlockResult, Job, Status};
+use crate::sys::process::{Exit, RunRecord};
 
 /// The driver program, passed with `-c`.
 pub const DRIVER: &str = include_str!("driver.py");
@@ -77,45 +79,6 @@ pub fn serve_args(preload: &[String], isolated: bool) -> Vec<OsString> {
 /// The reason given to the blocks of a group after one that did not finish.
 pub const NOT_REACHED_AFTER_FAILURE: &str =
     "not reached: an earlier block of its group did not finish";
-
-/// What happened to one block of a job.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct BlockResult {
-    pub status: Status,
-    pub error_type: Option<String>,
-    /// One line: `Type: message`, or what ended the process.
-    pub error: Option<String>,
-    /// Where: (index of the block among the job's members, 1-based line in that block).
-    pub at: Option<(usize, usize)>,
-    pub exit_code: Option<i32>,
-    /// For skipped blocks: why.
-    pub reason: Option<String>,
-    /// A session's output against the guide's (see [`crate::target::shell::session::diff`]).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub diff: Option<String>,
-}
-
-impl BlockResult {
-    pub fn new(status: Status) -> Self {
-        BlockResult {
-            status,
-            error_type: None,
-            error: None,
-            at: None,
-            exit_code: None,
-            reason: None,
-            diff: None,
-        }
-    }
-
-    fn fail(error_type: Option<&str>, error: String) -> Self {
-        BlockResult {
-            error_type: error_type.map(str::to_string),
-            error: Some(error),
-            ..BlockResult::new(Status::Fail)
-        }
-    }
-}
 
 #[derive(Debug, Deserialize)]
 struct Event {

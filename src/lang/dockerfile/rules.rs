@@ -1080,7 +1080,7 @@ mod tests {
     use super::super::parse::parse;
     use super::*;
 
-    use crate::target::dockerfile::testdata::{line_with, md_line, seed};
+    use crate::lang::dockerfile::testdata::{line_with, md_line, seed};
 
     fn found(code: &str) -> Vec<(usize, &'static str)> {
         check(&parse(code))

@@ -1,5 +1,6 @@
-//! The result cache: an [`Executor`] that serves a job's result from disk when nothing that can
-//! change it has changed, and runs it with the wrapped executor otherwise.
+//! The result cache's store: job results and static checkers' outputs on disk, by key.
+//! [`crate::run::caching::CachingExecutor`] serves a job's result from it when nothing that
+//! can change it has changed, and runs it with the wrapped executor otherwise.
 //!
 //! The key is a BLAKE3 hash of everything that can change a result: docmatrix's version, the
 //! run options that matter (sandbox, isolation), the interpreter (real path, exact version, the
@@ -27,21 +28,16 @@ use std::fs::{File, OpenOptions};
 use std::io::Write;
 use std::os::unix::fs::{FileExt, OpenOptionsExt};
 use std::path::{Path, PathBuf};
-use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use serde::de::IgnoredAny;
 use serde::{Deserialize, Serialize};
 
-use super::{Executor, JobResult};
-use crate::interp::Interpreter;
-use crate::model::Status;
-use crate::plan::Job;
-use crate::target::python::BlockResult;
+use crate::model::{BlockResult, JobResult};
 
 /// Bumped whenever the stored format or the meaning of a result changes.
-const FORMAT: &str = "docmatrix-cache-2";
+pub(crate) const FORMAT: &str = "docmatrix-cache-2";
 
 /// How many files the entries are spread over (one per first hex digit of the key).
 pub const SHARDS: usize = 16;
@@ -433,8 +429,7 @@ impl Cache {
         Ok(())
     }
 
-    /// The result stored under `key`, marked as cached (for executors that make their own keys,
-    /// such as Dockerfile builds).
+    /// The result stored under `key`, marked as cached.
     pub fn load_result(&self, key: &str) -> Option<JobResult> {
         let e = self.load(key)?;
         Some(JobResult {
@@ -460,7 +455,7 @@ impl Cache {
         let _ = self.store(key, &entry);
     }
 
-    /// The output of a static checker stored under `key` (see [`crate::target::tool`]).
+    /// The output of a static checker stored under `key` (see [`crate::lang::tool`]).
     pub fn load_tool(&self, key: &str) -> Option<ToolOutput> {
         let line = self.line(key)?;
         let Some(e) = serde_json::from_str::<ToolEntry>(&line)
@@ -688,153 +683,10 @@ struct ToolEntry {
     stderr: String,
 }
 
-/// What identifies an interpreter's behaviour, beyond its path and version.
-fn interpreter_fingerprint(i: &Interpreter) -> String {
-    let stamp = super::file_stamp;
-    let mut parts = vec![
-        i.path.display().to_string(),
-        i.version.clone(),
-        stamp(&i.path).unwrap_or_default(),
-    ];
-    let feature: String = i.version.split('.').take(2).collect::<Vec<_>>().join(".");
-    if let Some(prefix) = i.path.parent().and_then(Path::parent) {
-        for site in [
-            prefix.join(format!("lib/python{feature}/site-packages")),
-            prefix.join(format!("local/lib/python{feature}/dist-packages")),
-            prefix.join("lib/python3/dist-packages"),
-        ] {
-            if let Some(s) = stamp(&site) {
-                parts.push(format!("{}={s}", site.display()));
-            }
-        }
-    }
-    parts.join("\n")
-}
-
-/// Serves results from a [`Cache`], running the others with `inner`.
-pub struct CachingExecutor<'a> {
-    inner: &'a dyn Executor,
-    cache: Cache,
-    /// By interpreter path: its fingerprint.
-    interpreters: BTreeMap<PathBuf, String>,
-    /// The run options that can change a result.
-    salt: String,
-    pub hits: AtomicUsize,
-    pub misses: AtomicUsize,
-}
-
-impl<'a> CachingExecutor<'a> {
-    pub fn new(
-        inner: &'a dyn Executor,
-        cache: Cache,
-        interpreters: &[Interpreter],
-        options: &str,
-    ) -> Self {
-        CachingExecutor {
-            inner,
-            cache,
-            interpreters: interpreters
-                .iter()
-                .map(|i| (i.path.clone(), interpreter_fingerprint(i)))
-                .collect(),
-            salt: format!(
-                "{FORMAT}\n{}\n{}\n{options}",
-                env!("CARGO_PKG_VERSION"),
-                inner.sandbox()
-            ),
-            hits: AtomicUsize::new(0),
-            misses: AtomicUsize::new(0),
-        }
-    }
-
-    pub fn cache(&self) -> &Cache {
-        &self.cache
-    }
-
-    /// The key of `job`: a hex BLAKE3 hash.
-    pub fn key(&self, job: &Job) -> String {
-        let mut h = blake3::Hasher::new();
-        let mut field = |s: &[u8]| {
-            h.update(&(s.len() as u64).to_le_bytes());
-            h.update(s);
-        };
-        field(self.salt.as_bytes());
-        let fp = self
-            .interpreters
-            .get(&*job.interpreter)
-            .map_or("", String::as_str);
-        field(job.interpreter.as_os_str().as_encoded_bytes());
-        field(fp.as_bytes());
-        field(&job.timeout.as_millis().to_le_bytes());
-        for m in &job.members {
-            field(m.code.as_bytes());
-            field(m.raises.as_deref().unwrap_or("-").as_bytes());
-        }
-        h.finalize().to_hex().to_string()
-    }
-}
-
-/// Whether a result may be stored: it ran to an end of its own.
-fn storable(r: &JobResult) -> bool {
-    r.blocks.iter().all(|b| match b.status {
-        Status::Pass | Status::Fail => !b.error.as_deref().is_some_and(|e| {
-            e.starts_with("cannot run") || e.starts_with("the interpreter failed")
-        }),
-        Status::Skipped => true,
-        Status::Timeout | Status::NotApplicable | Status::Unavailable | Status::Blocked => false,
-    })
-}
-
-impl Executor for CachingExecutor<'_> {
-    fn execute(&self, job: &Job) -> JobResult {
-        // Only Python results are cached: a shell or build result can depend on more than the
-        // block (a build context, the engine's images).
-        if job.kind != crate::plan::JobKind::Python {
-            return self.inner.execute(job);
-        }
-        let key = self.key(job);
-        if let Some(e) = self.cache.load(&key) {
-            if e.blocks.len() == job.members.len() {
-                self.hits.fetch_add(1, Ordering::Relaxed);
-                return JobResult {
-                    blocks: e.blocks,
-                    duration: Duration::from_millis(e.duration_ms),
-                    stderr: e.stderr,
-                    stdout: e.stdout,
-                    cached: true,
-                    cpu: None,
-                };
-            }
-        }
-        self.misses.fetch_add(1, Ordering::Relaxed);
-        let r = self.inner.execute(job);
-        if storable(&r) {
-            let entry = Entry {
-                key: key.clone(),
-                at: now_secs(),
-                blocks: r.blocks.clone(),
-                duration_ms: u64::try_from(r.duration.as_millis()).unwrap_or(u64::MAX),
-                stderr: r.stderr.clone(),
-                stdout: r.stdout.clone(),
-            };
-            // A cache that cannot be written only costs speed.
-            let _ = self.cache.store(&key, &entry);
-        }
-        r
-    }
-
-    fn sandbox(&self) -> &'static str {
-        self.inner.sandbox()
-    }
-
-    fn cache(&self) -> Option<&Cache> {
-        Some(&self.cache)
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::model::Status;
 
     fn entry(key: &str, at: u64, stdout: &str) -> Entry {
         Entry {

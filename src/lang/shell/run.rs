@@ -12,13 +12,15 @@ use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use super::session;
+use crate::lang::netfail;
+use crate::lang::python::fmt_secs;
+use crate::model::BlockResult;
+use crate::model::JobResult;
+use crate::model::{Job, JobKind};
 use crate::model::{Shell, Status};
-use crate::plan::{Job, JobKind};
-use crate::run::process::{self, Exit, Limits};
-use crate::run::sandbox::Sandbox;
-use crate::run::{tail, JobResult};
-use crate::target::netfail;
-use crate::target::python::{fmt_secs, BlockResult};
+use crate::sys::process::{self, Exit, Limits};
+use crate::sys::sandbox::Sandbox;
+use crate::sys::tail;
 
 /// Marks the start of a session command's output: `\x1eDM <n>`.
 const BEGIN: &str = "\u{1e}DM ";
@@ -45,7 +47,7 @@ impl Runner {
         Runner {
             sandbox,
             allow_unsandboxed,
-            temp_root: crate::run::job_root(),
+            temp_root: crate::sys::job_root(),
             limits: Limits::default(),
         }
     }
@@ -59,7 +61,7 @@ impl Runner {
             );
             return result(vec![b], Duration::ZERO, String::new());
         }
-        if job.kind == JobKind::Script(Shell::Zsh) && crate::run::which("zsh").is_none() {
+        if job.kind == JobKind::Script(Shell::Zsh) && crate::sys::which("zsh").is_none() {
             let mut b = BlockResult::new(Status::Blocked);
             b.reason = Some("not run: zsh is not installed here".into());
             return result(vec![b], Duration::ZERO, String::new());
@@ -76,7 +78,7 @@ impl Runner {
 
     fn try_execute(&self, job: &Job) -> std::io::Result<JobResult> {
         let code = job.members.first().map_or("", |m| &*m.code);
-        let dir = crate::run::interrupt::job_dir("sh", self.temp_root.as_deref())?;
+        let dir = crate::sys::interrupt::job_dir("sh", self.temp_root.as_deref())?;
         let (work, home, tmp, bin) = (
             dir.path().join("work"),
             dir.path().join("home"),
@@ -108,14 +110,14 @@ impl Runner {
                 script_command(shell, &script)
             }
         };
-        let view = crate::run::sandbox::View {
+        let view = crate::sys::sandbox::View {
             job_dir: dir.path().to_path_buf(),
             scratch: vec![work.clone(), home.clone(), tmp.clone()],
             programs: vec![job.interpreter.to_path_buf()],
             network: job.network,
         };
         let mut cmd = self.sandbox.command(&program, &args, &work, &view)?;
-        crate::run::set_env(&mut cmd, &home, &tmp);
+        crate::sys::set_env(&mut cmd, &home, &tmp);
         let path = std::env::var_os("PATH").unwrap_or_else(|| "/usr/bin:/bin".into());
         let mut full = OsString::from(bin.as_os_str());
         full.push(":");
@@ -191,7 +193,7 @@ fn shell_program(shell: Shell) -> PathBuf {
         Shell::Sh => "sh",
         Shell::Zsh => "zsh",
     };
-    crate::run::which(name).unwrap_or_else(|| PathBuf::from("/bin/sh"))
+    crate::sys::which(name).unwrap_or_else(|| PathBuf::from("/bin/sh"))
 }
 
 /// The command that runs a script under `-e`; bash reports the failing line through ERR.

@@ -7,11 +7,11 @@ use std::time::Duration;
 
 use serde::Deserialize;
 
+use crate::cache::Cache;
+use crate::lang::tool::{Check, Kind};
 use crate::model::{Severity, Shell};
-use crate::run::cache::Cache;
-use crate::run::process::Exit;
-use crate::run::which;
-use crate::target::tool::{Check, Kind};
+use crate::sys::process::Exit;
+use crate::sys::which;
 
 /// A finding at a line of the checked text (not yet a Markdown line).
 #[derive(Debug, Clone, PartialEq, Eq)]

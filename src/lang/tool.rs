@@ -12,8 +12,8 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::time::Duration;
 
-use crate::run::cache::{Cache, ToolOutput};
-use crate::run::process::{self, Exit, Limits};
+use crate::cache::{Cache, ToolOutput};
+use crate::sys::process::{self, Exit, Limits};
 
 /// Which checker, for the configuration it reads on its own.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -45,7 +45,7 @@ impl Kind {
                 // its parents: the scratch folders' parents.
                 let mut files = under(&home, &[".shellcheckrc"]);
                 files.extend(under(&xdg, &["shellcheckrc"]));
-                let root = crate::run::job_root().unwrap_or_else(std::env::temp_dir);
+                let root = crate::sys::job_root().unwrap_or_else(std::env::temp_dir);
                 files.extend(root.ancestors().map(|d| d.join(".shellcheckrc")));
                 (&["SHELLCHECK_"], files)
             }
@@ -98,7 +98,7 @@ impl Check<'_> {
         field(env!("CARGO_PKG_VERSION").as_bytes());
         let real = std::fs::canonicalize(self.program).unwrap_or_else(|_| self.program.into());
         field(real.as_os_str().as_encoded_bytes());
-        field(crate::run::file_stamp(&real).unwrap_or_default().as_bytes());
+        field(crate::sys::file_stamp(&real).unwrap_or_default().as_bytes());
         field(&(self.args.len() as u64).to_le_bytes());
         for a in self.args {
             field(a.as_bytes());
@@ -181,7 +181,7 @@ impl Check<'_> {
 fn scratch_dir() -> Result<tempfile::TempDir, String> {
     let mut b = tempfile::Builder::new();
     b.prefix("docmatrix-check-");
-    match crate::run::job_root() {
+    match crate::sys::job_root() {
         Some(root) => b.tempdir_in(root),
         None => b.tempdir(),
     }

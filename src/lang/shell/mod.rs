@@ -11,8 +11,8 @@ pub mod lint;
 pub mod run;
 pub mod session;
 
+use crate::cache::Cache;
 use crate::model::{Finding, Lang, Severity, Shell, Snippet};
-use crate::run::cache::Cache;
 
 /// The script a block stands for, and for each of its lines the block's code line: a script
 /// block is itself; a session is its commands, one after the other; a session without a
@@ -97,7 +97,7 @@ pub fn findings(s: &Snippet, min: Severity, cache: Option<&Cache>) -> Vec<Findin
         })),
         Err(e) => out.push(tool_failure(s.line, "syntax check", e)),
     }
-    if shell == Shell::Zsh && crate::run::which("zsh").is_none() {
+    if shell == Shell::Zsh && crate::sys::which("zsh").is_none() {
         out.push(tool_failure(
             s.line,
             "zsh -n",

@@ -166,7 +166,7 @@ static INTERRUPTED: AtomicBool = AtomicBool::new(false);
 
 /// Spawns `cmd` (a group leader: `process_group(0)`) in the run's registry; refused once the
 /// run is interrupted. Every process docmatrix starts goes through here (or
-/// [`crate::run::process::run`], which calls it); call [`forget`] once it is reaped.
+/// [`crate::sys::process::run`], which calls it); call [`forget`] once it is reaped.
 pub fn spawn(cmd: &mut Command) -> io::Result<Child> {
     REGISTRY.spawn(cmd)
 }
@@ -443,7 +443,7 @@ pub fn job_dir(kind: &str, root: Option<&Path>) -> io::Result<JobDir> {
     Ok(JobDir { dir: Some(dir) })
 }
 
-/// The folders job folders are made in: the job root ([`crate::run::job_root`]), `/dev/shm`
+/// The folders job folders are made in: the job root ([`crate::sys::job_root`]), `/dev/shm`
 /// (the job root of an earlier run that found room there) and the system's temporary folder.
 pub fn job_roots() -> Vec<PathBuf> {
     let mut roots: Vec<PathBuf> = super::job_root().into_iter().collect();

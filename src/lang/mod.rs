@@ -16,7 +16,7 @@ pub struct CheckOptions<'a> {
     /// hadolint findings below this are dropped.
     pub hadolint_min: Severity,
     /// The run's result cache: checkers' outputs are served from it and stored in it.
-    pub cache: Option<&'a crate::run::cache::Cache>,
+    pub cache: Option<&'a crate::cache::Cache>,
 }
 
 /// The static findings of one block (no execution), at Markdown lines, sorted, without the
@@ -52,9 +52,9 @@ pub struct Others {
 }
 
 impl crate::run::Executor for Others {
-    fn execute(&self, job: &crate::plan::Job) -> crate::run::JobResult {
+    fn execute(&self, job: &crate::model::Job) -> crate::model::JobResult {
         match job.kind {
-            crate::plan::JobKind::Dockerfile => self.docker.execute(job),
+            crate::model::JobKind::Dockerfile => self.docker.execute(job),
             _ => self.shell.execute(job),
         }
     }

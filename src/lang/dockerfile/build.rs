@@ -24,8 +24,8 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::time::Duration;
 
-use crate::run::process::{self, Exit, Limits};
-use crate::target::netfail;
+use crate::lang::netfail;
+use crate::sys::process::{self, Exit, Limits};
 
 /// The kind of container engine.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -69,7 +69,7 @@ pub fn detect() -> Option<Engine> {
         (EngineKind::Docker, "docker", "{{.ServerVersion}}"),
     ];
     for (kind, name, format) in candidates {
-        let Some(program) = crate::run::which(name) else {
+        let Some(program) = crate::sys::which(name) else {
             continue;
         };
         let mut cmd = Command::new(&program);
@@ -179,7 +179,7 @@ impl BuildLock {
 }
 
 fn try_build(engine: &Engine, req: &BuildRequest) -> io::Result<BuildOutcome> {
-    let dir = crate::run::interrupt::job_dir("build", crate::run::job_root().as_deref())?;
+    let dir = crate::sys::interrupt::job_dir("build", crate::sys::job_root().as_deref())?;
     let ctx = dir.path().join("context");
     std::fs::create_dir(&ctx)?;
     if let Some(src) = req.context {
@@ -191,7 +191,7 @@ fn try_build(engine: &Engine, req: &BuildRequest) -> io::Result<BuildOutcome> {
     let unshare = if req.network || engine.kind == EngineKind::Docker {
         None
     } else {
-        match crate::run::which("unshare") {
+        match crate::sys::which("unshare") {
             Some(u) => Some(u),
             None => {
                 return Ok(BuildOutcome::Blocked {
@@ -283,7 +283,7 @@ fn judge_failure(req: &BuildRequest, output: &str, parsed: &Parsed, exit: Exit) 
     }
     if let Some(evidence) = netfail::needs_network(output) {
         return BuildOutcome::Blocked {
-            reason: format!("{}: {evidence}", crate::target::netfail::NEEDS_NETWORK),
+            reason: format!("{}: {evidence}", crate::lang::netfail::NEEDS_NETWORK),
         };
     }
     let step = parsed

@@ -1,0 +1,133 @@
+//! [`ProcessExecutor`]: every Python job a fresh interpreter process in a throwaway folder.
+
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use crate::model::Job;
+use crate::model::{JobResult, Status, STDOUT_KEPT};
+use crate::run::Executor;
+use crate::sys::process::{self, Exit, Limits};
+use crate::sys::sandbox::{self, Sandbox};
+use crate::sys::{interrupt, job_root, set_env, tail};
+
+use super as python;
+
+/// Bytes of stderr kept with a failing job.
+const STDERR_KEPT: usize = 4000;
+
+/// Runs every job as a fresh interpreter process in a throwaway directory.
+#[derive(Debug, Clone)]
+pub struct ProcessExecutor {
+    pub limits: Limits,
+    /// Where throwaway job directories are made (the system's temporary folder by default).
+    pub temp_root: Option<PathBuf>,
+    pub sandbox: Sandbox,
+}
+
+impl ProcessExecutor {
+    pub fn new(sandbox: Sandbox) -> Self {
+        ProcessExecutor {
+            limits: Limits::default(),
+            temp_root: job_root(),
+            sandbox,
+        }
+    }
+}
+
+/// Reads what a Python job left in its folder `dir` (events, stack dump) with its process
+/// record into the job's result.
+pub(crate) fn read_result(job: &Job, dir: &Path, record: process::RunRecord) -> JobResult {
+    let events = std::fs::read_to_string(dir.join(python::EVENTS_FILE)).unwrap_or_default();
+    let stack = match record.exit {
+        Exit::TimedOut => std::fs::read_to_string(dir.join(python::STACK_FILE)).unwrap_or_default(),
+        _ => String::new(),
+    };
+    let blocks = python::interpret(job, &events, &stack, &record);
+    let failed = blocks.iter().any(|b| b.status != Status::Pass);
+    let stderr = if failed {
+        // Tracebacks name the block files by their path in the throwaway job folder: drop the
+        // folder, so the text is the same whichever folder (or cache entry) it came from.
+        let prefix = format!("{}/", dir.display());
+        tail(&record.stderr.text().replace(&prefix, ""), STDERR_KEPT)
+    } else {
+        String::new()
+    };
+    JobResult {
+        blocks,
+        duration: record.duration,
+        stderr,
+        stdout: tail(&record.stdout.text(), STDOUT_KEPT),
+        cached: false,
+        cpu: record.cpu,
+    }
+}
+
+impl ProcessExecutor {
+    fn try_execute(&self, job: &Job) -> std::io::Result<JobResult> {
+        let dir = interrupt::job_dir("", self.temp_root.as_deref())?;
+        let work = dir.path().join("work");
+        let tmp = dir.path().join("tmp");
+        std::fs::create_dir(&work)?;
+        std::fs::create_dir(&tmp)?;
+        for (i, m) in job.members.iter().enumerate() {
+            std::fs::write(dir.path().join(python::block_file(i)), m.code.as_bytes())?;
+        }
+        let args = python::args(job, dir.path());
+        let view = sandbox::View {
+            job_dir: dir.path().to_path_buf(),
+            scratch: vec![work.clone(), tmp.clone()],
+            ..sandbox::View::default()
+        };
+        let mut cmd = self
+            .sandbox
+            .command(&job.interpreter, &args, &work, &view)?;
+        set_env(&mut cmd, &work, &tmp);
+        let limits = Limits {
+            timeout: job.timeout,
+            dump_file: Some(dir.path().join(python::STACK_FILE)),
+            ..self.limits.clone()
+        };
+        let mut record = process::run(&mut cmd, &limits)?;
+        if let Exit::Code(c) = record.exit {
+            if let Some(sig) = self.sandbox.signal_of(c) {
+                record.exit = Exit::Signal(sig);
+            }
+        }
+        Ok(read_result(job, dir.path(), record))
+    }
+}
+
+impl Executor for ProcessExecutor {
+    fn sandbox(&self) -> &'static str {
+        self.sandbox.name()
+    }
+
+    fn execute(&self, job: &Job) -> JobResult {
+        match self.try_execute(job) {
+            Ok(r) => r,
+            // Could not even start (the interpreter vanished, the disk is full): every block
+            // fails with the reason; the run goes on.
+            Err(e) => {
+                let record = process::RunRecord {
+                    exit: Exit::Code(-1),
+                    stdout: Default::default(),
+                    stderr: Default::default(),
+                    duration: Duration::ZERO,
+                    cpu: None,
+                };
+                let mut blocks = python::interpret(job, "", "", &record);
+                for b in blocks.iter_mut().filter(|b| b.error.is_some()) {
+                    b.error = Some(format!("cannot run {}: {e}", job.interpreter.display()));
+                }
+                JobResult {
+                    blocks,
+                    duration: Duration::ZERO,
+                    stderr: String::new(),
+                    stdout: String::new(),
+                    cached: false,
+                    cpu: None,
+                }
+            }
+        }
+    }
+}

@@ -1,0 +1,107 @@
+//! Jobs and their results: what the planner hands the executors and what comes back. Plain
+//! data, shared by every language.
+
+use std::path::PathBuf;
+use std::time::Duration;
+
+use serde::{Deserialize, Serialize};
+
+use super::{Shell, Status};
+use crate::version::PyVersion;
+
+/// One block of a job: the example it reports to, and what it runs.
+#[derive(Debug, Clone)]
+pub struct Member {
+    /// Index into the examples being planned.
+    pub example: usize,
+    /// The example's code, shared with its snippet and its jobs on other versions.
+    pub code: std::sync::Arc<str>,
+    pub raises: Option<String>,
+}
+
+/// What a job runs.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum JobKind {
+    /// Python blocks, run by the interpreter.
+    Python,
+    /// A shell script, run by that shell with the version's interpreter first on PATH.
+    Script(Shell),
+    /// A terminal session: its commands run in order, their output compared.
+    Session,
+    /// A Dockerfile, built with its Python base images set to the version.
+    Dockerfile,
+}
+
+/// One program to run on one interpreter: a single example, or the blocks of a group in order.
+#[derive(Debug, Clone)]
+pub struct Job {
+    pub kind: JobKind,
+    pub version: PyVersion,
+    /// The version's interpreter (empty for a Dockerfile, which builds on its own images),
+    /// shared by the jobs of that version.
+    pub interpreter: std::sync::Arc<std::path::Path>,
+    pub members: Vec<Member>,
+    pub timeout: Duration,
+    /// The block may use the network (`network` annotation).
+    pub network: bool,
+    /// A Dockerfile's build context folder (`context=`, resolved against its Markdown file).
+    pub context: Option<PathBuf>,
+}
+
+/// The result of one job: one [`BlockResult`] per member, and the process's traces.
+#[derive(Debug, Clone)]
+pub struct JobResult {
+    pub blocks: Vec<BlockResult>,
+    pub duration: Duration,
+    /// The tail of stderr, kept only when a block did not pass.
+    pub stderr: String,
+    /// The tail of stdout (the last [`STDOUT_KEPT`] bytes).
+    pub stdout: String,
+    /// Served from the result cache, not run.
+    pub cached: bool,
+    /// CPU time the job's process used, where its runner can tell (warm children: the
+    /// worker's `wait4`); `None` elsewhere.
+    pub cpu: Option<Duration>,
+}
+
+/// Bytes of stdout kept with every job.
+pub const STDOUT_KEPT: usize = 2000;
+
+/// What happened to one block of a job.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct BlockResult {
+    pub status: Status,
+    pub error_type: Option<String>,
+    /// One line: `Type: message`, or what ended the process.
+    pub error: Option<String>,
+    /// Where: (index of the block among the job's members, 1-based line in that block).
+    pub at: Option<(usize, usize)>,
+    pub exit_code: Option<i32>,
+    /// For skipped blocks: why.
+    pub reason: Option<String>,
+    /// A session's output against the guide's (see [`crate::lang::shell::session::diff`]).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub diff: Option<String>,
+}
+
+impl BlockResult {
+    pub fn new(status: Status) -> Self {
+        BlockResult {
+            status,
+            error_type: None,
+            error: None,
+            at: None,
+            exit_code: None,
+            reason: None,
+            diff: None,
+        }
+    }
+
+    pub(crate) fn fail(error_type: Option<&str>, error: String) -> Self {
+        BlockResult {
+            error_type: error_type.map(str::to_string),
+            error: Some(error),
+            ..BlockResult::new(Status::Fail)
+        }
+    }
+}

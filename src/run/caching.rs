@@ -1,0 +1,140 @@
+//! [`CachingExecutor`]: the result cache ([`crate::cache::Cache`]) wrapped around another
+//! executor. A job's key is everything that can change its result.
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicUsize, Ordering};
+
+use crate::cache::{Cache, FORMAT};
+use crate::interp::Interpreter;
+use crate::model::{Job, JobKind, JobResult, Status};
+
+use super::Executor;
+
+/// What identifies an interpreter's behaviour, beyond its path and version.
+fn interpreter_fingerprint(i: &Interpreter) -> String {
+    let stamp = crate::sys::file_stamp;
+    let mut parts = vec![
+        i.path.display().to_string(),
+        i.version.clone(),
+        stamp(&i.path).unwrap_or_default(),
+    ];
+    let feature: String = i.version.split('.').take(2).collect::<Vec<_>>().join(".");
+    if let Some(prefix) = i.path.parent().and_then(Path::parent) {
+        for site in [
+            prefix.join(format!("lib/python{feature}/site-packages")),
+            prefix.join(format!("local/lib/python{feature}/dist-packages")),
+            prefix.join("lib/python3/dist-packages"),
+        ] {
+            if let Some(s) = stamp(&site) {
+                parts.push(format!("{}={s}", site.display()));
+            }
+        }
+    }
+    parts.join("\n")
+}
+
+/// Serves results from a [`Cache`], running the others with `inner`.
+pub struct CachingExecutor<'a> {
+    inner: &'a dyn Executor,
+    cache: Cache,
+    /// By interpreter path: its fingerprint.
+    interpreters: BTreeMap<PathBuf, String>,
+    /// The run options that can change a result.
+    salt: String,
+    pub hits: AtomicUsize,
+    pub misses: AtomicUsize,
+}
+
+impl<'a> CachingExecutor<'a> {
+    pub fn new(
+        inner: &'a dyn Executor,
+        cache: Cache,
+        interpreters: &[Interpreter],
+        options: &str,
+    ) -> Self {
+        CachingExecutor {
+            inner,
+            cache,
+            interpreters: interpreters
+                .iter()
+                .map(|i| (i.path.clone(), interpreter_fingerprint(i)))
+                .collect(),
+            salt: format!(
+                "{FORMAT}\n{}\n{}\n{options}",
+                env!("CARGO_PKG_VERSION"),
+                inner.sandbox()
+            ),
+            hits: AtomicUsize::new(0),
+            misses: AtomicUsize::new(0),
+        }
+    }
+
+    pub fn cache(&self) -> &Cache {
+        &self.cache
+    }
+
+    /// The key of `job`: a hex BLAKE3 hash.
+    pub fn key(&self, job: &Job) -> String {
+        let mut h = blake3::Hasher::new();
+        let mut field = |s: &[u8]| {
+            h.update(&(s.len() as u64).to_le_bytes());
+            h.update(s);
+        };
+        field(self.salt.as_bytes());
+        let fp = self
+            .interpreters
+            .get(&*job.interpreter)
+            .map_or("", String::as_str);
+        field(job.interpreter.as_os_str().as_encoded_bytes());
+        field(fp.as_bytes());
+        field(&job.timeout.as_millis().to_le_bytes());
+        for m in &job.members {
+            field(m.code.as_bytes());
+            field(m.raises.as_deref().unwrap_or("-").as_bytes());
+        }
+        h.finalize().to_hex().to_string()
+    }
+}
+
+/// Whether a result may be stored: it ran to an end of its own.
+fn storable(r: &JobResult) -> bool {
+    r.blocks.iter().all(|b| match b.status {
+        Status::Pass | Status::Fail => !b.error.as_deref().is_some_and(|e| {
+            e.starts_with("cannot run") || e.starts_with("the interpreter failed")
+        }),
+        Status::Skipped => true,
+        Status::Timeout | Status::NotApplicable | Status::Unavailable | Status::Blocked => false,
+    })
+}
+
+impl Executor for CachingExecutor<'_> {
+    fn execute(&self, job: &Job) -> JobResult {
+        // Only Python results are cached: a shell or build result can depend on more than the
+        // block (a build context, the engine's images).
+        if job.kind != JobKind::Python {
+            return self.inner.execute(job);
+        }
+        let key = self.key(job);
+        if let Some(r) = self.cache.load_result(&key) {
+            if r.blocks.len() == job.members.len() {
+                self.hits.fetch_add(1, Ordering::Relaxed);
+                return r;
+            }
+        }
+        self.misses.fetch_add(1, Ordering::Relaxed);
+        let r = self.inner.execute(job);
+        if storable(&r) {
+            self.cache.store_result(&key, &r);
+        }
+        r
+    }
+
+    fn sandbox(&self) -> &'static str {
+        self.inner.sandbox()
+    }
+
+    fn cache(&self) -> Option<&Cache> {
+        Some(&self.cache)
+    }
+}
