@@ -37,7 +37,7 @@ use serde::{Deserialize, Serialize};
 use crate::model::{BlockResult, JobResult};
 
 /// Bumped whenever the stored format or the meaning of a result changes.
-pub(crate) const FORMAT: &str = "docmatrix-cache-2";
+pub(crate) const FORMAT: &str = "docmatrix-cache-3";
 
 /// How many files the entries are spread over (one per first hex digit of the key).
 pub const SHARDS: usize = 16;

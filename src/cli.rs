@@ -10,18 +10,13 @@ use indicatif::{ProgressBar, ProgressStyle};
 use docmatrix::cache::Cache;
 use docmatrix::config::{Config, Isolation, Overrides};
 use docmatrix::error::Error;
-use docmatrix::interp::{self, Found, Interpreter, SearchEnv};
-use docmatrix::lang::python;
-use docmatrix::lang::python::process::ProcessExecutor;
-use docmatrix::lang::python::warm::WarmExecutor;
-use docmatrix::lang::shell::run::Runner as ShellRunner;
+use docmatrix::interp::{self, Found, SearchEnv};
 use docmatrix::model::Job;
 use docmatrix::model::JobResult;
-use docmatrix::model::Lang;
+use docmatrix::model::{Lang, Severity};
 use docmatrix::report::terminal::Style;
-use docmatrix::run::caching::CachingExecutor;
-use docmatrix::run::Dispatch;
-use docmatrix::run::{Executor, Progress};
+use docmatrix::report::Format;
+use docmatrix::run::Progress;
 use docmatrix::sys::interrupt;
 use docmatrix::sys::sandbox::{Sandbox, SandboxMode};
 
@@ -51,12 +46,6 @@ enum Command {
     Extract(ExtractArgs),
     /// Join the JSON reports of several runs (e.g. --partition shards) and report on them.
     Merge(outputs::MergeArgs),
-}
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
-enum Format {
-    Terminal,
-    Json,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
@@ -102,8 +91,8 @@ struct ValidateArgs {
     #[arg(long, value_name = "GLOB")]
     exclude: Vec<String>,
     /// Output format on stdout
-    #[arg(long, value_enum, default_value_t = outputs::OutFormat::Terminal)]
-    format: outputs::OutFormat,
+    #[arg(long, value_enum, default_value_t = Format::Terminal)]
+    format: Format,
     #[command(flatten)]
     outputs: outputs::OutputArgs,
     /// Run only shard K of N of the examples (a group stays whole); join with `merge`
@@ -113,8 +102,8 @@ struct ValidateArgs {
     #[arg(long, value_enum, default_value_t = Color::Auto)]
     color: Color,
     /// Sandbox for snippets: auto (bubblewrap where it works), bwrap, none [default: auto]
-    #[arg(long, value_name = "MODE", value_parser = ["auto", "bwrap", "none"], conflicts_with = "no_sandbox")]
-    sandbox: Option<String>,
+    #[arg(long, value_name = "MODE", value_enum, conflicts_with = "no_sandbox")]
+    sandbox: Option<SandboxMode>,
     /// Run without a sandbox (same as --sandbox none); needed to run shell blocks where
     /// bubblewrap is missing
     #[arg(long)]
@@ -124,15 +113,15 @@ struct ValidateArgs {
     run_shell: bool,
     /// The least severe static finding that fails its example: error, warning, info, style
     /// [default: error]
-    #[arg(long, value_name = "SEVERITY", value_parser = ["error", "warning", "info", "style"])]
-    fail_on: Option<String>,
+    #[arg(long, value_name = "SEVERITY", value_enum)]
+    fail_on: Option<Severity>,
     /// No progress bar (it only shows when stderr is a terminal anyway)
     #[arg(long)]
     no_progress: bool,
     /// How jobs are isolated: warm (a forking worker per interpreter) or process (a fresh
     /// interpreter per job) [default: warm]
-    #[arg(long, value_name = "MODE", value_parser = ["warm", "process"])]
-    isolation: Option<String>,
+    #[arg(long, value_name = "MODE", value_enum)]
+    isolation: Option<Isolation>,
     /// Run everything; neither read nor write the result cache
     #[arg(long)]
     no_cache: bool,
@@ -173,7 +162,7 @@ enum CacheAction {
 struct InterpArgs {
     #[command(flatten)]
     common: Common,
-    #[arg(long, value_enum, default_value_t = Format::Terminal)]
+    #[arg(long, default_value = "terminal", value_parser = plain_format())]
     format: Format,
 }
 
@@ -185,11 +174,17 @@ struct ExtractArgs {
     common: Common,
     #[arg(long, value_name = "GLOB")]
     exclude: Vec<String>,
-    #[arg(long, value_enum, default_value_t = Format::Terminal)]
+    #[arg(long, default_value = "terminal", value_parser = plain_format())]
     format: Format,
     /// A PATH with no Markdown file in it is not an error
     #[arg(long)]
     allow_empty: bool,
+}
+
+/// `--format` of the commands that print only the terminal text or JSON.
+fn plain_format() -> impl clap::builder::TypedValueParser<Value = Format> {
+    use clap::builder::TypedValueParser;
+    clap::builder::PossibleValuesParser::new(["terminal", "json"]).try_map(|s| s.parse::<Format>())
 }
 
 fn overrides(c: &Common) -> Overrides {
@@ -209,7 +204,7 @@ fn resolve(o: &Overrides) -> Result<Config, Error> {
 /// Every path to read must yield a Markdown file: a mistyped path or an empty folder is an
 /// error (exit status 2) unless `--allow-empty`, which turns it into a note.
 fn check_inputs(config: &Config, allow_empty: bool) -> Result<(), Error> {
-    let empty = docmatrix::discover::empty_roots(&config.paths, &config.exclude)?;
+    let empty = docmatrix::discover::empty_roots(&config.inputs.paths, &config.inputs.exclude)?;
     if empty.is_empty() {
         return Ok(());
     }
@@ -221,7 +216,7 @@ fn check_inputs(config: &Config, allow_empty: bool) -> Result<(), Error> {
         );
         return Ok(());
     }
-    let excluded = if config.exclude_patterns.is_empty() {
+    let excluded = if config.inputs.exclude_patterns.is_empty() {
         ""
     } else {
         " that the exclude globs leave in"
@@ -351,13 +346,13 @@ fn validate(a: ValidateArgs) -> Result<i32, Error> {
         offline: a.offline,
         exclude: a.exclude.clone(),
         sandbox: if a.no_sandbox {
-            Some("none".into())
+            Some(SandboxMode::None)
         } else {
-            a.sandbox.clone()
+            a.sandbox
         },
         run_shell: a.run_shell,
-        fail_on: a.fail_on.clone(),
-        isolation: a.isolation.clone(),
+        fail_on: a.fail_on,
+        isolation: a.isolation,
         no_cache: a.no_cache,
         cache_dir: a.cache_dir.clone(),
         partition: a.partition,
@@ -368,74 +363,36 @@ fn validate(a: ValidateArgs) -> Result<i32, Error> {
     a.outputs.check()?;
     check_inputs(&config, a.allow_empty)?;
     if a.dry_run {
-        return dry_run(&config, a.format.plain()?);
+        return dry_run(&config, outputs::plain(a.format)?);
     }
-    let sandbox = select_sandbox(config.sandbox)?;
-    if let Some(dir) = &config.cache_dir {
+    let sandbox = select_sandbox(config.run.sandbox)?;
+    if let Some(dir) = &config.run.cache_dir {
         if let Err(why) = Cache::new(dir.clone()).usable() {
             eprintln!(
                 "docmatrix: warning: cache disabled: {}: {why}",
                 dir.display()
             );
-            config.cache_dir = None;
+            config.run.cache_dir = None;
         }
     }
     let mut env = SearchEnv::from_process();
     env.probe_cache = config
+        .run
         .cache_dir
         .as_ref()
         .map(|d| d.join("interpreters.json"));
     let prepared = docmatrix::prepare_with(&config, &env, &|m: &str| eprintln!("docmatrix: {m}"))?;
-    let process = ProcessExecutor::new(sandbox);
-    let interpreters: Vec<Interpreter> =
-        prepared.interpreters.values().flatten().cloned().collect();
-    let warm = match config.isolation {
-        Isolation::Warm => {
-            let paths: Vec<PathBuf> = interpreters.iter().map(|i| i.path.clone()).collect();
-            let preload = python::preload_for(
-                prepared
-                    .examples
-                    .iter()
-                    .filter(|s| s.lang == Lang::Python)
-                    .map(|s| &*s.code),
-            );
-            WarmExecutor::new(&paths, &preload, process.clone()).ok()
-        }
-        Isolation::Process => None,
-    };
-    let python_executor: &dyn Executor = match &warm {
-        Some(w) => w,
-        None => &process,
-    };
-    let others = docmatrix::lang::Others {
-        shell: ShellRunner::new(process.sandbox.clone(), config.sandbox == SandboxMode::None),
-        docker: docmatrix::lang::dockerfile::Runner::detect(&config),
-    };
-    let dispatch = Dispatch {
-        python: python_executor,
-        others: &others,
-    };
-    let base: &dyn Executor = &dispatch;
-    let isolation = match config.isolation {
-        Isolation::Warm => "warm",
-        Isolation::Process => "process",
-    };
-    let caching = config
-        .cache_dir
-        .clone()
-        .map(|dir| CachingExecutor::new(base, Cache::new(dir), &interpreters, isolation));
-    let executor: &dyn Executor = match &caching {
-        Some(c) => c,
-        None => base,
-    };
+    let runner = docmatrix::runner::Runner::new(
+        &config,
+        sandbox,
+        &prepared.interpreters,
+        &prepared.examples,
+    );
     let bar = Bar::new(!a.no_progress && std::io::stderr().is_terminal());
-    let report = docmatrix::run_prepared(&config, prepared, executor, &bar);
+    let report = docmatrix::run_prepared(&config, prepared, runner.executor(), &bar);
     bar.bar.finish_and_clear();
-    if let Some(c) = &caching {
-        c.cache().prune();
-        for w in c.cache().warnings() {
-            eprintln!("docmatrix: warning: {w}");
-        }
+    for w in runner.finish() {
+        eprintln!("docmatrix: warning: {w}");
     }
     let style = Style {
         color: outputs::colour(a.color),
@@ -448,7 +405,7 @@ fn validate(a: ValidateArgs) -> Result<i32, Error> {
 fn dry_run(config: &Config, format: Format) -> Result<i32, Error> {
     let start = std::time::Instant::now();
     let mut corpus = docmatrix::load(config)?;
-    let examples = docmatrix::partition::select(corpus.take_checked(), config.partition);
+    let examples = docmatrix::partition::select(corpus.take_checked(), config.inputs.partition);
     let assumed = config
         .versions
         .iter()
@@ -484,7 +441,7 @@ fn dry_run(config: &Config, format: Format) -> Result<i32, Error> {
             });
             write_json(&doc);
         }
-        Format::Terminal => {
+        _ => {
             let mut text = String::new();
             for d in corpus.errors.iter().chain(&corpus.warnings) {
                 text.push_str(&format!("{}\n", d.display()));
@@ -515,7 +472,7 @@ fn cache(a: CacheArgs) -> Result<i32, Error> {
     })?;
     if let CacheAction::Envs = a.action {
         // Environments are built even with the result cache off: then in the default folder.
-        let Some(dir) = config.cache_dir.clone().or_else(Cache::default_dir) else {
+        let Some(dir) = config.run.cache_dir.clone().or_else(Cache::default_dir) else {
             write_stdout("no cache folder\n");
             return Ok(0);
         };
@@ -547,7 +504,7 @@ fn cache(a: CacheArgs) -> Result<i32, Error> {
         write_stdout(&text);
         return Ok(0);
     }
-    let Some(dir) = config.cache_dir else {
+    let Some(dir) = config.run.cache_dir else {
         write_stdout("the result cache is off (`cache = false` in the config)\n");
         return Ok(0);
     };
@@ -592,7 +549,7 @@ fn interpreters(a: InterpArgs) -> Result<i32, Error> {
     let config = resolve(&overrides(&a.common))?;
     let found = interp::discover(
         &config.versions,
-        &config.interpreters,
+        &config.python.interpreters,
         &SearchEnv::from_process(),
     );
     let mut missing = 0;
@@ -618,8 +575,8 @@ fn interpreters(a: InterpArgs) -> Result<i32, Error> {
         }
     }
     match a.format {
-        Format::Terminal => write_stdout(&text),
         Format::Json => write_json(&json),
+        _ => write_stdout(&text),
     }
     Ok(if missing > 0 { 1 } else { 0 })
 }
@@ -677,7 +634,7 @@ fn extract(a: ExtractArgs) -> Result<i32, Error> {
             });
             write_json(&doc);
         }
-        Format::Terminal => {
+        _ => {
             let mut text = String::new();
             for s in &corpus.snippets {
                 let lines = s.code_lines.len();

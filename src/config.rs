@@ -30,9 +30,9 @@ pub struct FileConfig {
     pub jobs: Option<usize>,
     pub allow_missing: Option<bool>,
     /// `auto` (bwrap where it works), `bwrap`, or `none`.
-    pub sandbox: Option<String>,
+    pub sandbox: Option<SandboxMode>,
     /// `warm` (a forking worker per interpreter) or `process` (a fresh interpreter per job).
-    pub isolation: Option<String>,
+    pub isolation: Option<Isolation>,
     /// `false` turns the result cache off.
     pub cache: Option<bool>,
     /// Where the result cache lives (relative to this file); default `$XDG_CACHE_HOME/docmatrix`.
@@ -40,7 +40,7 @@ pub struct FileConfig {
     /// `"3.12" = "/opt/python/bin/python3.12"`
     pub interpreters: Option<BTreeMap<String, PathBuf>>,
     /// The least severe static finding that fails its example (`error` by default).
-    pub fail_on: Option<String>,
+    pub fail_on: Option<Severity>,
     pub shell: Option<ShellFile>,
     pub dockerfile: Option<DockerfileFile>,
     pub includes: Option<IncludesFile>,
@@ -78,7 +78,7 @@ pub struct ShellFile {
     /// Run shell blocks (not only check them); a block's `run` / `no-run` wins.
     pub run: Option<bool>,
     /// The least severe shellcheck finding reported (`warning` by default).
-    pub min_severity: Option<String>,
+    pub min_severity: Option<Severity>,
 }
 
 /// `[dockerfile]`
@@ -92,7 +92,7 @@ pub struct DockerfileFile {
     /// Seconds a build may take (default 300).
     pub timeout: Option<f64>,
     /// The least severe hadolint finding reported (`warning` by default).
-    pub min_severity: Option<String>,
+    pub min_severity: Option<Severity>,
 }
 
 /// What the command line says; `None` leaves the config file's value.
@@ -106,8 +106,8 @@ pub struct Overrides {
     pub exclude: Vec<String>,
     pub config: Option<PathBuf>,
     pub no_config: bool,
-    pub sandbox: Option<String>,
-    pub isolation: Option<String>,
+    pub sandbox: Option<SandboxMode>,
+    pub isolation: Option<Isolation>,
     pub no_cache: bool,
     pub cache_dir: Option<PathBuf>,
     /// `--partition K/N`: run only that slice of the examples.
@@ -117,11 +117,12 @@ pub struct Overrides {
     /// Use only environments already built (`--offline`).
     pub offline: bool,
     /// `--fail-on SEVERITY`.
-    pub fail_on: Option<String>,
+    pub fail_on: Option<Severity>,
 }
 
 /// How jobs are isolated from each other.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, clap::ValueEnum)]
+#[serde(rename_all = "lowercase")]
 pub enum Isolation {
     /// A child forked from a warm worker per interpreter (the default).
     Warm,
@@ -129,44 +130,69 @@ pub enum Isolation {
     Process,
 }
 
-/// The one merged configuration every later stage reads.
+impl Isolation {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Isolation::Warm => "warm",
+            Isolation::Process => "process",
+        }
+    }
+}
+
+/// The one merged configuration every later stage reads, grouped by concern like the file.
 #[derive(Debug, Clone)]
 pub struct Config {
+    /// The file the settings came from, if any.
+    pub source: Option<PathBuf>,
     pub versions: Vec<PyVersion>,
+    pub inputs: Inputs,
+    pub run: RunOptions,
+    pub policy: PolicyOptions,
+    pub python: PythonOptions,
+    pub shell: ShellOptions,
+    pub docker: DockerOptions,
+}
+
+/// What is read: the Markdown files, the included files, the slice of the examples.
+#[derive(Debug, Clone)]
+pub struct Inputs {
     pub paths: Vec<PathBuf>,
     pub exclude: GlobSet,
     pub exclude_patterns: Vec<String>,
-    pub timeout: Duration,
-    pub jobs: usize,
-    pub allow_missing: bool,
-    pub interpreters: BTreeMap<PyVersion, PathBuf>,
-    pub sandbox: SandboxMode,
-    pub isolation: Isolation,
-    /// The result cache's folder; `None` when the cache is off.
-    pub cache_dir: Option<PathBuf>,
-    /// The slice of the examples to run (`--partition`); all of them when `None`.
-    pub partition: Option<Partition>,
-    /// The file the settings came from, if any.
-    pub source: Option<PathBuf>,
-    /// Static findings at or above this severity fail their example.
-    pub fail_on: Severity,
-    /// Shell blocks run by default (else only with a `run` annotation).
-    pub shell_run: bool,
-    /// shellcheck findings below this severity are not reported.
-    pub shell_min_severity: Severity,
-    /// Dockerfile blocks are built where an engine answers.
-    pub docker_build: bool,
-    /// Missing base images may be pulled.
-    pub docker_pull: bool,
-    pub docker_timeout: Duration,
-    /// hadolint findings below this severity are not reported.
-    pub docker_min_severity: Severity,
     /// The folder included files must be in (`[includes] root`); `None`: the config file's
     /// folder, else the nearest folder above the docs holding `.git` or `pyproject.toml`,
     /// else the current folder (see [`Config::include_root`]).
     pub include_root: Option<PathBuf>,
     /// `[includes] base-paths`, relative to the root.
     pub include_bases: Vec<PathBuf>,
+    /// The slice of the examples to run (`--partition`); all of them when `None`.
+    pub partition: Option<Partition>,
+}
+
+/// How jobs run.
+#[derive(Debug, Clone)]
+pub struct RunOptions {
+    pub timeout: Duration,
+    pub jobs: usize,
+    pub sandbox: SandboxMode,
+    pub isolation: Isolation,
+    /// The result cache's folder; `None` when the cache is off.
+    pub cache_dir: Option<PathBuf>,
+}
+
+/// What fails the run.
+#[derive(Debug, Clone)]
+pub struct PolicyOptions {
+    /// A version with no interpreter does not fail the run.
+    pub allow_missing: bool,
+    /// Static findings at or above this severity fail their example.
+    pub fail_on: Severity,
+}
+
+/// The interpreters and what is installed in them.
+#[derive(Debug, Clone)]
+pub struct PythonOptions {
+    pub interpreters: BTreeMap<PyVersion, PathBuf>,
     /// What the examples need installed, by version (the top level's, or the version's
     /// `[environment."3.X"]`); empty: the bare interpreters.
     pub dependencies: BTreeMap<PyVersion, crate::env::Spec>,
@@ -174,10 +200,31 @@ pub struct Config {
     pub offline: bool,
 }
 
+/// `[shell]`, resolved.
+#[derive(Debug, Clone)]
+pub struct ShellOptions {
+    /// Shell blocks run by default (else only with a `run` annotation).
+    pub run: bool,
+    /// shellcheck findings below this severity are not reported.
+    pub min_severity: Severity,
+}
+
+/// `[dockerfile]`, resolved.
+#[derive(Debug, Clone)]
+pub struct DockerOptions {
+    /// Dockerfile blocks are built where an engine answers.
+    pub build: bool,
+    /// Missing base images may be pulled.
+    pub pull: bool,
+    pub timeout: Duration,
+    /// hadolint findings below this severity are not reported.
+    pub min_severity: Severity,
+}
+
 impl Config {
     /// The project root for includes (see [`Config::include_root`]'s field).
     pub fn include_root(&self, cwd: &Path) -> PathBuf {
-        if let Some(r) = &self.include_root {
+        if let Some(r) = &self.inputs.include_root {
             return r.clone();
         }
         if let Some(dir) = self.source.as_deref().and_then(Path::parent) {
@@ -187,7 +234,7 @@ impl Config {
                 dir.to_path_buf()
             };
         }
-        let first = self.paths.first().map(|p| cwd.join(p));
+        let first = self.inputs.paths.first().map(|p| cwd.join(p));
         let start = first
             .as_deref()
             .and_then(|p| std::fs::canonicalize(p).ok())
@@ -329,25 +376,8 @@ impl Config {
                 .map_err(|e: String| cerr(format!("[interpreters]: {e}")))?;
             interpreters.insert(ver, rebase(v));
         }
-        let sandbox = match o.sandbox.as_deref().or(file.sandbox.as_deref()) {
-            None | Some("auto") => SandboxMode::Auto,
-            Some("bwrap") => SandboxMode::Bwrap,
-            Some("none") => SandboxMode::None,
-            Some(other) => {
-                return Err(Error::Usage(format!(
-                    "sandbox must be auto, bwrap or none, not `{other}`"
-                )))
-            }
-        };
-        let isolation = match o.isolation.as_deref().or(file.isolation.as_deref()) {
-            None | Some("warm") => Isolation::Warm,
-            Some("process") => Isolation::Process,
-            Some(other) => {
-                return Err(Error::Usage(format!(
-                    "isolation must be warm or process, not `{other}`"
-                )))
-            }
-        };
+        let sandbox = o.sandbox.or(file.sandbox).unwrap_or_default();
+        let isolation = o.isolation.or(file.isolation).unwrap_or(Isolation::Warm);
         // A warm job passes through docmatrix, its worker (compiling, forking) and its child,
         // one after the other, and a worker serves one request at a time: four in flight per
         // core keep the cores busy (cold benchmark run 7.2-8.1 s with two, 6.8-7.2 s with
@@ -376,15 +406,7 @@ impl Config {
                 .or_else(|| file.cache_dir.as_ref().map(rebase))
                 .or_else(crate::cache::Cache::default_dir)
         };
-        let severity = |v: Option<&str>, default: Severity, key: &str| -> Result<Severity, Error> {
-            v.map_or(Ok(default), |s| {
-                s.parse().map_err(|e: String| cerr(format!("{key}: {e}")))
-            })
-        };
-        let fail_on = match &o.fail_on {
-            Some(s) => s.parse().map_err(Error::Usage)?,
-            None => severity(file.fail_on.as_deref(), Severity::Error, "fail-on")?,
-        };
+        let fail_on = o.fail_on.or(file.fail_on).unwrap_or(Severity::Error);
         let shell = file.shell.unwrap_or_default();
         let docker = file.dockerfile.unwrap_or_default();
         let docker_timeout = docker.timeout.unwrap_or(300.0);
@@ -426,38 +448,42 @@ impl Config {
             .filter(|(_, s)| !s.is_empty())
             .collect();
         Ok(Config {
-            dependencies,
-            offline: o.offline,
-            include_root: includes.root.as_ref().map(|r| base_dir.join(r)),
-            include_bases: includes.base_paths.unwrap_or_default(),
-            fail_on,
-            shell_run: o.run_shell || shell.run.unwrap_or(false),
-            shell_min_severity: severity(
-                shell.min_severity.as_deref(),
-                Severity::Warning,
-                "[shell] min-severity",
-            )?,
-            docker_build: docker.build.unwrap_or(true),
-            docker_pull: docker.pull.unwrap_or(false),
-            docker_timeout: Duration::from_secs_f64(docker_timeout),
-            docker_min_severity: severity(
-                docker.min_severity.as_deref(),
-                Severity::Warning,
-                "[dockerfile] min-severity",
-            )?,
-            isolation,
-            cache_dir,
-            sandbox,
-            versions,
-            paths,
-            exclude: build_globs(&exclude_patterns)?,
-            exclude_patterns,
-            timeout: Duration::from_secs_f64(timeout),
-            jobs,
-            allow_missing: o.allow_missing || file.allow_missing.unwrap_or(false),
-            interpreters,
-            partition: o.partition,
             source,
+            versions,
+            inputs: Inputs {
+                paths,
+                exclude: build_globs(&exclude_patterns)?,
+                exclude_patterns,
+                include_root: includes.root.as_ref().map(|r| base_dir.join(r)),
+                include_bases: includes.base_paths.unwrap_or_default(),
+                partition: o.partition,
+            },
+            run: RunOptions {
+                timeout: Duration::from_secs_f64(timeout),
+                jobs,
+                sandbox,
+                isolation,
+                cache_dir,
+            },
+            policy: PolicyOptions {
+                allow_missing: o.allow_missing || file.allow_missing.unwrap_or(false),
+                fail_on,
+            },
+            python: PythonOptions {
+                interpreters,
+                dependencies,
+                offline: o.offline,
+            },
+            shell: ShellOptions {
+                run: o.run_shell || shell.run.unwrap_or(false),
+                min_severity: shell.min_severity.unwrap_or(Severity::Warning),
+            },
+            docker: DockerOptions {
+                build: docker.build.unwrap_or(true),
+                pull: docker.pull.unwrap_or(false),
+                timeout: Duration::from_secs_f64(docker_timeout),
+                min_severity: docker.min_severity.unwrap_or(Severity::Warning),
+            },
         })
     }
 }
@@ -489,20 +515,20 @@ mod tests {
         )
         .unwrap();
         let c = Config::resolve(dir.path(), &Overrides::default()).unwrap();
-        assert_eq!(c.fail_on, Severity::Warning);
-        assert!(c.shell_run);
-        assert_eq!(c.shell_min_severity, Severity::Info);
-        assert!(!c.docker_build);
-        assert!(c.docker_pull);
-        assert_eq!(c.docker_timeout, Duration::from_secs(60));
-        assert_eq!(c.docker_min_severity, Severity::Error);
+        assert_eq!(c.policy.fail_on, Severity::Warning);
+        assert!(c.shell.run);
+        assert_eq!(c.shell.min_severity, Severity::Info);
+        assert!(!c.docker.build);
+        assert!(c.docker.pull);
+        assert_eq!(c.docker.timeout, Duration::from_secs(60));
+        assert_eq!(c.docker.min_severity, Severity::Error);
         // The command line wins.
         let o = Overrides {
-            fail_on: Some("error".into()),
+            fail_on: Some(Severity::Error),
             ..Default::default()
         };
         assert_eq!(
-            Config::resolve(dir.path(), &o).unwrap().fail_on,
+            Config::resolve(dir.path(), &o).unwrap().policy.fail_on,
             Severity::Error
         );
 
@@ -515,8 +541,8 @@ mod tests {
             },
         )
         .unwrap();
-        assert_eq!(c.fail_on, Severity::Error);
-        assert!(!c.shell_run && c.docker_build && !c.docker_pull);
+        assert_eq!(c.policy.fail_on, Severity::Error);
+        assert!(!c.shell.run && c.docker.build && !c.docker.pull);
         std::fs::write(&p, "[shell]\nrun = true\nmin-severty = \"info\"\n").unwrap();
         let e = Config::resolve(dir.path(), &Overrides::default())
             .unwrap_err()
@@ -584,7 +610,7 @@ mod tests {
             },
         )
         .unwrap();
-        assert_eq!(c.jobs, 2);
+        assert_eq!(c.run.jobs, 2);
     }
 
     #[test]
@@ -604,9 +630,9 @@ mod tests {
             c.versions,
             vec![PyVersion::new(3, 10), PyVersion::new(3, 12)]
         );
-        assert_eq!(c.timeout, Duration::from_secs(3));
-        assert_eq!(c.paths, vec![root.join("guides")]);
-        assert!(c.exclude.is_match("docs/drafts/x.md"));
+        assert_eq!(c.run.timeout, Duration::from_secs(3));
+        assert_eq!(c.inputs.paths, vec![root.join("guides")]);
+        assert!(c.inputs.exclude.is_match("docs/drafts/x.md"));
         let o = Overrides {
             python: Some("3.9".into()),
             timeout: Some(1.5),
@@ -614,6 +640,6 @@ mod tests {
         };
         let c = Config::resolve(&sub, &o).unwrap();
         assert_eq!(c.versions, vec![PyVersion::new(3, 9)]);
-        assert_eq!(c.timeout, Duration::from_millis(1500));
+        assert_eq!(c.run.timeout, Duration::from_millis(1500));
     }
 }

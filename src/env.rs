@@ -13,6 +13,7 @@
 //! Installing is the only step that uses the network, outside the sandbox; examples run from
 //! the environment's interpreter, which the sandbox mounts read-only.
 
+use std::collections::BTreeMap;
 use std::fs::File;
 use std::io;
 use std::path::{Path, PathBuf};
@@ -21,6 +22,7 @@ use std::time::Duration;
 
 use crate::interp::Interpreter;
 use crate::sys::process::{self, Exit, Limits};
+use crate::version::PyVersion;
 
 /// Marks an environment as complete; written last.
 const COMPLETE: &str = ".docmatrix-complete";
@@ -421,6 +423,41 @@ fn one_line(l: &str) -> String {
         s.push('…');
     }
     s
+}
+
+/// How long one install may take before the build is abandoned (`blocked`).
+const INSTALL_TIMEOUT: Duration = Duration::from_secs(900);
+
+/// [`ensure`] for every version of `wanted` (its interpreter and what it needs), in parallel;
+/// results by version.
+pub fn ensure_all(
+    root: &Path,
+    wanted: &BTreeMap<PyVersion, (Interpreter, &Spec)>,
+    offline: bool,
+    progress: &(dyn Fn(&str) + Sync),
+) -> Vec<(PyVersion, Result<Env, EnvError>)> {
+    let installer = Installer::find();
+    std::thread::scope(|s| {
+        let handles: Vec<_> = wanted
+            .iter()
+            .map(|(v, (i, spec))| {
+                let installer = &installer;
+                let h = s.spawn(move || {
+                    ensure(root, i, spec, installer, offline, INSTALL_TIMEOUT, progress)
+                });
+                (*v, h)
+            })
+            .collect();
+        handles
+            .into_iter()
+            .map(|(v, h)| {
+                let r = h.join().unwrap_or_else(|_| {
+                    Err(EnvError::Blocked("the environment build failed".into()))
+                });
+                (v, r)
+            })
+            .collect()
+    })
 }
 
 #[cfg(test)]

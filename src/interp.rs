@@ -16,13 +16,53 @@ use std::process::Command;
 use std::time::Duration;
 
 use rayon::prelude::*;
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 use crate::sys::process::{self, Exit, Limits};
 use crate::version::PyVersion;
 
+/// Where an interpreter was found.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+pub enum Origin {
+    /// `[interpreters]` in the config.
+    #[serde(rename = "config")]
+    Config,
+    #[serde(rename = "PATH")]
+    Path,
+    #[serde(rename = "pyenv")]
+    Pyenv,
+    #[serde(rename = "uv")]
+    Uv,
+    /// The environment docmatrix built with the examples' dependencies.
+    #[serde(rename = "env")]
+    Env,
+    /// A report from another version of docmatrix named a place this one does not know.
+    #[default]
+    #[serde(rename = "unknown", other)]
+    Unknown,
+}
+
+impl Origin {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Origin::Config => "config",
+            Origin::Path => "PATH",
+            Origin::Pyenv => "pyenv",
+            Origin::Uv => "uv",
+            Origin::Env => "env",
+            Origin::Unknown => "unknown",
+        }
+    }
+}
+
+impl std::fmt::Display for Origin {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
 /// A verified interpreter.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Interpreter {
     /// The real binary (shims resolved), called by absolute path.
     pub path: PathBuf,
@@ -30,7 +70,8 @@ pub struct Interpreter {
     pub version: String,
     /// Where it was found: `config`, `PATH`, `pyenv` or `uv`; `env` for the environment
     /// docmatrix built with the examples' dependencies.
-    pub source: &'static str,
+    #[serde(default)]
+    pub source: Origin,
     /// For `env`: the installed distributions, `name==version`.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub packages: Vec<String>,
@@ -181,7 +222,7 @@ fn is_shims_dir(dir: &Path, root: &Path) -> bool {
 }
 
 /// The candidates for `v`, in discovery order, with their source.
-pub fn candidates(v: PyVersion, env: &SearchEnv) -> Vec<(PathBuf, &'static str)> {
+pub fn candidates(v: PyVersion, env: &SearchEnv) -> Vec<(PathBuf, Origin)> {
     let exe = format!("python{v}");
     let mut out = Vec::new();
     let pyenv = env
@@ -197,16 +238,16 @@ pub fn candidates(v: PyVersion, env: &SearchEnv) -> Vec<(PathBuf, &'static str)>
             match &pyenv {
                 Some(root) if is_shims_dir(&dir, root) => {
                     if let Some(real) = through_shim(root, &exe, env) {
-                        out.push((real, "pyenv"));
+                        out.push((real, Origin::Pyenv));
                     }
                 }
-                _ => out.push((p, "PATH")),
+                _ => out.push((p, Origin::Path)),
             }
         }
     }
     if let Some(root) = pyenv {
         for d in versioned_dirs(&root.join("versions"), &v.to_string()) {
-            out.push((d.join("bin").join(&exe), "pyenv"));
+            out.push((d.join("bin").join(&exe), Origin::Pyenv));
         }
     }
     let uv = env.uv_dir.clone().or_else(|| {
@@ -217,7 +258,7 @@ pub fn candidates(v: PyVersion, env: &SearchEnv) -> Vec<(PathBuf, &'static str)>
     });
     if let Some(root) = uv {
         for d in versioned_dirs(&root, &format!("cpython-{v}")) {
-            out.push((d.join("bin").join(&exe), "uv"));
+            out.push((d.join("bin").join(&exe), Origin::Uv));
         }
     }
     out.retain(|(p, _)| is_executable(p));
@@ -364,7 +405,7 @@ fn find_one(v: PyVersion, configured: Option<&PathBuf>, env: &SearchEnv, probes:
             Ok((got, version, path)) if got == v => Found::Yes(Interpreter {
                 path,
                 version,
-                source: "config",
+                source: Origin::Config,
                 packages: Vec::new(),
             }),
             Ok((got, ..)) => Found::No(format!(
@@ -428,7 +469,7 @@ mod tests {
             .map(|(p, s)| {
                 (
                     p.strip_prefix(root).unwrap().to_string_lossy().into_owned(),
-                    s,
+                    s.as_str(),
                 )
             })
             .collect();
@@ -478,7 +519,7 @@ mod tests {
             .into_iter()
             .map(|(p, s)| {
                 let rel = p.strip_prefix(root).unwrap().to_string_lossy().into_owned();
-                (rel, s)
+                (rel, s.as_str())
             })
             .collect()
     }

@@ -95,12 +95,7 @@ pub fn judge(
     } else {
         with(&|o| o.status == Status::Unavailable)
     };
-    let not_reached = with(&|o| {
-        o.status == Status::Skipped
-            && o.reason
-                .as_deref()
-                .is_some_and(|r| r.starts_with("not reached"))
-    });
+    let not_reached = with(&|o| o.not_reached.is_some());
     let mut problems = Vec::new();
     if !failed.is_empty() {
         problems.push(format!("fails on {}", list(&failed)));

@@ -6,55 +6,20 @@ use std::io::{IsTerminal, Write};
 use std::path::{Component, Path, PathBuf};
 use std::str::FromStr;
 
-use clap::{Args, ValueEnum};
+use clap::Args;
 
 use docmatrix::error::Error;
 use docmatrix::report::{self, badge, terminal::Style, Format, Links, Options, Report};
 
 use super::{write_stdout, Color};
 
-/// What `validate` and `merge` print on standard output.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
-pub enum OutFormat {
-    /// The matrix, failures and summary, for a person
-    Terminal,
-    /// One JSON document (docs/json.md); the input of `docmatrix merge`
-    Json,
-    /// JUnit XML: a test case per example and version
-    Junit,
-    /// GitHub Actions workflow commands: `::error` annotations at file:line
-    Github,
-    /// A Markdown matrix, for a pull-request comment or a step summary
-    Markdown,
-    /// SARIF 2.1.0, for code scanning
-    Sarif,
-    /// The self-contained HTML page of the badge report
-    Html,
-}
-
-impl OutFormat {
-    fn lib(self) -> Format {
-        match self {
-            OutFormat::Terminal => Format::Terminal,
-            OutFormat::Json => Format::Json,
-            OutFormat::Junit => Format::Junit,
-            OutFormat::Github => Format::Github,
-            OutFormat::Markdown => Format::Markdown,
-            OutFormat::Sarif => Format::Sarif,
-            OutFormat::Html => Format::Html,
-        }
-    }
-
-    /// The format of the commands that only print terminal or JSON (`--dry-run`).
-    pub fn plain(self) -> Result<super::Format, Error> {
-        match self {
-            OutFormat::Terminal => Ok(super::Format::Terminal),
-            OutFormat::Json => Ok(super::Format::Json),
-            other => Err(Error::Usage(format!(
-                "--dry-run prints `terminal` or `json`, not `{}`",
-                other.lib()
-            ))),
-        }
+/// The format of the commands that only print terminal or JSON (`--dry-run`).
+pub fn plain(format: Format) -> Result<Format, Error> {
+    match format {
+        Format::Terminal | Format::Json => Ok(format),
+        other => Err(Error::Usage(format!(
+            "--dry-run prints `terminal` or `json`, not `{other}`"
+        ))),
     }
 }
 
@@ -105,8 +70,8 @@ pub struct MergeArgs {
     #[arg(required = true, value_name = "REPORT")]
     inputs: Vec<PathBuf>,
     /// Output format on stdout
-    #[arg(long, value_enum, default_value_t = OutFormat::Terminal)]
-    format: OutFormat,
+    #[arg(long, value_enum, default_value_t = Format::Terminal)]
+    format: Format,
     #[command(flatten)]
     outputs: OutputArgs,
     /// Colour on the terminal (NO_COLOR turns `auto` off)
@@ -270,17 +235,12 @@ fn write_file(path: &Path, text: &str) -> Result<(), Error> {
 /// Prints the report on stdout as `format`, writes every `--report` and the badges, and
 /// appends the Markdown summary to `$GITHUB_STEP_SUMMARY` when it is set and the GitHub
 /// format was asked for. Returns the exit status.
-pub fn emit(
-    report: &Report,
-    format: OutFormat,
-    out: &OutputArgs,
-    style: Style,
-) -> Result<i32, Error> {
+pub fn emit(report: &Report, format: Format, out: &OutputArgs, style: Style) -> Result<i32, Error> {
     let stdout_options = Options {
         style,
         links: out.links(None),
     };
-    write_stdout(&format.lib().render(report, &stdout_options));
+    write_stdout(&format.render(report, &stdout_options));
 
     for spec in &out.reports {
         let dir = spec.path.parent().unwrap_or(Path::new(""));
@@ -306,7 +266,7 @@ pub fn emit(
         )?;
     }
 
-    if format == OutFormat::Github || out.wants_github() {
+    if format == Format::Github || out.wants_github() {
         if let Some(path) = std::env::var_os("GITHUB_STEP_SUMMARY").filter(|p| !p.is_empty()) {
             let text = report::markdown::render(report, &out.links(None));
             let appended = std::fs::OpenOptions::new()

@@ -59,7 +59,7 @@ impl crate::run::Executor for Others {
         }
     }
 
-    fn sandbox(&self) -> &'static str {
-        self.shell.sandbox.name()
+    fn sandbox(&self) -> crate::sys::sandbox::SandboxKind {
+        self.shell.sandbox.kind()
     }
 }

@@ -6,7 +6,7 @@ use std::time::Duration;
 
 use serde::{Deserialize, Serialize};
 
-use super::{Shell, Status};
+use super::{NotReached, Shell, Status};
 use crate::version::PyVersion;
 
 /// One block of a job: the example it reports to, and what it runs.
@@ -79,6 +79,9 @@ pub struct BlockResult {
     pub exit_code: Option<i32>,
     /// For skipped blocks: why.
     pub reason: Option<String>,
+    /// For a block that did not run because the program stopped before it: which way.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub not_reached: Option<NotReached>,
     /// A session's output against the guide's (see [`crate::lang::shell::session::diff`]).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub diff: Option<String>,
@@ -93,7 +96,17 @@ impl BlockResult {
             at: None,
             exit_code: None,
             reason: None,
+            not_reached: None,
             diff: None,
+        }
+    }
+
+    /// A block of a group that the program never reached.
+    pub fn not_reached(why: NotReached) -> Self {
+        BlockResult {
+            reason: Some(why.text().into()),
+            not_reached: Some(why),
+            ..BlockResult::new(Status::Skipped)
         }
     }
 

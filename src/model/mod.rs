@@ -84,11 +84,25 @@ impl Lang {
 }
 
 /// How serious a static finding is, from least to most.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[derive(
+    Debug,
+    Clone,
+    Copy,
+    PartialEq,
+    Eq,
+    PartialOrd,
+    Ord,
+    Hash,
+    Serialize,
+    Deserialize,
+    clap::ValueEnum,
+)]
 #[serde(rename_all = "lowercase")]
 pub enum Severity {
     Style,
     Info,
+    #[serde(alias = "warn")]
+    #[value(alias = "warn")]
     Warning,
     Error,
 }
@@ -313,6 +327,27 @@ impl Status {
     }
 }
 
+/// Why a block of a group did not run (its cell is `skipped`, and the policy counts it as a
+/// problem: the example claims that version).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum NotReached {
+    /// An earlier block of its group failed or timed out.
+    AfterFailure,
+    /// The program ended before it (`os._exit`, a signal) without a block failing.
+    ProgramEnded,
+}
+
+impl NotReached {
+    /// The cell's reason, before the report names the block that stopped the group.
+    pub fn text(self) -> &'static str {
+        match self {
+            NotReached::AfterFailure => "not reached: an earlier block of its group did not finish",
+            NotReached::ProgramEnded => "not reached: the program ended earlier",
+        }
+    }
+}
+
 /// The result of one example on one version.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Outcome {
@@ -330,6 +365,9 @@ pub struct Outcome {
     /// Why a job was skipped, not applicable or unavailable.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub reason: Option<String>,
+    /// A block of a group the program never reached (`skipped`, and a problem).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub not_reached: Option<NotReached>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub duration_ms: Option<u64>,
     /// The text of the failing line, as written in the Markdown.
@@ -363,6 +401,7 @@ impl Outcome {
             md_line: None,
             exit_code: None,
             reason: Some(reason.into()),
+            not_reached: None,
             duration_ms: None,
             code: None,
             cached: false,

@@ -14,7 +14,7 @@
 
 use std::fmt::Write as _;
 
-use super::{failures, problem_kind, safe, slash_path, terminal, version_list, Report};
+use super::{failures, safe, slash_path, terminal, version_list, Report};
 use crate::judge::Policy;
 use crate::model::{Diagnostic, Severity};
 
@@ -57,14 +57,14 @@ pub fn render(r: &Report) -> String {
         let file = slash_path(&e.file);
         for f in failures(e) {
             let versions = version_list(&f.versions);
-            let what = match problem_kind(f.outcome) {
-                "fail" => f
+            let what = match super::Problem::of(f.outcome) {
+                super::Problem::Fail => f
                     .outcome
                     .error_type
                     .clone()
                     .unwrap_or_else(|| "failure".into()),
-                "timeout" => "timeout".into(),
-                "unavailable" => "no interpreter".into(),
+                super::Problem::Timeout => "timeout".into(),
+                super::Problem::Unavailable => "no interpreter".into(),
                 _ => "not reached".into(),
             };
             let title = format!("docmatrix: {what} on Python {versions}");

@@ -293,7 +293,7 @@ pub fn render(r: &Report, links: &Links) -> String {
     if let Some(p) = r.partition {
         let _ = write!(facts, " · partition {p}");
     }
-    if r.sandbox == "none" && !r.examples.is_empty() {
+    if r.sandbox == crate::sys::sandbox::SandboxKind::None && !r.examples.is_empty() {
         facts.push_str(" · not sandboxed");
     }
     let _ = writeln!(out, "<p class=\"facts\">{facts}</p>");

@@ -14,6 +14,7 @@
 use std::collections::{BTreeMap, BTreeSet};
 
 use super::Report;
+use crate::sys::sandbox::SandboxKind;
 
 /// Joins `inputs` (a name for messages, and the report).
 pub fn merge(inputs: Vec<(String, Report)>) -> Result<Report, String> {
@@ -143,11 +144,11 @@ pub fn merge(inputs: Vec<(String, Report)>) -> Result<Report, String> {
     // Sandboxed only if every run that ran something was.
     if all
         .iter()
-        .any(|(_, r)| !r.examples.is_empty() && r.sandbox != "bwrap")
+        .any(|(_, r)| !r.examples.is_empty() && r.sandbox != SandboxKind::Bwrap)
     {
-        merged.sandbox = "none";
-    } else if all.iter().any(|(_, r)| r.sandbox == "bwrap") {
-        merged.sandbox = "bwrap";
+        merged.sandbox = SandboxKind::None;
+    } else if all.iter().any(|(_, r)| r.sandbox == SandboxKind::Bwrap) {
+        merged.sandbox = SandboxKind::Bwrap;
     }
     merged.elapsed = all.iter().map(|(_, r)| r.elapsed).max().unwrap_or_default();
     merged.summarize(files);

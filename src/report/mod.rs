@@ -40,6 +40,7 @@ use crate::interp::Interpreter;
 use crate::judge::Policy;
 use crate::model::Partition;
 use crate::model::{Diagnostic, Outcome, Status};
+use crate::sys::sandbox::SandboxKind;
 use crate::version::PyVersion;
 
 impl Serialize for PyVersion {
@@ -52,75 +53,6 @@ impl<'de> Deserialize<'de> for PyVersion {
     fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
         let s = String::deserialize(d)?;
         s.parse().map_err(serde::de::Error::custom)
-    }
-}
-
-/// Deserialisers for the report's `&'static str` fields: a known value, or `unknown`.
-pub mod de {
-    use serde::{Deserialize, Deserializer};
-    use std::collections::BTreeMap;
-    use std::path::PathBuf;
-
-    use crate::interp::Interpreter;
-    use crate::model::Status;
-    use crate::version::PyVersion;
-
-    fn known<'de, D: Deserializer<'de>>(
-        d: D,
-        values: &[&'static str],
-    ) -> Result<&'static str, D::Error> {
-        let s = String::deserialize(d)?;
-        Ok(values
-            .iter()
-            .copied()
-            .find(|v| *v == s)
-            .unwrap_or("unknown"))
-    }
-
-    /// `Report::interpreters`.
-    pub fn interpreters<'de, D: Deserializer<'de>>(
-        d: D,
-    ) -> Result<BTreeMap<PyVersion, Option<Interpreter>>, D::Error> {
-        #[derive(Deserialize)]
-        struct Wire {
-            path: PathBuf,
-            version: String,
-            #[serde(default)]
-            source: String,
-            #[serde(default)]
-            packages: Vec<String>,
-        }
-        let m = BTreeMap::<PyVersion, Option<Wire>>::deserialize(d)?;
-        Ok(m.into_iter()
-            .map(|(v, w)| {
-                let i = w.map(|w| Interpreter {
-                    path: w.path,
-                    version: w.version,
-                    source: ["config", "PATH", "pyenv", "uv", "env"]
-                        .into_iter()
-                        .find(|s| *s == w.source)
-                        .unwrap_or("unknown"),
-                    packages: w.packages,
-                });
-                (v, i)
-            })
-            .collect())
-    }
-
-    /// `Report::sandbox`.
-    pub fn sandbox<'de, D: Deserializer<'de>>(d: D) -> Result<&'static str, D::Error> {
-        known(d, &["bwrap", "none"])
-    }
-
-    /// `Summary::jobs`: counts by status name.
-    pub fn jobs<'de, D: Deserializer<'de>>(
-        d: D,
-    ) -> Result<BTreeMap<&'static str, usize>, D::Error> {
-        let m = BTreeMap::<String, usize>::deserialize(d)?;
-        Ok(Status::ALL
-            .iter()
-            .map(|s| (s.as_str(), m.get(s.as_str()).copied().unwrap_or(0)))
-            .collect())
     }
 }
 
@@ -169,16 +101,12 @@ pub struct Summary {
     pub ok: usize,
     pub failed: usize,
     pub skipped: usize,
-    #[serde(deserialize_with = "de::jobs")]
-    pub jobs: BTreeMap<&'static str, usize>,
+    /// Jobs by status name (every status, zero or more).
+    pub jobs: BTreeMap<String, usize>,
     /// Results served from the result cache rather than run.
     #[serde(default)]
     pub cached: usize,
 }
-
-/// `&'static str`, named so that serde does not take the field for one borrowed from the
-/// input (which would tie a deserialised report to its text).
-pub type StaticStr = &'static str;
 
 /// Everything a run found, in a deterministic order.
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -186,9 +114,7 @@ pub struct Report {
     pub schema: u32,
     pub versions: Vec<PyVersion>,
     /// `bwrap` or `none`.
-    #[serde(deserialize_with = "de::sandbox")]
-    pub sandbox: StaticStr,
-    #[serde(deserialize_with = "de::interpreters")]
+    pub sandbox: SandboxKind,
     pub interpreters: BTreeMap<PyVersion, Option<Interpreter>>,
     /// The slice of the examples this run covered (`--partition K/N`); absent for a whole run.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -218,7 +144,7 @@ impl Report {
             ..Default::default()
         };
         for st in Status::ALL {
-            s.jobs.insert(st.as_str(), 0);
+            s.jobs.insert(st.as_str().to_string(), 0);
         }
         for e in &self.examples {
             match e.policy {
@@ -227,7 +153,7 @@ impl Report {
                 Policy::Skipped => s.skipped += 1,
             }
             for o in e.results.values() {
-                *s.jobs.entry(o.status.as_str()).or_default() += 1;
+                *s.jobs.entry(o.status.as_str().to_string()).or_default() += 1;
                 s.cached += usize::from(o.cached);
             }
         }
@@ -330,12 +256,9 @@ fn counts(o: &Outcome) -> bool {
     }
 }
 
-/// A block of a group that did not run because an earlier block failed.
+/// A block of a group that the program never reached.
 pub fn not_reached(o: &Outcome) -> bool {
-    o.status == Status::Skipped
-        && o.reason
-            .as_deref()
-            .is_some_and(|r| r.starts_with("not reached"))
+    o.not_reached.is_some()
 }
 
 /// Whether a cell breaks the policy of its example (when the example claims that version).
@@ -346,12 +269,37 @@ pub fn is_problem(o: &Outcome) -> bool {
     ) || not_reached(o)
 }
 
-/// The kind of problem a cell is: `fail`, `timeout`, `unavailable` or `not-reached`.
-pub fn problem_kind(o: &Outcome) -> &'static str {
-    if not_reached(o) {
-        "not-reached"
-    } else {
-        o.status.as_str()
+/// The kind of problem a cell is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Problem {
+    Fail,
+    Timeout,
+    Unavailable,
+    NotReached,
+    /// Not a problem (a pass, a skip, ...): the status names it.
+    Other(Status),
+}
+
+impl Problem {
+    pub fn of(o: &Outcome) -> Problem {
+        match o.status {
+            _ if not_reached(o) => Problem::NotReached,
+            Status::Fail => Problem::Fail,
+            Status::Timeout => Problem::Timeout,
+            Status::Unavailable => Problem::Unavailable,
+            s => Problem::Other(s),
+        }
+    }
+
+    /// `fail`, `timeout`, `unavailable`, `not-reached` (or the status's name).
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Problem::NotReached => "not-reached",
+            Problem::Fail => Status::Fail.as_str(),
+            Problem::Timeout => Status::Timeout.as_str(),
+            Problem::Unavailable => Status::Unavailable.as_str(),
+            Problem::Other(s) => s.as_str(),
+        }
     }
 }
 
@@ -490,15 +438,23 @@ pub fn url_path(path: &str) -> String {
     out
 }
 
-/// Every output format that renders a [`Report`] as one text.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+/// Every output format that renders a [`Report`] as one text (the variants' comments are
+/// the command line's help).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
 pub enum Format {
+    /// The matrix, failures and summary, for a person
     Terminal,
+    /// One JSON document (docs/json.md); the input of `docmatrix merge`
     Json,
+    /// JUnit XML: a test case per example and version
     Junit,
+    /// GitHub Actions workflow commands: `::error` annotations at file:line
     Github,
+    /// A Markdown matrix, for a pull-request comment or a step summary
     Markdown,
+    /// SARIF 2.1.0, for code scanning
     Sarif,
+    /// The self-contained HTML page of the badge report
     Html,
 }
 

@@ -427,7 +427,7 @@ mod tests {
             Some(crate::interp::Interpreter {
                 path: s("/usr/bin/python").into(),
                 version: s("3.12.1"),
-                source: "PATH",
+                source: crate::interp::Origin::Path,
                 packages: vec![s("dmdemo==1.0")],
             }),
         );
@@ -439,7 +439,7 @@ mod tests {
         Report {
             schema: 1,
             versions: vec!["3.12".parse().unwrap()],
-            sandbox: "bwrap",
+            sandbox: crate::sys::sandbox::SandboxKind::Bwrap,
             interpreters,
             partition: None,
             examples: vec![Example {

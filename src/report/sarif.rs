@@ -8,7 +8,7 @@
 
 use serde_json::{json, Value};
 
-use super::{failures, problem_kind, slash_path, url_path, version_list, Report};
+use super::{failures, slash_path, url_path, version_list, Report};
 use crate::judge::Policy;
 use crate::model::{Diagnostic, Severity};
 
@@ -126,7 +126,7 @@ pub fn render(r: &Report) -> String {
                 props["errorType"] = json!(t);
             }
             results.push(result(
-                problem_kind(f.outcome),
+                super::Problem::of(f.outcome).as_str(),
                 message,
                 location(&e.file, Some(f.line(e))),
                 props,

@@ -115,7 +115,7 @@ fn header(out: &mut String, r: &Report, style: Style) {
         plural(files),
         interps.join(", "),
     );
-    if r.sandbox == "none" && !r.examples.is_empty() {
+    if r.sandbox == crate::sys::sandbox::SandboxKind::None && !r.examples.is_empty() {
         let _ = writeln!(
             out,
             "{}",

@@ -35,8 +35,8 @@ fn interpreter_fingerprint(i: &Interpreter) -> String {
 }
 
 /// Serves results from a [`Cache`], running the others with `inner`.
-pub struct CachingExecutor<'a> {
-    inner: &'a dyn Executor,
+pub struct CachingExecutor {
+    inner: Box<dyn Executor>,
     cache: Cache,
     /// By interpreter path: its fingerprint.
     interpreters: BTreeMap<PathBuf, String>,
@@ -46,13 +46,18 @@ pub struct CachingExecutor<'a> {
     pub misses: AtomicUsize,
 }
 
-impl<'a> CachingExecutor<'a> {
+impl CachingExecutor {
     pub fn new(
-        inner: &'a dyn Executor,
+        inner: Box<dyn Executor>,
         cache: Cache,
         interpreters: &[Interpreter],
         options: &str,
     ) -> Self {
+        let salt = format!(
+            "{FORMAT}\n{}\n{}\n{options}",
+            env!("CARGO_PKG_VERSION"),
+            inner.sandbox().as_str()
+        );
         CachingExecutor {
             inner,
             cache,
@@ -60,11 +65,7 @@ impl<'a> CachingExecutor<'a> {
                 .iter()
                 .map(|i| (i.path.clone(), interpreter_fingerprint(i)))
                 .collect(),
-            salt: format!(
-                "{FORMAT}\n{}\n{}\n{options}",
-                env!("CARGO_PKG_VERSION"),
-                inner.sandbox()
-            ),
+            salt,
             hits: AtomicUsize::new(0),
             misses: AtomicUsize::new(0),
         }
@@ -108,7 +109,7 @@ fn storable(r: &JobResult) -> bool {
     })
 }
 
-impl Executor for CachingExecutor<'_> {
+impl Executor for CachingExecutor {
     fn execute(&self, job: &Job) -> JobResult {
         // Only Python results are cached: a shell or build result can depend on more than the
         // block (a build context, the engine's images).
@@ -130,7 +131,7 @@ impl Executor for CachingExecutor<'_> {
         r
     }
 
-    fn sandbox(&self) -> &'static str {
+    fn sandbox(&self) -> crate::sys::sandbox::SandboxKind {
         self.inner.sandbox()
     }
 

@@ -18,7 +18,7 @@ use crate::sys::interrupt;
 pub trait Executor: Sync {
     fn execute(&self, job: &Job) -> JobResult;
     /// The sandbox jobs run in, for the report (`bwrap`, `none`).
-    fn sandbox(&self) -> &'static str;
+    fn sandbox(&self) -> crate::sys::sandbox::SandboxKind;
     /// The result cache this executor serves from, if any: the run's static checks use it too.
     fn cache(&self) -> Option<&Cache> {
         None
@@ -26,12 +26,12 @@ pub trait Executor: Sync {
 }
 
 /// Sends Python jobs to one executor and the others (shell, Dockerfile) to another.
-pub struct Dispatch<'a> {
-    pub python: &'a dyn Executor,
-    pub others: &'a dyn Executor,
+pub struct Dispatch {
+    pub python: Box<dyn Executor>,
+    pub others: Box<dyn Executor>,
 }
 
-impl Executor for Dispatch<'_> {
+impl Executor for Dispatch {
     fn execute(&self, job: &Job) -> JobResult {
         match job.kind {
             JobKind::Python => self.python.execute(job),
@@ -39,7 +39,7 @@ impl Executor for Dispatch<'_> {
         }
     }
 
-    fn sandbox(&self) -> &'static str {
+    fn sandbox(&self) -> crate::sys::sandbox::SandboxKind {
         self.python.sandbox()
     }
 }
@@ -170,8 +170,8 @@ mod tests {
                 cpu: self.cpu,
             }
         }
-        fn sandbox(&self) -> &'static str {
-            "none"
+        fn sandbox(&self) -> crate::sys::sandbox::SandboxKind {
+            crate::sys::sandbox::SandboxKind::None
         }
     }
 

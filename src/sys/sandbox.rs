@@ -17,7 +17,7 @@ use std::os::unix::process::CommandExt;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 /// The size of each tmpfs a sandboxed job writes into: its working folder, its `TMPDIR` and
 /// its `/tmp`. Writing past it fails with "No space left on device".
@@ -36,8 +36,30 @@ pub enum Sandbox {
     },
 }
 
+/// The kind of sandbox a run's jobs ran in, as a report names it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum SandboxKind {
+    Bwrap,
+    None,
+    /// A report from another version of docmatrix named a kind this one does not know.
+    #[serde(other)]
+    Unknown,
+}
+
+impl SandboxKind {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            SandboxKind::Bwrap => "bwrap",
+            SandboxKind::None => "none",
+            SandboxKind::Unknown => "unknown",
+        }
+    }
+}
+
 /// What the user asked for.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Deserialize, clap::ValueEnum)]
+#[serde(rename_all = "lowercase")]
 pub enum SandboxMode {
     /// bwrap when it works here, else none.
     #[default]
@@ -97,10 +119,10 @@ impl Sandbox {
         })
     }
 
-    pub fn name(&self) -> &'static str {
+    pub fn kind(&self) -> SandboxKind {
         match self {
-            Sandbox::None => "none",
-            Sandbox::Bwrap { .. } => "bwrap",
+            Sandbox::None => SandboxKind::None,
+            Sandbox::Bwrap { .. } => SandboxKind::Bwrap,
         }
     }
 

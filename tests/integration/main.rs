@@ -17,6 +17,7 @@ mod hostile_reports;
 mod inputs;
 mod interpreters;
 mod isolation;
+mod layers;
 mod matrix;
 mod misbehave;
 mod realdocs;

@@ -177,9 +177,9 @@ impl Runner {
     /// The runner for `config`. The engine is looked for at the first build.
     pub fn detect(config: &crate::config::Config) -> Self {
         Runner {
-            pull: config.docker_pull,
+            pull: config.docker.pull,
             engine: OnceLock::new(),
-            cache: config.cache_dir.clone().map(crate::cache::Cache::new),
+            cache: config.run.cache_dir.clone().map(crate::cache::Cache::new),
             images: OnceLock::new(),
         }
     }

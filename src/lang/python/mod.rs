@@ -12,7 +12,7 @@ use serde::Deserialize;
 pub mod process;
 pub mod warm;
 
-use crate::model::{BlockResult, Job, Status};
+use crate::model::{BlockResult, Job, NotReached, Status};
 use crate::sys::process::{Exit, RunRecord};
 
 /// The driver program, passed with `-c`.
@@ -76,20 +76,57 @@ pub fn serve_args(preload: &[String], isolated: bool) -> Vec<OsString> {
     ]
 }
 
-/// The reason given to the blocks of a group after one that did not finish.
-pub const NOT_REACHED_AFTER_FAILURE: &str =
-    "not reached: an earlier block of its group did not finish";
-
-#[derive(Debug, Deserialize)]
-struct Event {
-    ev: String,
-    block: usize,
-    #[serde(rename = "type")]
-    ty: Option<String>,
-    message: Option<String>,
+/// Where a block's line was reported: the block file and the 1-based line.
+#[derive(Debug, Default, Deserialize)]
+struct Place {
     lineno: Option<usize>,
     file: Option<String>,
-    code: Option<i32>,
+}
+
+/// One line of the driver's events file (`{"ev":"fail","block":0,...}`, written by
+/// `_emit` in driver.py).
+#[derive(Debug, Deserialize)]
+#[serde(tag = "ev", rename_all = "lowercase")]
+enum Event {
+    /// The block started.
+    Start { block: usize },
+    /// The block finished.
+    Ok { block: usize },
+    /// The block raised `ty`.
+    Fail {
+        block: usize,
+        #[serde(rename = "type")]
+        ty: Option<String>,
+        message: Option<String>,
+        #[serde(flatten)]
+        place: Place,
+    },
+    /// The block finished without raising the exception its `raises` names.
+    Noraise {
+        block: usize,
+        #[serde(rename = "type")]
+        ty: Option<String>,
+    },
+    /// The block called `sys.exit`.
+    Exit {
+        block: usize,
+        code: Option<i32>,
+        message: Option<String>,
+        #[serde(flatten)]
+        place: Place,
+    },
+}
+
+impl Event {
+    fn block(&self) -> usize {
+        match self {
+            Event::Start { block }
+            | Event::Ok { block }
+            | Event::Fail { block, .. }
+            | Event::Noraise { block, .. }
+            | Event::Exit { block, .. } => *block,
+        }
+    }
 }
 
 #[derive(Debug, Clone)]
@@ -169,48 +206,57 @@ pub fn interpret(job: &Job, events: &str, stack: &str, record: &RunRecord) -> Ve
         let Ok(e) = serde_json::from_str::<Event>(line) else {
             continue;
         };
-        if e.block >= n {
+        let i = e.block();
+        if i >= n {
             continue;
         }
-        let lineno = e.lineno;
-        let at = lineno.map(|l| (e.file.as_deref().and_then(member_of).unwrap_or(e.block), l));
-        states[e.block] = match e.ev.as_str() {
-            "start" => State::Started,
-            "ok" => State::Done(BlockResult::new(Status::Pass)),
-            "fail" => {
-                let ty = e.ty.unwrap_or_else(|| "Exception".into());
-                let error = match e.message.as_deref() {
+        let at = |place: &Place| {
+            let block = place.file.as_deref().and_then(member_of).unwrap_or(i);
+            place.lineno.map(|l| (block, l))
+        };
+        states[i] = match e {
+            Event::Start { .. } => State::Started,
+            Event::Ok { .. } => State::Done(BlockResult::new(Status::Pass)),
+            Event::Fail {
+                ty, message, place, ..
+            } => {
+                let ty = ty.unwrap_or_else(|| "Exception".into());
+                let error = match message.as_deref() {
                     Some("") | None => ty.clone(),
                     Some(m) => format!("{ty}: {}", first_line(m)),
                 };
                 State::Done(BlockResult {
-                    at,
+                    at: at(&place),
                     exit_code: Some(1),
                     ..BlockResult::fail(Some(&ty), error)
                 })
             }
-            "noraise" => State::Done(BlockResult::fail(
+            Event::Noraise { ty, .. } => State::Done(BlockResult::fail(
                 None,
                 format!(
                     "expected {} to be raised, but the block finished without it",
-                    e.ty.unwrap_or_default()
+                    ty.unwrap_or_default()
                 ),
             )),
-            "exit" => match e.code.unwrap_or(0) {
+            Event::Exit {
+                code,
+                message,
+                place,
+                ..
+            } => match code.unwrap_or(0) {
                 0 => State::Done(BlockResult::new(Status::Pass)),
                 c => State::Done(BlockResult {
                     exit_code: Some(c),
-                    at,
+                    at: at(&place),
                     ..BlockResult::fail(
                         Some("SystemExit"),
-                        match e.message {
+                        match message {
                             Some(m) => format!("SystemExit: {} (exit code {c})", first_line(&m)),
                             None => format!("SystemExit: {c}"),
                         },
                     )
                 }),
             },
-            _ => continue,
         };
     }
 
@@ -238,13 +284,10 @@ pub fn interpret(job: &Job, events: &str, stack: &str, record: &RunRecord) -> Ve
                     ),
                 ),
             },
-            State::NotStarted => BlockResult {
-                reason: Some(match stopped_at {
-                    Some(_) => NOT_REACHED_AFTER_FAILURE.into(),
-                    None => "not reached: the program ended earlier".into(),
-                }),
-                ..BlockResult::new(Status::Skipped)
-            },
+            State::NotStarted => BlockResult::not_reached(match stopped_at {
+                Some(_) => NotReached::AfterFailure,
+                None => NotReached::ProgramEnded,
+            }),
         };
         if stopped_at.is_none() && r.status != Status::Pass {
             stopped_at = Some(i);

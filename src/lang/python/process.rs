@@ -98,8 +98,8 @@ impl ProcessExecutor {
 }
 
 impl Executor for ProcessExecutor {
-    fn sandbox(&self) -> &'static str {
-        self.sandbox.name()
+    fn sandbox(&self) -> crate::sys::sandbox::SandboxKind {
+        self.sandbox.kind()
     }
 
     fn execute(&self, job: &Job) -> JobResult {

@@ -647,8 +647,8 @@ impl Executor for WarmExecutor {
         self.fallback.execute(job)
     }
 
-    fn sandbox(&self) -> &'static str {
-        self.fallback.sandbox.name()
+    fn sandbox(&self) -> crate::sys::sandbox::SandboxKind {
+        self.fallback.sandbox.kind()
     }
 }
 
