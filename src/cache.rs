@@ -683,6 +683,23 @@ struct ToolEntry {
     stderr: String,
 }
 
+/// A cache key being built: a BLAKE3 hash of fields, each preceded by its length, so that no
+/// two different sequences of fields hash the same bytes.
+#[derive(Default)]
+pub struct Key(blake3::Hasher);
+
+impl Key {
+    pub fn field(&mut self, s: &[u8]) {
+        self.0.update(&(s.len() as u64).to_le_bytes());
+        self.0.update(s);
+    }
+
+    /// The key: 64 hex digits.
+    pub fn hex(&self) -> String {
+        self.0.finalize().to_hex().to_string()
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -552,10 +552,12 @@ mod tests {
         let e = Config::resolve(dir.path(), &Overrides::default())
             .unwrap_err()
             .to_string();
+        // The TOML error points at the line and names the value and the expected ones.
         assert!(
-            e.contains("[shell] min-severity") && e.contains("loud"),
+            e.contains("line 2") && e.contains("min-severity") && e.contains("`loud`"),
             "{e}"
         );
+        assert!(e.contains("expected one of `style`, `info`"), "{e}");
     }
 
     #[test]

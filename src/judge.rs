@@ -8,7 +8,7 @@ use std::collections::BTreeMap;
 use serde::{Deserialize, Serialize};
 
 use crate::model::{Finding, Outcome, Severity, Status};
-use crate::version::PyVersion;
+use crate::version::{version_list, PyVersion};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
@@ -26,13 +26,6 @@ pub struct Verdict {
     pub message: Option<String>,
 }
 
-fn list(vs: &[PyVersion]) -> String {
-    vs.iter()
-        .map(ToString::to_string)
-        .collect::<Vec<_>>()
-        .join(", ")
-}
-
 /// The versions an example passes on, as runs of the matrix: `3.11+`, `3.9–3.10`,
 /// `3.9, 3.11+`; `none` when it ran and passed nowhere, `-` when it ran nowhere.
 pub fn measured_range(versions: &[PyVersion], results: &BTreeMap<PyVersion, Outcome>) -> String {
@@ -46,15 +39,7 @@ pub fn measured_range(versions: &[PyVersion], results: &BTreeMap<PyVersion, Outc
     if !ran {
         return "-".into();
     }
-    let mut runs: Vec<(usize, usize)> = Vec::new();
-    for (i, v) in versions.iter().enumerate() {
-        if status(v) == Some(Status::Pass) {
-            match runs.last_mut() {
-                Some((_, end)) if *end + 1 == i => *end = i,
-                _ => runs.push((i, i)),
-            }
-        }
-    }
+    let runs = crate::version::runs(versions, |v| status(v) == Some(Status::Pass));
     if runs.is_empty() {
         return "none".into();
     }
@@ -98,19 +83,19 @@ pub fn judge(
     let not_reached = with(&|o| o.not_reached.is_some());
     let mut problems = Vec::new();
     if !failed.is_empty() {
-        problems.push(format!("fails on {}", list(&failed)));
+        problems.push(format!("fails on {}", version_list(&failed)));
     }
     if !timed_out.is_empty() {
-        problems.push(format!("times out on {}", list(&timed_out)));
+        problems.push(format!("times out on {}", version_list(&timed_out)));
     }
     if !not_reached.is_empty() {
         problems.push(format!(
             "not reached on {} (an earlier block of its group failed)",
-            list(&not_reached)
+            version_list(&not_reached)
         ));
     }
     if !missing.is_empty() {
-        problems.push(format!("no interpreter for {}", list(&missing)));
+        problems.push(format!("no interpreter for {}", version_list(&missing)));
     }
     if !problems.is_empty() {
         let expected = match declared {

@@ -174,6 +174,43 @@ impl FromStr for Specifier {
     }
 }
 
+/// The runs of consecutive versions of `all` that are `member`s: (first, last) indices.
+pub fn runs(all: &[PyVersion], member: impl Fn(&PyVersion) -> bool) -> Vec<(usize, usize)> {
+    let mut runs: Vec<(usize, usize)> = Vec::new();
+    for (i, v) in all.iter().enumerate() {
+        if member(v) {
+            match runs.last_mut() {
+                Some((_, end)) if *end + 1 == i => *end = i,
+                _ => runs.push((i, i)),
+            }
+        }
+    }
+    runs
+}
+
+/// `3.9, 3.10`.
+pub fn version_list(vs: &[PyVersion]) -> String {
+    vs.iter()
+        .map(ToString::to_string)
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
+/// `subset` of `all` as runs of consecutive versions of `all`: `3.10–3.12`, `3.9, 3.11–3.12`.
+pub fn version_span(all: &[PyVersion], subset: &[PyVersion]) -> String {
+    runs(all, |v| subset.contains(v))
+        .iter()
+        .map(|&(a, b)| {
+            if a == b {
+                all[a].to_string()
+            } else {
+                format!("{}–{}", all[a], all[b])
+            }
+        })
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

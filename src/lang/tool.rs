@@ -89,11 +89,8 @@ pub struct Outcome {
 impl Check<'_> {
     /// The cache key of this run: a hex BLAKE3 hash.
     pub fn key(&self) -> String {
-        let mut h = blake3::Hasher::new();
-        let mut field = |s: &[u8]| {
-            h.update(&(s.len() as u64).to_le_bytes());
-            h.update(s);
-        };
+        let mut key = crate::cache::Key::default();
+        let mut field = |s: &[u8]| key.field(s);
         field(b"docmatrix-tool-1");
         field(env!("CARGO_PKG_VERSION").as_bytes());
         let real = std::fs::canonicalize(self.program).unwrap_or_else(|_| self.program.into());
@@ -129,7 +126,7 @@ impl Check<'_> {
                 field(&bytes);
             }
         }
-        h.finalize().to_hex().to_string()
+        key.hex()
     }
 
     /// Runs the checker, or serves its output from `cache`. `Err` when it could not start.

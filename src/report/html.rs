@@ -15,15 +15,7 @@ use crate::judge::Policy;
 use crate::model::{Outcome, Status};
 
 fn symbol(status: Status) -> &'static str {
-    match status {
-        Status::Pass => "✓",
-        Status::Fail => "✗",
-        Status::Timeout => "⧗",
-        Status::Skipped => "–",
-        Status::NotApplicable => "·",
-        Status::Unavailable => "?",
-        Status::Blocked => "⊘",
-    }
+    super::symbol(status).html
 }
 
 fn label(status: Status) -> &'static str {

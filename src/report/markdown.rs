@@ -23,15 +23,7 @@ use crate::model::Status;
 const MAX_FOLDED_ROWS: usize = 500;
 
 fn symbol(status: Status) -> &'static str {
-    match status {
-        Status::Pass => "✅",
-        Status::Fail => "❌",
-        Status::Timeout => "⏱️",
-        Status::Skipped => "⏭️",
-        Status::NotApplicable => "➖",
-        Status::Unavailable => "❔",
-        Status::Blocked => "🚧",
-    }
+    super::symbol(status).emoji
 }
 
 const LEGEND: &str =

@@ -42,6 +42,7 @@ use crate::model::Partition;
 use crate::model::{Diagnostic, Outcome, Status};
 use crate::sys::sandbox::SandboxKind;
 use crate::version::PyVersion;
+pub use crate::version::{version_list, version_span};
 
 impl Serialize for PyVersion {
     fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
@@ -357,35 +358,30 @@ pub fn failures(e: &Example) -> Vec<Failure<'_>> {
     list
 }
 
-/// `3.9, 3.10`.
-pub fn version_list(vs: &[PyVersion]) -> String {
-    vs.iter()
-        .map(ToString::to_string)
-        .collect::<Vec<_>>()
-        .join(", ")
+/// How the reports show a status: the terminal's and the HTML page's symbol (one column
+/// wide), and the Markdown matrix's emoji.
+pub struct Symbol {
+    pub terminal: &'static str,
+    pub html: &'static str,
+    pub emoji: &'static str,
 }
 
-/// `subset` of `all` as runs of consecutive versions of `all`: `3.10–3.12`, `3.9, 3.11–3.12`.
-pub fn version_span(all: &[PyVersion], subset: &[PyVersion]) -> String {
-    let mut runs: Vec<(usize, usize)> = Vec::new();
-    for (i, v) in all.iter().enumerate() {
-        if subset.contains(v) {
-            match runs.last_mut() {
-                Some((_, end)) if *end + 1 == i => *end = i,
-                _ => runs.push((i, i)),
-            }
-        }
+/// The one table of status symbols.
+pub fn symbol(status: Status) -> Symbol {
+    let (terminal, html, emoji) = match status {
+        Status::Pass => ("✓", "✓", "✅"),
+        Status::Fail => ("✗", "✗", "❌"),
+        Status::Timeout => ("⧗", "⧗", "⏱️"),
+        Status::Skipped => ("-", "–", "⏭️"),
+        Status::NotApplicable => ("·", "·", "➖"),
+        Status::Unavailable => ("?", "?", "❔"),
+        Status::Blocked => ("⊘", "⊘", "🚧"),
+    };
+    Symbol {
+        terminal,
+        html,
+        emoji,
     }
-    runs.iter()
-        .map(|&(a, b)| {
-            if a == b {
-                all[a].to_string()
-            } else {
-                format!("{}–{}", all[a], all[b])
-            }
-        })
-        .collect::<Vec<_>>()
-        .join(", ")
 }
 
 /// A path as written in reports and links: `/` separators. (Only on Windows is `\` one:

@@ -34,16 +34,15 @@ impl Style {
     }
 }
 
+/// A status's symbol and colour.
 fn symbol(status: Status) -> (&'static str, &'static str) {
-    match status {
-        Status::Pass => ("✓", GREEN),
-        Status::Fail => ("✗", RED),
-        Status::Timeout => ("⧗", RED),
-        Status::Skipped => ("-", DIM),
-        Status::NotApplicable => ("·", DIM),
-        Status::Unavailable => ("?", YELLOW),
-        Status::Blocked => ("⊘", YELLOW),
-    }
+    let colour = match status {
+        Status::Pass => GREEN,
+        Status::Fail | Status::Timeout => RED,
+        Status::Skipped | Status::NotApplicable => DIM,
+        Status::Unavailable | Status::Blocked => YELLOW,
+    };
+    (super::symbol(status).terminal, colour)
 }
 
 /// Pads `s` to `width` columns (every symbol used here is one column wide).

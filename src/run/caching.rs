@@ -77,11 +77,8 @@ impl CachingExecutor {
 
     /// The key of `job`: a hex BLAKE3 hash.
     pub fn key(&self, job: &Job) -> String {
-        let mut h = blake3::Hasher::new();
-        let mut field = |s: &[u8]| {
-            h.update(&(s.len() as u64).to_le_bytes());
-            h.update(s);
-        };
+        let mut key = crate::cache::Key::default();
+        let mut field = |s: &[u8]| key.field(s);
         field(self.salt.as_bytes());
         let fp = self
             .interpreters
@@ -94,7 +91,7 @@ impl CachingExecutor {
             field(m.code.as_bytes());
             field(m.raises.as_deref().unwrap_or("-").as_bytes());
         }
-        h.finalize().to_hex().to_string()
+        key.hex()
     }
 }
 
