@@ -1,7 +1,7 @@
 """Checking, for bench/run.py: docmatrix's verdicts and figures against what they should be.
 
 Pure functions over what measure.py collected: the verdicts of a report against an expected
-TSV, two reports of one corpus cell by cell, and every figure against its target
+TSV, two reports of one corpus cell by cell, and every figure against its named target
 (`evaluate_targets`). Nothing here runs a program or prints.
 """
 from __future__ import annotations
@@ -14,13 +14,14 @@ from typing import Dict, List, Optional, Sequence, Tuple
 import fresh
 from measure import MB, VERSIONS, BenchError, Results, cache_counts, cells, mb, peer_total
 
-# Targets of issue 5.
-COLD_VS_PEER = 1.0          # cold wall time / the faster peer's four-version total
-COLD_VS_FRESH = 0.15        # cold wall time / one fresh `python file.py` per cell, 2 at a time
-RERUN_VS_PEER = 0.02        # unchanged re-run / the faster peer's total
-OWN_PEAK_MB = 100           # docmatrix's own VmHWM during the cold run
-SCALE_RATIO = 11.0          # 10x corpus cold / 1x corpus cold
-EXTRACTION_MB_S = 100.0     # Markdown read by `--dry-run`, MB/s
+# The limit of each target, by the target's name (see evaluate_targets).
+COLD_VS_PEER = 1.0          # cold-vs-peer: cold wall time / the faster peer's four-version total
+COLD_VS_FRESH = 0.15        # cold-vs-fresh: cold wall time / one fresh `python file.py` per
+                            # cell, 2 at a time
+RERUN_VS_PEER = 0.02        # rerun-vs-peer: unchanged re-run / the faster peer's total
+OWN_PEAK_MB = 100           # cold-own-memory: docmatrix's own VmHWM during the cold run
+SCALE_RATIO = 11.0          # scale-10x: 10x corpus cold / 1x corpus cold
+EXTRACTION_MB_S = 100.0     # extraction-speed: Markdown read by `--dry-run`, MB/s
 
 
 def comparable(result: dict) -> dict:
@@ -149,7 +150,8 @@ def faster_peer(peers: Dict[str, Dict[str, float]]) -> Optional[Tuple[str, float
 
 @dataclass
 class Target:
-    """One target: what was measured, the target, and whether it is met."""
+    """One target: its name (what it measures), the figure measured, the target, whether met."""
+    name: str
     figure: str
     measured: str
     target: str
@@ -161,82 +163,90 @@ class Target:
 
 
 def evaluate_targets(r: Results) -> List[Target]:
-    """Each target with its measured figure and PASS/MISS/not measured."""
+    """Each target, by name, with its measured figure and PASS, MISS or not measured.
+
+    The names, in order: verdicts, cold-vs-peer, cold-vs-fresh, rerun-vs-peer,
+    rerun-from-cache, rerun-no-interpreter, edit-reruns-one, cold-own-memory, scale-10x,
+    extraction-speed (the three re-run targets only when there was a re-run, edit-reruns-one
+    only when there was an edit phase).
+    """
     targets = []
     figure = "verdicts identical to the expected TSV"
     if r.verdicts_ok is None:
-        targets.append(Target(figure, "no TSV", "all cells", None))
+        targets.append(Target("verdicts", figure, "no TSV", "all cells", None))
     else:
-        targets.append(Target(figure,
+        targets.append(Target("verdicts", figure,
                               "all agree" if r.verdicts_ok else "mismatches (see above)",
                               "all cells", r.verdicts_ok))
     peer = faster_peer(r.peers)
     cold = r.cold_wall
     if peer:
-        targets.append(Target(f"cold run / faster peer ({peer[0]}, 4 versions)",
+        targets.append(Target("cold-vs-peer", f"cold run / faster peer ({peer[0]}, 4 versions)",
                               f"{cold:.2f} s / {peer[1]:.2f} s = {cold / peer[1]:.2f}x",
                               f"<= {COLD_VS_PEER:.2f}x", cold / peer[1] <= COLD_VS_PEER))
     else:
-        targets.append(Target("cold run / faster peer (4 versions)",
+        targets.append(Target("cold-vs-peer", "cold run / faster peer (4 versions)",
                               f"{cold:.2f} s, no peers",
                               f"<= {COLD_VS_PEER:.2f}x (needs --peers)", None))
     figure = "cold run / fresh process per example (2 at a time)"
     if r.fresh_seconds:
         value = cold / r.fresh_seconds
-        targets.append(Target(figure,
+        targets.append(Target("cold-vs-fresh", figure,
                               f"{cold:.2f} s / {r.fresh_seconds:.2f} s = {value:.4f}x",
                               f"<= {COLD_VS_FRESH:.2f}x", value <= COLD_VS_FRESH))
     else:
-        targets.append(Target(figure, "not run",
+        targets.append(Target("cold-vs-fresh", figure, "not run",
                               f"<= {COLD_VS_FRESH:.2f}x (needs --fresh-baseline)", None))
     if r.rerun is not None:
         wall = r.rerun.m.wall
         if peer:
-            targets.append(Target(f"re-run, nothing changed / faster peer ({peer[0]})",
+            targets.append(Target("rerun-vs-peer",
+                                  f"re-run, nothing changed / faster peer ({peer[0]})",
                                   f"{wall:.3f} s / {peer[1]:.2f} s = {wall / peer[1]:.4f}x",
                                   f"<= {RERUN_VS_PEER:.2f}x", wall / peer[1] <= RERUN_VS_PEER))
         else:
-            targets.append(Target("re-run, nothing changed / faster peer",
+            targets.append(Target("rerun-vs-peer", "re-run, nothing changed / faster peer",
                                   f"{wall:.3f} s, no peers",
                                   f"<= {RERUN_VS_PEER:.2f}x (needs --peers)", None))
         total, _, cached = cache_counts(r.rerun.report)
-        targets.append(Target("re-run: cells served from the cache",
+        targets.append(Target("rerun-from-cache", "re-run: cells served from the cache",
                               f"{cached} of {total}", "all", cached == total))
         p = r.processes
         figure = "re-run: Python interpreters started (strace)"
         if p is None or not p.measured:
-            targets.append(Target(figure,
+            targets.append(Target("rerun-no-interpreter", figure,
                                   f"not measured: {p.reason if p else 'skipped'}", "0", None))
         else:
-            targets.append(Target(figure,
+            targets.append(Target("rerun-no-interpreter", figure,
                                   f"{len(p.interpreters)} (and {len(p.execs) - 1} other "
                                   f"programs exec'd)", "0", not p.interpreters))
     if r.edited is not None:
         total, executed, cached = cache_counts(r.edited.report)
         not_cached = total - cached
-        targets.append(Target("after editing one example: cells not from the cache",
+        targets.append(Target("edit-reruns-one",
+                              "after editing one example: cells not from the cache",
                               f"{not_cached} ({r.edited.m.wall:.2f} s)",
                               f"exactly {len(VERSIONS)}", not_cached == len(VERSIONS)))
     peak = r.cold.m.own_peak_kib
-    targets.append(Target("docmatrix's own peak memory (VmHWM), cold run",
+    targets.append(Target("cold-own-memory", "docmatrix's own peak memory (VmHWM), cold run",
                           mb(peak), f"<= {OWN_PEAK_MB} MB",
                           None if peak is None else peak * 1024 / MB <= OWN_PEAK_MB))
     if r.scale_base is not None and r.scale_10x is not None:
         value = r.scale_10x.m.wall / r.scale_base.m.wall
-        targets.append(Target(f"{r.scale_10x.examples} examples cold / "
+        targets.append(Target("scale-10x", f"{r.scale_10x.examples} examples cold / "
                               f"{r.scale_base.examples} cold",
                               f"{r.scale_10x.m.wall:.2f} s / {r.scale_base.m.wall:.2f} s = "
                               f"{value:.2f}x", f"<= {SCALE_RATIO:.0f}x", value <= SCALE_RATIO))
     else:
-        targets.append(Target("10x corpus cold / 1x corpus cold",
+        targets.append(Target("scale-10x", "10x corpus cold / 1x corpus cold",
                               "skipped (--skip-scale)", f"<= {SCALE_RATIO:.0f}x", None))
     figure = "extraction (--dry-run), Markdown read"
     if r.extraction is not None:
         e = r.extraction
-        targets.append(Target(figure,
+        targets.append(Target("extraction-speed", figure,
                               f"{e.mb_s:.0f} MB/s ({e.bytes / MB:.0f} MB in {e.best:.2f} s)",
                               f">= {EXTRACTION_MB_S:.0f} MB/s", e.mb_s >= EXTRACTION_MB_S))
     else:
-        targets.append(Target(figure, "skipped (--skip-extraction)",
+        targets.append(Target("extraction-speed", figure, "skipped (--skip-extraction)",
                               f">= {EXTRACTION_MB_S:.0f} MB/s", None))
     return targets

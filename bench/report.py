@@ -165,10 +165,11 @@ def report_differences(label: str, differences: Sequence[str], ok: str = "all id
 
 
 def report_targets(targets: Sequence[Target]) -> None:
-    print("Targets (issue 5)")
-    print(table(["#", "figure", "measured", "target", "result"],
-                [(i + 1, t.figure, t.measured, t.target, t.verdict)
-                 for i, t in enumerate(targets)], "rllll"))
+    """The table of targets, one row per target by name, and how many were met."""
+    print("Targets")
+    print(table(["name", "figure", "measured", "target", "result"],
+                [(t.name, t.figure, t.measured, t.target, t.verdict) for t in targets],
+                "lllll"))
     met = sum(t.met is True for t in targets)
     missed = sum(t.met is False for t in targets)
     print(f"{met} met, {missed} missed, {len(targets) - met - missed} not measured\n")
@@ -260,7 +261,7 @@ def report_details(r: Results) -> int:
 def print_results(r: Results, jobs: Optional[int]) -> int:
     """Print every result of the benchmark; 1 if a verdict or consistency check failed, else 0.
 
-    Sets `r.verdicts_ok` from the cold run's verdict check, for the targets.
+    Sets `r.verdicts_ok` from the cold run's verdict check, for the target of that name.
     """
     facts = list(r.facts)
     facts.insert(-1, ("load average at start", r.load))

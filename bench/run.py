@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""One-command benchmark of docmatrix: every figure of the speed issue, and verdict correctness.
+"""One-command benchmark of docmatrix: every figure of its speed targets, and verdict correctness.
 
     python3 bench/run.py                               # own corpus, every phase
     python3 bench/run.py --shared --fresh-baseline     # shared corpus, peers, fresh baseline
@@ -22,10 +22,11 @@ Phases, in this order (progress lines go to standard error, the results to stand
     (--skip-extraction).
 
 Every run uses a cache directory inside a temporary directory, never the user's cache. At the
-end a table prints each target of issue 5 with the measured ratio and PASS/MISS. Exit status:
-0 when every verdict check agrees (cold run against the expected TSV; re-run, edited run and
-10x run against it or against the cold run), 1 on any mismatch, 2 when the benchmark itself
-could not run. A missed speed or memory target does not change the exit status.
+end a table prints each target by name (cold-vs-peer, rerun-from-cache, scale-10x, ...) with
+the measured figure and PASS/MISS. Exit status: 0 when every verdict check agrees (cold run
+against the expected TSV; re-run, edited run and 10x run against it or against the cold run),
+1 on any mismatch, 2 when the benchmark itself could not run. A missed speed or memory target
+does not change the exit status.
 
 This file is the entry point: measure.py runs the phases and collects the figures, check.py
 compares them with the expected verdicts and the targets, report.py prints them.
@@ -46,8 +47,8 @@ from report import print_results
 
 def parse_args(argv: Optional[Sequence[str]] = None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(
-        description="Benchmark docmatrix against the targets of issue 5 and check its "
-                    "verdicts (see bench/README.md).")
+        description="Benchmark docmatrix against its speed and memory targets and check "
+                    "its verdicts (see bench/README.md).")
     parser.add_argument("--no-build", action="store_true", help="skip `cargo build --release`")
     parser.add_argument("--binary", type=Path,
                         help="docmatrix binary to run (default target/release/docmatrix, "

@@ -4,6 +4,8 @@
 The JSON-reading side of run.py is exercised on a hand-written report that follows the
 contract's `--format json` schema, through a stand-in binary that prints it.
 """
+import contextlib
+import io
 import json
 import subprocess
 import sys
@@ -382,6 +384,11 @@ class PipelineTests(unittest.TestCase):
         self.assertRegex(out, r"extraction \(--dry-run\), Markdown read +[0-9]+ MB/s")
         self.assertIn("docmatrix's own 'read and planned in' 0.00 s", out)
         self.assertRegex(out, r"Python interpreters started \(strace\) +not measured: skipped")
+        # the targets by name
+        self.assertIn("\nTargets\nname ", out)
+        self.assertRegex(out, r"\nrerun-from-cache +re-run: cells served from the cache +16 of 16")
+        self.assertRegex(out, r"\nscale-10x +30 examples cold / 3 cold ")
+        self.assertNotIn("issue", out)
         self.assertIn("[bench", proc.stderr)
         self.assertIn("machine busy, 1 s samples", out)
 
@@ -468,33 +475,118 @@ class PieceTests(unittest.TestCase):
                          ["./sub/guide_b.md:3 3.9: md_line 40 outside 3-5 (cached)"])
 
 
-    def test_targets(self):
-        def fake_run(wall, report, peak_kib=50 * 1024):
-            return measure.Run("x", Path("."), measure.Measurement(wall, 1, peak_kib, 0, "", ""),
-                               report)
+def fake_run(wall, report, peak_kib=50 * 1024):
+    """A docmatrix run with a given wall time, report and own peak memory, for check.py."""
+    return measure.Run("x", Path("."), measure.Measurement(wall, 1, peak_kib, 0, "", ""), report)
 
-        cached = json.loads(json.dumps(REPORT))
-        for example in cached["examples"]:
-            for result in example["results"].values():
-                result["cached"] = True
-        results = measure.Results(cold=fake_run(10.0, REPORT), rerun=fake_run(0.05, cached),
+
+def all_cached(report):
+    cached = json.loads(json.dumps(report))
+    for example in cached["examples"]:
+        for result in example["results"].values():
+            result["cached"] = True
+    return cached
+
+
+class TargetTests(unittest.TestCase):
+    """check.evaluate_targets: each figure against its named target, no program run."""
+
+    def test_every_target_by_name(self):
+        results = measure.Results(cold=fake_run(10.0, REPORT),
+                                  rerun=fake_run(0.05, all_cached(REPORT)),
                                   peers={"a": {"all": 6.0}, "b": {"3.9": 2.0, "3.10": 3.0}},
                                   fresh_seconds=100.0, scale_base=fake_run(10.0, REPORT),
                                   scale_10x=fake_run(120.0, REPORT), verdicts_ok=True,
                                   extraction=measure.Extraction(1, 300 * measure.MB,
                                                                 [3.0, 2.0, 2.5], None, 1.5))
         targets = check.evaluate_targets(results)
-        verdicts = {t.figure: t.verdict for t in targets}
-        self.assertEqual(verdicts["cold run / faster peer (b, 4 versions)"], "MISS")  # 10 / 5
-        self.assertEqual(verdicts["cold run / fresh process per example (2 at a time)"], "PASS")
-        self.assertEqual(verdicts["re-run, nothing changed / faster peer (b)"], "PASS")
-        self.assertEqual(verdicts["re-run: cells served from the cache"], "PASS")
-        self.assertEqual(verdicts["re-run: Python interpreters started (strace)"],
-                         "not measured")
-        self.assertEqual(verdicts["docmatrix's own peak memory (VmHWM), cold run"], "PASS")
-        self.assertEqual(verdicts["4 examples cold / 4 cold"], "MISS")  # 12x
-        self.assertEqual(verdicts["extraction (--dry-run), Markdown read"], "PASS")  # 150 MB/s
-        self.assertIn("150 MB/s", [t.measured for t in targets][-1])
+        verdicts = {t.name: t.verdict for t in targets}
+        self.assertEqual(list(verdicts), ["verdicts", "cold-vs-peer", "cold-vs-fresh",
+                                          "rerun-vs-peer", "rerun-from-cache",
+                                          "rerun-no-interpreter", "cold-own-memory",
+                                          "scale-10x", "extraction-speed"])  # no edit phase
+        self.assertEqual(verdicts["verdicts"], "PASS")
+        self.assertEqual(verdicts["cold-vs-peer"], "MISS")  # 10 / 5
+        self.assertEqual(verdicts["cold-vs-fresh"], "PASS")
+        self.assertEqual(verdicts["rerun-vs-peer"], "PASS")
+        self.assertEqual(verdicts["rerun-from-cache"], "PASS")
+        self.assertEqual(verdicts["rerun-no-interpreter"], "not measured")
+        self.assertEqual(verdicts["cold-own-memory"], "PASS")
+        self.assertEqual(verdicts["scale-10x"], "MISS")  # 12x
+        self.assertEqual(verdicts["extraction-speed"], "PASS")  # 150 MB/s
+        figures = {t.name: t.figure for t in targets}
+        self.assertEqual(figures["cold-vs-peer"], "cold run / faster peer (b, 4 versions)")
+        self.assertEqual(figures["scale-10x"], "4 examples cold / 4 cold")
+        self.assertIn("150 MB/s", targets[-1].measured)
+
+    def test_not_measured_without_peers_baseline_or_phases(self):
+        results = measure.Results(cold=fake_run(10.0, REPORT, peak_kib=None))
+        targets = {t.name: t for t in check.evaluate_targets(results)}
+        self.assertEqual(list(targets), ["verdicts", "cold-vs-peer", "cold-vs-fresh",
+                                         "cold-own-memory", "scale-10x", "extraction-speed"])
+        self.assertTrue(all(t.verdict == "not measured" for t in targets.values()))
+        self.assertEqual(targets["verdicts"].measured, "no TSV")
+        self.assertIn("needs --peers", targets["cold-vs-peer"].target)
+        self.assertIn("needs --fresh-baseline", targets["cold-vs-fresh"].target)
+        self.assertEqual(targets["scale-10x"].measured, "skipped (--skip-scale)")
+        self.assertEqual(targets["extraction-speed"].measured, "skipped (--skip-extraction)")
+
+    def test_limits_are_inclusive(self):
+        # cold / peer exactly 1.0, re-run / peer exactly 0.02, 10x exactly 11x, 100 MB/s,
+        # own peak exactly 100 MB: all met
+        peak_kib = check.OWN_PEAK_MB * measure.MB // 1024
+        results = measure.Results(cold=fake_run(5.0, REPORT, peak_kib=peak_kib),
+                                  rerun=fake_run(0.1, all_cached(REPORT)),
+                                  peers={"a": {"all": 5.0}}, fresh_seconds=5.0 / 0.15,
+                                  scale_base=fake_run(10.0, REPORT),
+                                  scale_10x=fake_run(110.0, REPORT),
+                                  extraction=measure.Extraction(1, 200 * measure.MB, [2.0],
+                                                                None, None))
+        verdicts = {t.name: t.verdict for t in check.evaluate_targets(results)}
+        for name in ("cold-vs-peer", "rerun-vs-peer", "cold-own-memory", "scale-10x",
+                     "extraction-speed"):
+            self.assertEqual(verdicts[name], "PASS", name)
+        results.cold_walls = [5.0, 5.1, 5.2]  # the median is what counts
+        self.assertEqual({t.name: t.verdict for t in check.evaluate_targets(results)}
+                         ["cold-vs-peer"], "MISS")
+
+    def test_rerun_edit_and_verdict_misses(self):
+        partly = all_cached(REPORT)
+        partly["examples"][0]["results"]["3.9"]["cached"] = False
+        edited = all_cached(REPORT)
+        for example in edited["examples"][:2]:
+            example["results"]["3.9"]["cached"] = False
+        results = measure.Results(cold=fake_run(10.0, REPORT), rerun=fake_run(0.05, partly),
+                                  edited=fake_run(0.2, edited), verdicts_ok=False,
+                                  processes=measure.ProcessCount(
+                                      execs=[(1, "/bin/docmatrix"), (2, "/usr/bin/python3.12")],
+                                      interpreters=["/usr/bin/python3.12"]))
+        targets = {t.name: t for t in check.evaluate_targets(results)}
+        self.assertEqual(targets["verdicts"].verdict, "MISS")
+        self.assertEqual(targets["rerun-from-cache"].measured, "15 of 16")
+        self.assertEqual(targets["rerun-from-cache"].verdict, "MISS")
+        self.assertEqual(targets["rerun-no-interpreter"].measured,
+                         "1 (and 1 other programs exec'd)")
+        self.assertEqual(targets["rerun-no-interpreter"].verdict, "MISS")
+        self.assertEqual(targets["edit-reruns-one"].measured, "2 (0.20 s)")
+        self.assertEqual(targets["edit-reruns-one"].verdict, "MISS")
+
+    def test_target_table(self):
+        targets = [check.Target("cold-vs-peer", "cold run / faster peer", "2 s / 1 s = 2.00x",
+                                "<= 1.00x", False),
+                   check.Target("scale-10x", "10x / 1x", "skipped", "<= 11x", None),
+                   check.Target("verdicts", "verdicts", "all agree", "all cells", True)]
+        out = io.StringIO()
+        with contextlib.redirect_stdout(out):
+            report.report_targets(targets)
+        lines = out.getvalue().rstrip("\n").splitlines()
+        self.assertEqual(lines[0], "Targets")
+        self.assertEqual(lines[1].split(), ["name", "figure", "measured", "target", "result"])
+        self.assertTrue(lines[3].startswith("cold-vs-peer  "), lines)
+        self.assertTrue(lines[3].endswith("MISS"), lines)
+        self.assertTrue(lines[4].endswith("not measured"), lines)
+        self.assertEqual(lines[-1], "1 met, 1 missed, 1 not measured")
+
 
 class ReportFormatTests(unittest.TestCase):
     def test_table(self):
