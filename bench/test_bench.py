@@ -19,6 +19,7 @@ sys.path.insert(0, str(BENCH))
 
 import check  # noqa: E402
 import fresh  # noqa: E402
+import gen_corpus  # noqa: E402
 import jobcost  # noqa: E402
 import measure  # noqa: E402
 import report  # noqa: E402
@@ -240,6 +241,39 @@ class GeneratorTests(unittest.TestCase):
             self.assertEqual(columns, list(VERSIONS))
             self.assertEqual(sorted(expected), ids)
             self.assertEqual(len(ids), 21)
+
+    def test_recipe_files(self):
+        self.assertEqual(len(gen_corpus.PORTABLE), 49)
+        self.assertEqual(len(gen_corpus.VERSIONED), 12)
+        self.assertEqual({r.feature for r in gen_corpus.VERSIONED}, set(gen_corpus.FEATURES))
+        first = gen_corpus.PORTABLE[0]
+        self.assertEqual(first.title, "An order model with dataclasses")
+        self.assertTrue(first.code.startswith("from dataclasses import asdict"), first.code)
+        self.assertTrue(first.code.endswith("is not Order(\"y\").items\n"), first.code)
+        self.assertEqual(gen_corpus.VERSIONED[0].feature, "match")
+
+    def test_read_recipes(self):
+        with tempfile.TemporaryDirectory() as tmp:
+            path = Path(tmp) / "r.md"
+            path.write_text("# Recipes\n\nAn introduction, ignored.\n\n## One\n\nIntro one.\n\n"
+                            "```python\nx = $n\n\nprint(x)\n```\n\n## Two\nIntro two.\n"
+                            "Feature: `tomllib`\n```python\nimport tomllib\n```\n")
+            self.assertEqual(gen_corpus.read_recipes(path), [
+                gen_corpus.Recipe("One", "Intro one.", "x = $n\n\nprint(x)\n"),
+                gen_corpus.Recipe("Two", "Intro two.", "import tomllib\n", "tomllib")])
+            for text, message in [
+                    ("## A\nintro\n", "has no ```python block"),
+                    ("## A\nintro\n\n## B\nintro\n```python\nx\n```\n", "has no ```python"),
+                    ("## A\nintro\n```python\nx\n", "unclosed"),
+                    ("## A\n```python\nx\n```\n", "exactly one line of introduction"),
+                    ("## A\none\ntwo\n```python\nx\n```\n", "exactly one line"),
+                    ("## A\nintro\n```python\nx\n```\nmore\n", "text after the code"),
+                    ("## A\nintro\nFeature: `walrus`\n```python\nx\n```\n", "unknown feature")]:
+                path.write_text(text)
+                with self.assertRaises(SystemExit) as caught:
+                    gen_corpus.read_recipes(path)
+                self.assertIn(message, str(caught.exception))
+                self.assertIn(str(path) + ":", str(caught.exception))
 
 
 class EndToEndTests(unittest.TestCase):
