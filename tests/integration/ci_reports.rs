@@ -152,16 +152,11 @@ fn format_html() {
 /// An executable from `.ci/run`'s installs; `None` (the test is skipped) outside CI when it is
 /// missing, a failure in CI.
 fn needed(path: Option<PathBuf>, what: &str) -> Option<PathBuf> {
-    match path.filter(|p| p.exists()) {
-        Some(p) => Some(p),
-        None if std::env::var_os("CI").is_some() => {
-            panic!("{what} is missing: .ci/run installs it")
-        }
-        None => {
-            eprintln!("skipped: {what} is missing (bash .ci/run installs it)");
-            None
-        }
+    let found = path.filter(|p| p.exists());
+    if found.is_none() {
+        skip_unless_ci(what);
     }
+    found
 }
 
 fn validators() -> Option<PathBuf> {

@@ -14,6 +14,25 @@ pub fn fixture(rel: &str) -> PathBuf {
     root().join("fixtures").join(rel)
 }
 
+/// Whether this is a CI run, as docmatrix reads it: `CI` set, and neither empty nor `false` /
+/// `0`.
+pub fn on_ci() -> bool {
+    std::env::var("CI").is_ok_and(|v| !matches!(v.trim(), "" | "false" | "0"))
+}
+
+/// The one way a test gives up for want of `what` (a container engine, bubblewrap, a tool
+/// `.ci/run` installs): call it, then return. Outside CI it says so on stderr; on CI it fails
+/// the test, since `.ci/run` installs everything there and a test must not pass by checking
+/// nothing.
+#[track_caller]
+pub fn skip_unless_ci(what: &str) {
+    assert!(
+        !on_ci(),
+        "{what} is missing on CI, where .ci/run installs it: this test would check nothing"
+    );
+    eprintln!("skipped: {what} is missing here (bash .ci/run installs it)");
+}
+
 /// `docmatrix ARGS` in the project root, config files ignored unless a test passes its own.
 pub fn docmatrix(args: &[&str]) -> Output {
     docmatrix_in(&root(), args)
