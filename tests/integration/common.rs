@@ -60,6 +60,14 @@ pub fn command() -> Command {
     c
 }
 
+/// `docmatrix ARGS` in the project root, not yet run: for `insta_cmd::assert_cmd_snapshot!`,
+/// which records its success, exit code, stdout and stderr (bind [`stable_cmd`] around it).
+pub fn cmd(args: &[&str]) -> Command {
+    let mut c = command();
+    c.args(args).current_dir(root());
+    c
+}
+
 pub fn stdout(o: &Output) -> String {
     String::from_utf8_lossy(&o.stdout).into_owned()
 }
@@ -133,6 +141,14 @@ pub fn stable() -> insta::Settings {
     );
     s.set_snapshot_path(root().join("tests/integration/snapshots"));
     s.set_prepend_module_to_snapshot(false);
+    s
+}
+
+/// [`stable`] for command snapshots: the command's own cache folder, in the snapshot's
+/// metadata, redacted too.
+pub fn stable_cmd() -> insta::Settings {
+    let mut s = stable();
+    s.add_redaction(".env.XDG_CACHE_HOME", "[cache]");
     s
 }
 
