@@ -90,6 +90,9 @@ struct ValidateArgs {
     /// Skip files matching this glob (repeatable)
     #[arg(long, value_name = "GLOB")]
     exclude: Vec<String>,
+    /// Also read what .gitignore and the other ignore files leave out
+    #[arg(long)]
+    no_ignore: bool,
     /// Output format on stdout
     #[arg(long, value_enum, default_value_t = Format::Terminal)]
     format: Format,
@@ -174,6 +177,9 @@ struct ExtractArgs {
     common: Common,
     #[arg(long, value_name = "GLOB")]
     exclude: Vec<String>,
+    /// Also read what .gitignore and the other ignore files leave out
+    #[arg(long)]
+    no_ignore: bool,
     #[arg(long, default_value = "terminal", value_parser = plain_format())]
     format: Format,
     /// A PATH with no Markdown file in it is not an error
@@ -204,7 +210,11 @@ fn resolve(o: &Overrides) -> Result<Config, Error> {
 /// Every path to read must yield a Markdown file: a mistyped path or an empty folder is an
 /// error (exit status 2) unless `--allow-empty`, which turns it into a note.
 fn check_inputs(config: &Config, allow_empty: bool) -> Result<(), Error> {
-    let empty = docmatrix::discover::empty_roots(&config.inputs.paths, &config.inputs.exclude)?;
+    let empty = docmatrix::discover::empty_roots(
+        &config.inputs.paths,
+        &config.inputs.exclude,
+        config.inputs.respect_gitignore,
+    )?;
     if empty.is_empty() {
         return Ok(());
     }
@@ -345,6 +355,7 @@ fn validate(a: ValidateArgs) -> Result<i32, Error> {
         allow_missing: a.allow_missing,
         offline: a.offline,
         exclude: a.exclude.clone(),
+        no_ignore: a.no_ignore,
         sandbox: if a.no_sandbox {
             Some(SandboxMode::None)
         } else {
@@ -585,6 +596,7 @@ fn extract(a: ExtractArgs) -> Result<i32, Error> {
     let o = Overrides {
         paths: a.paths.clone(),
         exclude: a.exclude.clone(),
+        no_ignore: a.no_ignore,
         ..overrides(&a.common)
     };
     let config = resolve(&o)?;

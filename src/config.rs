@@ -26,6 +26,8 @@ pub struct FileConfig {
     pub versions: Option<Vec<String>>,
     pub paths: Option<Vec<PathBuf>>,
     pub exclude: Option<Vec<String>>,
+    /// `false`: walk what `.gitignore` and the other ignore files leave out too.
+    pub respect_gitignore: Option<bool>,
     pub timeout: Option<f64>,
     pub jobs: Option<usize>,
     pub allow_missing: Option<bool>,
@@ -104,6 +106,8 @@ pub struct Overrides {
     pub timeout: Option<f64>,
     pub allow_missing: bool,
     pub exclude: Vec<String>,
+    /// `--no-ignore`: walk what the ignore files leave out too.
+    pub no_ignore: bool,
     pub config: Option<PathBuf>,
     pub no_config: bool,
     pub sandbox: Option<SandboxMode>,
@@ -159,6 +163,8 @@ pub struct Inputs {
     pub paths: Vec<PathBuf>,
     pub exclude: GlobSet,
     pub exclude_patterns: Vec<String>,
+    /// Folders are walked as `.gitignore` and the other ignore files say (`discover`).
+    pub respect_gitignore: bool,
     /// The folder included files must be in (`[includes] root`); `None`: the config file's
     /// folder, else the nearest folder above the docs holding `.git` or `pyproject.toml`,
     /// else the current folder (see [`Config::include_root`]).
@@ -454,6 +460,7 @@ impl Config {
                 paths,
                 exclude: build_globs(&exclude_patterns)?,
                 exclude_patterns,
+                respect_gitignore: !o.no_ignore && file.respect_gitignore.unwrap_or(true),
                 include_root: includes.root.as_ref().map(|r| base_dir.join(r)),
                 include_bases: includes.base_paths.unwrap_or_default(),
                 partition: o.partition,

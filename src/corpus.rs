@@ -92,13 +92,19 @@ impl Corpus {
 /// Finds the files of `config` and extracts their snippets, in parallel. A file that cannot
 /// be read or decoded is an error in the corpus; the others are still read.
 pub fn load(config: &Config) -> Result<Corpus, Error> {
-    let files = discover::discover(&config.inputs.paths, &config.inputs.exclude)?;
+    let discovered = discover::discover(
+        &config.inputs.paths,
+        &config.inputs.exclude,
+        config.inputs.respect_gitignore,
+    )?;
+    let files = discovered.files;
     let cwd = std::env::current_dir().unwrap_or_default();
     let includes = include::Includes::new(&config.include_root(&cwd), &config.inputs.include_bases);
     let per_file: Vec<Result<extract::Extracted, Diagnostic>> =
         files.par_iter().map(|f| read_one(f, &includes)).collect();
     let mut corpus = Corpus {
         files,
+        warnings: discovered.warnings,
         ..Default::default()
     };
     let found: usize = per_file

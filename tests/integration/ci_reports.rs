@@ -90,10 +90,24 @@ fn render(format: &str) -> (i32, String) {
     (1, stdout(&out))
 }
 
+/// [`render`] as a command snapshot (exit status, stdout and stderr) named `name`.
+fn render_snapshot(name: &str, format: &str) {
+    let mut merge = cmd(&[
+        "merge",
+        shared_json(),
+        "--format",
+        format,
+        "--color",
+        "never",
+    ]);
+    let mut settings = stable_cmd();
+    settings.add_redaction(".args[1]", "[shared.json]");
+    settings.bind(|| insta_cmd::assert_cmd_snapshot!(name, merge));
+}
+
 #[test]
 fn format_terminal() {
-    let (_, text) = render("terminal");
-    stable().bind(|| insta::assert_snapshot!("ci_reports_terminal", text));
+    render_snapshot("ci_reports_terminal", "terminal");
 }
 
 #[test]
@@ -103,7 +117,7 @@ fn format_json_round_trips_through_merge() {
     let input: Value =
         serde_json::from_str(&std::fs::read_to_string(shared_json()).unwrap()).unwrap();
     assert_eq!(merged, input, "merge of one report gives that report back");
-    stable().bind(|| insta::assert_snapshot!("ci_reports_json", text));
+    render_snapshot("ci_reports_json", "json");
 }
 
 #[test]
@@ -112,7 +126,7 @@ fn format_junit() {
     assert!(text.contains(
         r#"<testcase name="fixtures/seed/guide.md:14 [3.9]" classname="fixtures/seed/guide.md" time="0.025" file="fixtures/seed/guide.md" line="15">"#
     ));
-    stable().bind(|| insta::assert_snapshot!("ci_reports_junit", text));
+    render_snapshot("ci_reports_junit", "junit");
 }
 
 #[test]
@@ -122,7 +136,7 @@ fn format_github() {
         text.starts_with("::error file=fixtures/annotations/groups.md,line=50,"),
         "{text}"
     );
-    stable().bind(|| insta::assert_snapshot!("ci_reports_github", text));
+    render_snapshot("ci_reports_github", "github");
 }
 
 #[test]
@@ -130,13 +144,12 @@ fn format_markdown() {
     let (_, text) = render("markdown");
     // A `|` in an error stays inside its code span; in the table it is escaped.
     assert!(text.contains("`TypeError: unsupported operand type(s) for |: 'type' and 'NoneType'`"));
-    stable().bind(|| insta::assert_snapshot!("ci_reports_markdown", text));
+    render_snapshot("ci_reports_markdown", "markdown");
 }
 
 #[test]
 fn format_sarif() {
-    let (_, text) = render("sarif");
-    stable().bind(|| insta::assert_snapshot!("ci_reports_sarif", text));
+    render_snapshot("ci_reports_sarif", "sarif");
 }
 
 #[test]
@@ -146,22 +159,17 @@ fn format_html() {
     for external in ["src=\"http", "href=\"http", "@import", "url(http"] {
         assert!(!text.contains(external), "no external asset: {external}");
     }
-    stable().bind(|| insta::assert_snapshot!("ci_reports_html", text));
+    render_snapshot("ci_reports_html", "html");
 }
 
 /// An executable from `.ci/run`'s installs; `None` (the test is skipped) outside CI when it is
 /// missing, a failure in CI.
 fn needed(path: Option<PathBuf>, what: &str) -> Option<PathBuf> {
-    match path.filter(|p| p.exists()) {
-        Some(p) => Some(p),
-        None if std::env::var_os("CI").is_some() => {
-            panic!("{what} is missing: .ci/run installs it")
-        }
-        None => {
-            eprintln!("skipped: {what} is missing (bash .ci/run installs it)");
-            None
-        }
+    let found = path.filter(|p| p.exists());
+    if found.is_none() {
+        skip_unless_ci(what);
     }
+    found
 }
 
 fn validators() -> Option<PathBuf> {

@@ -14,6 +14,25 @@ pub fn fixture(rel: &str) -> PathBuf {
     root().join("fixtures").join(rel)
 }
 
+/// Whether this is a CI run, as docmatrix reads it: `CI` set, and neither empty nor `false` /
+/// `0`.
+pub fn on_ci() -> bool {
+    std::env::var("CI").is_ok_and(|v| !matches!(v.trim(), "" | "false" | "0"))
+}
+
+/// The one way a test gives up for want of `what` (a container engine, bubblewrap, a tool
+/// `.ci/run` installs): call it, then return. Outside CI it says so on stderr; on CI it fails
+/// the test, since `.ci/run` installs everything there and a test must not pass by checking
+/// nothing.
+#[track_caller]
+pub fn skip_unless_ci(what: &str) {
+    assert!(
+        !on_ci(),
+        "{what} is missing on CI, where .ci/run installs it: this test would check nothing"
+    );
+    eprintln!("skipped: {what} is missing here (bash .ci/run installs it)");
+}
+
 /// `docmatrix ARGS` in the project root, config files ignored unless a test passes its own.
 pub fn docmatrix(args: &[&str]) -> Output {
     docmatrix_in(&root(), args)
@@ -38,6 +57,14 @@ pub fn command() -> Command {
         .join(format!("{}-{n}", std::process::id()));
     let mut c = Command::new(env!("CARGO_BIN_EXE_docmatrix"));
     c.env("XDG_CACHE_HOME", dir).env_remove("NO_COLOR");
+    c
+}
+
+/// `docmatrix ARGS` in the project root, not yet run: for `insta_cmd::assert_cmd_snapshot!`,
+/// which records its success, exit code, stdout and stderr (bind [`stable_cmd`] around it).
+pub fn cmd(args: &[&str]) -> Command {
+    let mut c = command();
+    c.args(args).current_dir(root());
     c
 }
 
@@ -114,6 +141,14 @@ pub fn stable() -> insta::Settings {
     );
     s.set_snapshot_path(root().join("tests/integration/snapshots"));
     s.set_prepend_module_to_snapshot(false);
+    s
+}
+
+/// [`stable`] for command snapshots: the command's own cache folder, in the snapshot's
+/// metadata, redacted too.
+pub fn stable_cmd() -> insta::Settings {
+    let mut s = stable();
+    s.add_redaction(".env.XDG_CACHE_HOME", "[cache]");
     s
 }
 

@@ -1,6 +1,6 @@
 //! Dockerfile builds with a real container engine (podman here), on the local stand-ins for
 //! the official python images that scripts/python-images.sh makes. Never pulls. Skipped, with
-//! a notice, where no engine answers.
+//! a notice, where no engine answers; on CI that fails them.
 
 use std::path::Path;
 use std::process::Command;
@@ -9,15 +9,16 @@ use std::time::{Duration, Instant};
 
 use docmatrix::lang::dockerfile::build::{self, BuildOutcome, BuildRequest, Engine};
 
-use crate::common::root;
+use crate::common::{root, skip_unless_ci};
 
-/// The engine, with the python images made; `None` (and a notice) where no engine answers.
+/// The engine, with the python images made; `None` (and a notice) where no engine answers,
+/// a failure on CI (see [`skip_unless_ci`]).
 fn engine() -> Option<&'static Engine> {
     static ENGINE: OnceLock<Option<Engine>> = OnceLock::new();
     ENGINE
         .get_or_init(|| {
             let Some(engine) = build::detect() else {
-                eprintln!("notice: no container engine answers (podman or docker): container tests skipped");
+                skip_unless_ci("a container engine that answers (podman or docker)");
                 return None;
             };
             let start = Instant::now();

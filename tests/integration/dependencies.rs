@@ -51,10 +51,7 @@ fn uv() -> Option<PathBuf> {
         docmatrix::sys::which("uv")
     };
     if found.is_none() {
-        assert!(
-            std::env::var_os("CI").is_none(),
-            "uv is missing on CI (.ci/run installs it)"
-        );
+        skip_unless_ci("uv");
     }
     found
 }

@@ -35,11 +35,7 @@ fn rules_of(e: &Value) -> Vec<(u64, String)> {
 #[test]
 fn builds_per_version() {
     if !engine_answers() {
-        eprintln!("podman does not answer here: builds_per_version checks nothing");
-        assert!(
-            std::env::var_os("CI").is_none(),
-            "CI installs podman (.ci/run): it must answer there"
-        );
+        skip_unless_ci("a podman that answers");
         return;
     }
     let f = fixture("dockerfile/builds.md");
@@ -234,11 +230,7 @@ fn without_an_engine_the_checks_still_count() {
 fn hadolint_findings_are_added() {
     let tools = root().join("target/tools");
     if !tools.join("hadolint").exists() {
-        eprintln!("hadolint is not in target/tools: hadolint_findings_are_added checks nothing");
-        assert!(
-            std::env::var_os("CI").is_none(),
-            "CI installs hadolint (.ci/run)"
-        );
+        skip_unless_ci("hadolint (in target/tools)");
         return;
     }
     let path = format!(
@@ -281,8 +273,7 @@ fn hadolint_findings_are_added() {
 #[test]
 fn builds_are_cached_and_a_context_edit_rebuilds() {
     if !engine_answers() {
-        eprintln!("podman does not answer here: builds_are_cached… checks nothing");
-        assert!(std::env::var_os("CI").is_none(), "CI installs podman");
+        skip_unless_ci("a podman that answers");
         return;
     }
     let dir = tempfile::tempdir().unwrap();

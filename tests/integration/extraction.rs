@@ -78,6 +78,8 @@ fn code_lines_map_to_markdown_lines() {
 
 #[test]
 fn terminal_listing() {
-    let out = docmatrix(&["extract", "--no-config", "fixtures/annotations/skip.md"]);
-    insta::assert_snapshot!(stdout(&out));
+    let mut listing = cmd(&["extract", "--no-config", "fixtures/annotations/skip.md"]);
+    let mut settings = stable_cmd();
+    settings.set_prepend_module_to_snapshot(true); // the snapshot's name, as before
+    settings.bind(|| insta_cmd::assert_cmd_snapshot!(listing));
 }

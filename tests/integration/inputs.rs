@@ -23,9 +23,146 @@ fn walks_sorted_and_skips_what_it_should() {
         vec![
             "fixtures/walk/a.md",
             "fixtures/walk/sub/b.markdown",
-            "fixtures/walk/sub/deeper/c.md"
+            "fixtures/walk/sub/deeper/c.md",
+            "fixtures/walk/target/guide.md"
         ]
     );
+}
+
+/// A project in a git repository (a `.git` folder is enough): docs in a folder named `target`,
+/// a gitignored folder, build output tagged with a `CACHEDIR.TAG`, `node_modules`, a symbolic
+/// link loop and, where the tests do not run as root, a folder nobody may read.
+fn walked_project() -> tempfile::TempDir {
+    let dir = tempfile::tempdir().unwrap();
+    let example = "# Guide\n\n```python\nprint('ok')\n```\n";
+    for (f, text) in [
+        (".gitignore", "ignored/\n"),
+        ("docs/guide.md", example),
+        ("docs/target/guide.md", example),
+        ("docs/ignored/guide.md", example),
+        (
+            "docs/build/CACHEDIR.TAG",
+            "Signature: 8a477f597d28d172789f06886806bc55\n# a build folder\n",
+        ),
+        ("docs/build/guide.md", example),
+        ("docs/node_modules/pkg/README.md", example),
+        ("docs/locked/guide.md", example),
+    ] {
+        let p = dir.path().join(f);
+        std::fs::create_dir_all(p.parent().unwrap()).unwrap();
+        std::fs::write(p, text).unwrap();
+    }
+    std::fs::create_dir(dir.path().join(".git")).unwrap();
+    std::os::unix::fs::symlink("..", dir.path().join("docs/loop")).unwrap();
+    set_mode(&dir.path().join("docs/locked"), 0o000);
+    dir
+}
+
+fn set_mode(path: &std::path::Path, mode: u32) {
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::set_permissions(path, std::fs::Permissions::from_mode(mode)).unwrap();
+}
+
+/// `extract --format json ARGS` in `dir`: (files, warnings as `file: message`).
+fn extracted(dir: &std::path::Path, args: &[&str]) -> (Vec<String>, Vec<String>) {
+    let mut all = vec!["extract", "--format", "json"];
+    all.extend_from_slice(args);
+    let out = docmatrix_in(dir, &all);
+    assert_eq!(out.status.code(), Some(0), "{args:?}: {}", stderr(&out));
+    let doc: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let files = doc["files"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|f| f.as_str().unwrap().to_string())
+        .collect();
+    let warnings = doc["warnings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|w| {
+            format!(
+                "{}: {}",
+                w["file"].as_str().unwrap(),
+                w["message"].as_str().unwrap()
+            )
+        })
+        .collect();
+    (files, warnings)
+}
+
+#[test]
+fn folders_are_skipped_for_being_ignored_or_build_output_not_for_their_name() {
+    let project = walked_project();
+    let dir = project.path();
+    // Root reads every folder: there, chmod 000 stops nothing, and only the loop is reported.
+    let root = unsafe { libc::geteuid() } == 0;
+    let (files, warnings) = extracted(dir, &["--no-config", "docs"]);
+    let mut want = vec!["docs/guide.md", "docs/target/guide.md"];
+    if root {
+        want.insert(1, "docs/locked/guide.md");
+    }
+    assert_eq!(files, want);
+    // In walking order: the locked folder (when it is), then the loop.
+    let loop_at = usize::from(!root);
+    assert_eq!(warnings.len(), loop_at + 1, "{warnings:?}");
+    assert!(
+        warnings[loop_at].starts_with("docs/loop: skipped: a symbolic link loop (back to "),
+        "{warnings:?}"
+    );
+    if !root {
+        assert_eq!(
+            warnings[0],
+            "docs/locked: skipped: Permission denied (os error 13)"
+        );
+    }
+
+    // `--no-ignore`, or `respect-gitignore = false`: the ignored folder is read; build output
+    // and node_modules are still not.
+    let (files, _) = extracted(dir, &["--no-config", "--no-ignore", "docs"]);
+    assert!(
+        files.contains(&"docs/ignored/guide.md".to_string()),
+        "{files:?}"
+    );
+    assert!(!files
+        .iter()
+        .any(|f| f.contains("build") || f.contains("node_modules")));
+    std::fs::write(dir.join("docmatrix.toml"), "respect-gitignore = false\n").unwrap();
+    let (with_config, _) = extracted(dir, &["docs"]);
+    assert_eq!(with_config, files);
+
+    // A path named on the command line is read, ignored or not.
+    let (files, _) = extracted(dir, &["--no-config", "docs/ignored/guide.md", "docs/build"]);
+    assert_eq!(files, vec!["docs/build/guide.md", "docs/ignored/guide.md"]);
+
+    // The warnings reach the report, and the other files still run.
+    let out = docmatrix_in(
+        dir,
+        &[
+            "validate",
+            "--no-config",
+            "--sandbox",
+            "none",
+            "--python",
+            "3.12",
+            "--format",
+            "json",
+            "docs",
+        ],
+    );
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    let doc: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(
+        doc["examples"].as_array().unwrap().len(),
+        want.len(),
+        "{doc:#}"
+    );
+    let warned = doc["warnings"].as_array().unwrap();
+    assert!(
+        warned.iter().any(|w| w["file"] == "docs/loop"),
+        "{warned:#?}"
+    );
+    set_mode(&dir.join("docs/locked"), 0o755);
 }
 
 #[test]

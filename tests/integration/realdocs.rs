@@ -161,8 +161,10 @@ fn the_summary_counts_what_was_not_checked() {
         "{}",
         stdout(&out)
     );
-    let out = docmatrix(&["extract", "--no-config", "fixtures/realdocs/myst.md"]);
-    insta::assert_snapshot!(stdout(&out));
+    let mut listing = cmd(&["extract", "--no-config", "fixtures/realdocs/myst.md"]);
+    let mut settings = stable_cmd();
+    settings.set_prepend_module_to_snapshot(true); // the snapshot's name, as before
+    settings.bind(|| insta_cmd::assert_cmd_snapshot!(listing));
 }
 
 #[test]
