@@ -338,7 +338,7 @@ impl Runner {
             timeout: job.timeout,
             tag,
         };
-        let lines = build::instruction_lines(&text);
+        let built_df = parse::parse(&text);
         let built = match build::build(engine, &req) {
             build::BuildOutcome::Pass { duration } => (
                 BlockResult::new(Status::Pass),
@@ -355,9 +355,13 @@ impl Runner {
                 b.error_type = Some("build".into());
                 b.error = Some(message.clone());
                 b.at = step
-                    .and_then(|s| s.checked_sub(1))
-                    .and_then(|i| lines.get(i))
-                    .map(|&l| (0, culprit_line(&text, l, &format!("{message}\n{log_tail}"))));
+                    .and_then(|(stage, k)| parse::stage_step_line(&built_df, stage, k))
+                    .map(|l| {
+                        (
+                            0,
+                            culprit_line(&built_df, &text, l, &format!("{message}\n{log_tail}")),
+                        )
+                    });
                 (b, Duration::ZERO, log_tail, false)
             }
             build::BuildOutcome::Blocked { reason } => decided(Status::Blocked, reason, None),
@@ -431,7 +435,7 @@ fn normalise_image(image: &str) -> String {
 /// Within the instruction starting at code line `start`, the line naming the command that
 /// was not found (`/bin/sh: 1: curl: not found`, in the message or the log: the last line a
 /// RUN printed is not always the shell's complaint), else `start`.
-fn culprit_line(text: &str, start: usize, message: &str) -> usize {
+fn culprit_line(df: &parse::Dockerfile, text: &str, start: usize, message: &str) -> usize {
     let missing = message.lines().rev().find_map(|line| {
         line.split(": ")
             .collect::<Vec<_>>()
@@ -442,7 +446,6 @@ fn culprit_line(text: &str, start: usize, message: &str) -> usize {
     let Some(cmd) = missing.filter(|c| !c.is_empty() && !c.contains(' ')) else {
         return start;
     };
-    let df = parse::parse(text);
     let Some(ins) = df.instructions.iter().find(|i| i.line == start) else {
         return start;
     };
@@ -508,14 +511,21 @@ mod tests {
     #[test]
     fn the_missing_command_names_its_line() {
         let text = "FROM python:3.12-slim\nRUN python --version \\\n    && curl -fsS x > /dev/null\nUSER nobody\n";
+        let df = &parse::parse(text);
         assert_eq!(
-            culprit_line(text, 2, "RUN exited with 127: /bin/sh: 1: curl: not found"),
+            culprit_line(
+                df,
+                text,
+                2,
+                "RUN exited with 127: /bin/sh: 1: curl: not found"
+            ),
             3
         );
-        assert_eq!(culprit_line(text, 2, "RUN exited with 1: boom"), 2);
+        assert_eq!(culprit_line(df, text, 2, "RUN exited with 1: boom"), 2);
         // The complaint may be in the log only, before what the RUN printed last.
         assert_eq!(
             culprit_line(
+                df,
                 text,
                 2,
                 "RUN exited with 127: Python 3.9.18\nSTEP 2/3: RUN python --version \\\n/bin/sh: 1: curl: not found\nPython 3.9.18"

@@ -1113,11 +1113,12 @@ fn is_heredoc_word(word: &str) -> bool {
 
 /// The start line of the instruction that podman/buildah calls `STEP step` when it counts every
 /// instruction of every stage, `FROM` included, in order (the global ARGs before the first
-/// `FROM` are not steps). This is buildah's numbering for a single-stage Dockerfile.
+/// `FROM` are not steps). This is buildah's numbering for a single-stage Dockerfile, and
+/// docker's legacy builder's (`Step 4/12`) for any.
 ///
 /// Measured with podman 4.3: for a multi-stage Dockerfile buildah numbers the steps of each
 /// stage from 1 and prefixes the stage: `[2/2] STEP 1/4: FROM scratch`. For such output use
-/// [`stage_step_line`] or [`podman_step_line`].
+/// [`stage_step_line`].
 pub fn step_line(df: &Dockerfile, step: usize) -> Option<usize> {
     let index = step.checked_sub(1)?;
     df.instructions
@@ -1128,28 +1129,16 @@ pub fn step_line(df: &Dockerfile, step: usize) -> Option<usize> {
 }
 
 /// The start line of podman/buildah's `[stage/n] STEP step/m` (both 1-based): step 1 is the
-/// stage's `FROM`. `stage` is `None` when podman printed no `[s/n]` prefix (one stage).
+/// stage's `FROM`. `stage` is `None` when the engine printed no `[s/n]` prefix: the steps
+/// are then counted over the whole Dockerfile ([`step_line`]), which for one stage is the same.
 pub fn stage_step_line(df: &Dockerfile, stage: Option<usize>, step: usize) -> Option<usize> {
-    let stage = stage.unwrap_or(1).checked_sub(1)?;
+    let Some(stage) = stage else {
+        return step_line(df, step);
+    };
     let index = step.checked_sub(1)?;
-    df.stage_instructions(stage).nth(index).map(|i| i.line)
-}
-
-/// The start line of the instruction a podman/buildah build log line announces:
-/// `STEP 3/7: RUN ...` or `[2/2] STEP 1/4: FROM python:3.12-slim`. `None` for other lines.
-pub fn podman_step_line(df: &Dockerfile, log_line: &str) -> Option<usize> {
-    let mut rest = log_line.trim_start();
-    let mut stage = None;
-    if let Some(r) = rest.strip_prefix('[') {
-        let (inner, after) = r.split_once(']')?;
-        let (s, _) = inner.split_once('/')?;
-        stage = Some(s.trim().parse::<usize>().ok()?);
-        rest = after.trim_start();
-    }
-    let rest = rest.strip_prefix("STEP ")?;
-    let (num, _) = rest.split_once(':')?;
-    let step = num.split('/').next()?.trim().parse::<usize>().ok()?;
-    stage_step_line(df, stage, step)
+    df.stage_instructions(stage.checked_sub(1)?)
+        .nth(index)
+        .map(|i| i.line)
 }
 
 #[cfg(test)]
@@ -1260,20 +1249,13 @@ mod tests {
         assert_eq!(stage_step_line(&df, Some(2), 9), Some(healthcheck));
         assert_eq!(stage_step_line(&df, Some(3), 1), None);
         assert_eq!(
-            podman_step_line(&df, "[2/2] STEP 9/10: HEALTHCHECK --interval=30s"),
-            Some(healthcheck)
-        );
-        assert_eq!(
-            podman_step_line(&df, "[1/2] STEP 3/5: RUN apt-get update"),
+            stage_step_line(&df, Some(1), 3),
             Some(line_with("RUN apt-get update"))
         );
-        assert_eq!(
-            podman_step_line(&df, "STEP 2/15: WORKDIR /src"),
-            Some(line_is("WORKDIR /src"))
-        );
-        assert_eq!(podman_step_line(&df, "--> 81e71f91f75"), None);
-        assert_eq!(podman_step_line(&df, "[2/2] COMMIT x"), None);
-        assert_eq!(podman_step_line(&df, "[x/2] STEP 1/2: FROM a"), None);
+        // Without a stage prefix: counted over the whole Dockerfile.
+        assert_eq!(stage_step_line(&df, None, 2), Some(line_is("WORKDIR /src")));
+        assert_eq!(stage_step_line(&df, None, 14), Some(healthcheck));
+        assert_eq!(stage_step_line(&df, Some(0), 1), None);
     }
 
     #[test]
@@ -1283,7 +1265,8 @@ mod tests {
         assert_eq!(step_line(&df, 1), Some(2));
         assert_eq!(step_line(&df, 2), Some(4));
         assert_eq!(step_line(&df, 3), Some(6));
-        assert_eq!(podman_step_line(&df, "STEP 3/3: COPY a /a"), Some(6));
+        assert_eq!(stage_step_line(&df, None, 3), Some(6));
+        assert_eq!(stage_step_line(&df, Some(1), 3), Some(6));
         assert_eq!(df.instructions[0].stage, None);
     }
 
