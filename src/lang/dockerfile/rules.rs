@@ -15,7 +15,8 @@
 use crate::model::{Finding, Severity};
 
 use super::parse::{
-    is_python_image, is_remote, python_variant, split_image, Cmd, Dockerfile, Instruction, Kind,
+    is_python_image, is_remote, python_variant, shell_commands, split_image, Cmd, Dockerfile,
+    Instruction, Kind,
 };
 
 /// One of docmatrix's Dockerfile rules.
@@ -286,82 +287,23 @@ fn basename(path: &str) -> &str {
 
 const SHELLS: &[&str] = &["sh", "bash", "ash", "dash", "zsh"];
 
-/// Splits a shell script into simple commands. `line_at(offset)` gives the code line of a byte
-/// offset of `text`.
+/// Splits a shell script into simple commands ([`shell_commands`]). `line_at(offset)` gives
+/// the code line of a byte offset of `text`.
 fn sh_commands(text: &str, line_at: &dyn Fn(usize) -> usize) -> Vec<ShCmd> {
-    let mut cmds: Vec<Vec<ShWord>> = Vec::new();
-    let mut cur: Vec<ShWord> = Vec::new();
-    let mut word: Option<(String, usize)> = None;
-    let mut chars = text.char_indices().peekable();
-    fn end_word(
-        word: &mut Option<(String, usize)>,
-        cur: &mut Vec<ShWord>,
-        line_at: &dyn Fn(usize) -> usize,
-    ) {
-        if let Some((t, s)) = word.take() {
-            cur.push(ShWord {
-                text: t,
-                line: line_at(s),
-            });
-        }
-    }
-    fn end_cmd(cur: &mut Vec<ShWord>, cmds: &mut Vec<Vec<ShWord>>) {
-        if !cur.is_empty() {
-            cmds.push(std::mem::take(cur));
-        }
-    }
-    while let Some((i, c)) = chars.next() {
-        match c {
-            ' ' | '\t' | '\r' => end_word(&mut word, &mut cur, line_at),
-            '\n' | ';' | '&' | '|' | '(' | ')' | '`' => {
-                end_word(&mut word, &mut cur, line_at);
-                end_cmd(&mut cur, &mut cmds);
-            }
-            '#' if word.is_none() => {
-                // A comment, to the end of the line.
-                for (_, d) in chars.by_ref() {
-                    if d == '\n' {
-                        break;
-                    }
-                }
-                end_cmd(&mut cur, &mut cmds);
-            }
-            '$' if matches!(chars.peek(), Some((_, '('))) => {
-                chars.next();
-                end_word(&mut word, &mut cur, line_at);
-                end_cmd(&mut cur, &mut cmds);
-            }
-            '\'' | '"' => {
-                let w = word.get_or_insert_with(|| (String::new(), i));
-                while let Some((_, d)) = chars.next() {
-                    if d == c {
-                        break;
-                    }
-                    if c == '"' && d == '\\' {
-                        if let Some(&(_, e)) = chars.peek() {
-                            if matches!(e, '"' | '\\' | '$' | '`' | '\n') {
-                                chars.next();
-                                if e != '\n' {
-                                    w.0.push(e);
-                                }
-                                continue;
-                            }
-                        }
-                    }
-                    w.0.push(d);
-                }
-            }
-            '\\' => match chars.next() {
-                Some((_, '\n')) => {}
-                Some((_, e)) => word.get_or_insert_with(|| (String::new(), i)).0.push(e),
-                None => {}
-            },
-            _ => word.get_or_insert_with(|| (String::new(), i)).0.push(c),
-        }
-    }
-    end_word(&mut word, &mut cur, line_at);
-    end_cmd(&mut cur, &mut cmds);
-    cmds.into_iter().map(to_cmd).collect()
+    shell_commands(text)
+        .into_iter()
+        .map(|words| {
+            to_cmd(
+                words
+                    .into_iter()
+                    .map(|w| ShWord {
+                        line: line_at(w.start),
+                        text: w.text,
+                    })
+                    .collect(),
+            )
+        })
+        .collect()
 }
 
 fn to_cmd(words: Vec<ShWord>) -> ShCmd {
