@@ -15,6 +15,7 @@ use docmatrix::lang::python;
 use docmatrix::lang::python::process::ProcessExecutor;
 use docmatrix::lang::python::warm::WarmExecutor;
 use docmatrix::lang::shell::run::Runner as ShellRunner;
+use docmatrix::model::input_json;
 use docmatrix::model::Job;
 use docmatrix::model::JobResult;
 use docmatrix::model::Lang;
@@ -479,8 +480,8 @@ fn dry_run(config: &Config, format: Format) -> Result<i32, Error> {
                 "jobs": plan.jobs.len(),
                 "decided": plan.decided.len(),
                 "versions": versions,
-                "warnings": corpus.warnings,
-                "errors": corpus.errors,
+                "warnings": input_json::to_value(&corpus.warnings),
+                "errors": input_json::to_value(&corpus.errors),
             });
             write_json(&doc);
         }
@@ -672,8 +673,8 @@ fn extract(a: ExtractArgs) -> Result<i32, Error> {
                 "files": corpus.files,
                 "blocks": blocks,
                 "not_checked": corpus.unchecked(),
-                "warnings": corpus.warnings,
-                "errors": corpus.errors,
+                "warnings": input_json::to_value(&corpus.warnings),
+                "errors": input_json::to_value(&corpus.errors),
             });
             write_json(&doc);
         }

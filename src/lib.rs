@@ -121,7 +121,7 @@ pub fn load(config: &Config) -> Result<Corpus, Error> {
     let files = discover::discover(&config.paths, &config.exclude)?;
     let cwd = std::env::current_dir().unwrap_or_default();
     let includes = include::Includes::new(&config.include_root(&cwd), &config.include_bases);
-    let per_file: Vec<Result<extract::Extracted, Diagnostic>> =
+    let per_file: Vec<Result<extract::Extracted, Box<Diagnostic>>> =
         files.par_iter().map(|f| read_one(f, &includes)).collect();
     let mut corpus = Corpus {
         files,
@@ -162,10 +162,10 @@ pub fn load(config: &Config) -> Result<Corpus, Error> {
                             more.push(shown);
                         }
                     }
-                    Err(e) => corpus.errors.push(Diagnostic::new(&md, Some(line), e)),
+                    Err(e) => corpus.errors.push(Diagnostic::error(&md, Some(line), e)),
                 }
             }
-            let read: Vec<Result<extract::Extracted, Diagnostic>> =
+            let read: Vec<Result<extract::Extracted, Box<Diagnostic>>> =
                 more.par_iter().map(|f| read_one(f, &includes)).collect();
             add_extracted(&mut corpus, &more, read, &mut pending);
             corpus.files.extend(more);
@@ -182,7 +182,7 @@ pub fn load(config: &Config) -> Result<Corpus, Error> {
             .iter()
             .map(|p| p.display().to_string())
             .collect();
-        corpus.warnings.push(Diagnostic::new(
+        corpus.warnings.push(Diagnostic::warning(
             roots.join(", "),
             None,
             "no Markdown files (.md, .markdown) found",
@@ -193,9 +193,11 @@ pub fn load(config: &Config) -> Result<Corpus, Error> {
 
 /// Reads and extracts one Markdown file, its includes expanded. A block that is one include
 /// line docmatrix cannot read is counted (`unknown include syntax`), not run.
-fn read_one(f: &Path, includes: &include::Includes) -> Result<extract::Extracted, Diagnostic> {
-    let bytes = std::fs::read(f).map_err(|e| Diagnostic::new(f, None, e.to_string()))?;
-    let text = extract::decode(bytes).map_err(|(l, e)| Diagnostic::new(f, Some(l), e))?;
+fn read_one(f: &Path, includes: &include::Includes) -> Result<extract::Extracted, Box<Diagnostic>> {
+    let bytes =
+        std::fs::read(f).map_err(|e| Box::new(Diagnostic::error(f, None, e.to_string())))?;
+    let text =
+        extract::decode(bytes).map_err(|(l, e)| Box::new(Diagnostic::error(f, Some(l), e)))?;
     let mut x = extract::extract(f, &text);
     let (unknown, mut snippets): (Vec<Snippet>, Vec<Snippet>) = x
         .snippets
@@ -219,7 +221,7 @@ fn read_one(f: &Path, includes: &include::Includes) -> Result<extract::Extracted
 fn add_extracted(
     corpus: &mut Corpus,
     files: &[PathBuf],
-    read: Vec<Result<extract::Extracted, Diagnostic>>,
+    read: Vec<Result<extract::Extracted, Box<Diagnostic>>>,
     pending: &mut Vec<(PathBuf, usize, String)>,
 ) {
     for (f, r) in files.iter().zip(read) {
@@ -234,7 +236,7 @@ fn add_extracted(
                         .map(|(line, path)| (f.clone(), line, path)),
                 );
             }
-            Err(d) => corpus.errors.push(d),
+            Err(d) => corpus.errors.push(*d),
         }
     }
 }
@@ -414,7 +416,7 @@ pub fn run_prepared(
         plan: the_plan,
     } = prepared;
     // Static checks (no execution) run beside nothing else: they are quick and independent.
-    let findings: Vec<Vec<model::Finding>> = examples
+    let findings: Vec<Vec<Diagnostic>> = examples
         .par_iter()
         .map(|s| {
             lang::static_findings(
@@ -540,7 +542,7 @@ pub fn run_prepared(
             findings,
         });
         if !s.foreign_attrs.is_empty() {
-            report.foreign.push(Diagnostic::new(
+            report.foreign.push(Diagnostic::note(
                 &s.file,
                 Some(s.line),
                 s.foreign_attrs.join(" "),

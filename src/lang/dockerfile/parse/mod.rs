@@ -6,8 +6,8 @@
 //! case, flags (`--from=builder`) before the arguments, JSON exec form, heredocs (`<<EOF`,
 //! `<<-EOF`, `<<"EOF"`, several per instruction) whose body lines belong to the instruction.
 //!
-//! [`parse`] never fails and never panics: a broken instruction becomes a [`ParseError`] at its
-//! line and parsing goes on. Unknown instructions are kept (as [`Kind::Unknown`]) and left to
+//! [`parse`] never fails and never panics: a broken instruction becomes a `syntax` [`Diagnostic`]
+//! at its line and parsing goes on. Unknown instructions are kept (as [`Kind::Unknown`]) and left to
 //! the rules (`DF001`), which can suggest the intended keyword.
 //!
 //! The shell-like words of arguments are [`words`]; what a build needs from the parse tree
@@ -18,6 +18,8 @@
 
 mod retarget;
 mod words;
+
+use crate::model::{Diagnostic, Severity};
 
 pub use retarget::{
     copy_sources, is_python_image, is_remote, python_variant, retarget, split_image,
@@ -99,7 +101,8 @@ pub struct Dockerfile {
     pub directives: Vec<(String, String, usize)>,
     pub instructions: Vec<Instruction>,
     pub stages: Vec<Stage>,
-    pub errors: Vec<ParseError>,
+    /// The broken instructions, at code lines.
+    pub errors: Vec<Diagnostic>,
 }
 
 /// One instruction, with its continuation lines and heredoc bodies.
@@ -127,8 +130,8 @@ pub struct Instruction {
     /// Byte offset of `args` in `original`.
     pub args_start: usize,
     /// Where each piece of `original` comes from: (offset in `original`, code line, byte column
-    /// in that line), in order.
-    pub spans: Vec<(usize, usize, usize)>,
+    /// and character column in that line, 0-based), in order.
+    pub spans: Vec<(usize, usize, usize, usize)>,
 }
 
 /// The command of an instruction that runs one.
@@ -180,19 +183,17 @@ pub struct Stage {
     pub instruction: usize,
 }
 
-/// A broken instruction.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct ParseError {
-    /// 1-based code line.
-    pub line: usize,
-    pub message: String,
+/// A broken instruction at 1-based code `line`: docmatrix's `syntax` error.
+fn syntax_error(line: usize, message: String) -> Diagnostic {
+    Diagnostic::finding(line, Severity::Error, "docmatrix", "syntax", message)
+        .with_why("Docker cannot read this instruction, so the build stops here")
 }
 
 impl Instruction {
     /// The (code line, byte column) of byte `offset` of `original`.
     pub fn pos(&self, offset: usize) -> (usize, usize) {
         let mut best = (self.line, 0);
-        for &(off, line, col) in &self.spans {
+        for &(off, line, col, _) in &self.spans {
             if off <= offset {
                 best = (line, col + (offset - off));
             } else {
@@ -200,6 +201,33 @@ impl Instruction {
             }
         }
         best
+    }
+
+    /// The code line and 1-based character columns of bytes `start..end` of `original`: the
+    /// start's, and the end's (just after the last character) when it is on the same line.
+    pub fn columns(&self, start: usize, end: usize) -> (usize, usize, Option<usize>) {
+        let at = |offset: usize| {
+            let mut best = (self.line, 0);
+            for &(off, line, _, chars) in &self.spans {
+                if off > offset {
+                    break;
+                }
+                let within = self
+                    .original
+                    .get(off..offset)
+                    .map_or(0, |t| t.chars().count());
+                best = (line, chars + within);
+            }
+            best
+        };
+        let (line, col) = at(start);
+        let last = self
+            .original
+            .get(start..end)
+            .and_then(|t| t.char_indices().last())
+            .map(|(i, _)| start + i);
+        let end_col = last.map(at).filter(|&(l, _)| l == line).map(|(_, c)| c + 2);
+        (line, col + 1, end_col)
     }
 
     /// The code line of byte `offset` of `args`.
@@ -420,7 +448,7 @@ pub fn parse(code: &str) -> Dockerfile {
         errors: Vec::new(),
     };
     let err = |df: &mut Dockerfile, line: usize, message: String| {
-        df.errors.push(ParseError { line, message });
+        df.errors.push(syntax_error(line, message));
     };
 
     // Parser directives: only at the very top, until the first other line.
@@ -466,7 +494,7 @@ pub fn parse(code: &str) -> Dockerfile {
         let lead = text.len() - t.len();
         let (content, mut cont) = trim_continuation(t, esc);
         let mut original = content.to_string();
-        let mut spans = vec![(0, line, lead)];
+        let mut spans = vec![(0, line, lead, text[..lead].chars().count())];
         let mut end_line = line;
         i += 1;
         let mut eof_continuation = false;
@@ -482,7 +510,7 @@ pub fn parse(code: &str) -> Dockerfile {
                 continue;
             }
             let (c, more) = trim_continuation(r, esc);
-            spans.push((original.len(), i, 0));
+            spans.push((original.len(), i, 0, 0));
             original.push_str(c);
             end_line = i;
             cont = more;
@@ -760,7 +788,7 @@ fn check_instruction(df: &mut Dockerfile, ins: &mut Instruction) {
         }
     }
     df.errors
-        .extend(errs.into_iter().map(|message| ParseError { line, message }));
+        .extend(errs.into_iter().map(|message| syntax_error(line, message)));
 }
 
 /// The start line of the instruction that podman/buildah calls `STEP step` when it counts every
@@ -986,9 +1014,9 @@ mod tests {
         assert_eq!(df.escape, '\\');
         let df = parse("# escape=x\nFROM alpine\n");
         assert_eq!(df.errors.len(), 1);
-        assert_eq!(df.errors[0].line, 1);
+        assert_eq!(df.errors[0].line, Some(1));
         let df = parse("# syntax=a\n# syntax=b\nFROM alpine\n");
-        assert_eq!(df.errors[0].line, 2);
+        assert_eq!(df.errors[0].line, Some(2));
         let df = parse("# check=skip=JSONArgsRecommended\n# escape = `\nFROM a\n");
         assert_eq!(df.escape, '`');
         assert!(df.errors.is_empty());
@@ -1032,7 +1060,7 @@ mod tests {
     fn unterminated_heredoc() {
         let df = parse("FROM alpine\nRUN <<EOF\necho hi\n");
         assert_eq!(df.errors.len(), 1);
-        assert_eq!(df.errors[0].line, 2);
+        assert_eq!(df.errors[0].line, Some(2));
         assert!(df.errors[0].message.contains("unterminated heredoc"));
         assert!(!df.instructions[1].heredocs[0].terminated);
     }
@@ -1071,7 +1099,7 @@ mod tests {
             assert!(
                 df.errors
                     .iter()
-                    .any(|e| e.line == *line && e.message.contains(msg)),
+                    .any(|e| e.line == Some(*line) && e.message.contains(msg)),
                 "{code:?}: {:?}",
                 df.errors
             );
