@@ -10,7 +10,7 @@ use crate::corpus::Corpus;
 use crate::interp::Interpreter;
 use crate::judge;
 use crate::model::{
-    BlockResult, Diagnostic, Finding, JobResult, Lang, NotReached, Outcome, Snippet, Status,
+    BlockResult, Diagnostic, JobResult, Lang, NotReached, Outcome, Snippet, Status,
 };
 use crate::plan::Plan;
 use crate::report::{self, Example, Report};
@@ -118,7 +118,7 @@ pub fn report(
     examples: &[Snippet],
     interpreters: BTreeMap<PyVersion, Option<Interpreter>>,
     cells: Vec<BTreeMap<PyVersion, Outcome>>,
-    findings: Vec<Vec<Finding>>,
+    findings: Vec<Vec<Diagnostic>>,
     sandbox: SandboxKind,
     start: Instant,
 ) -> Report {
@@ -163,7 +163,7 @@ pub fn report(
             findings,
         });
         if !s.foreign_attrs.is_empty() {
-            report.foreign.push(Diagnostic::new(
+            report.foreign.push(Diagnostic::note(
                 &s.file,
                 Some(s.line),
                 s.foreign_attrs.join(" "),

@@ -11,6 +11,7 @@ use docmatrix::cache::Cache;
 use docmatrix::config::{Config, Isolation, Overrides};
 use docmatrix::error::Error;
 use docmatrix::interp::{self, Found, SearchEnv};
+use docmatrix::model::input_json;
 use docmatrix::model::Job;
 use docmatrix::model::JobResult;
 use docmatrix::model::{Lang, Severity};
@@ -447,8 +448,8 @@ fn dry_run(config: &Config, format: Format) -> Result<i32, Error> {
                 "jobs": plan.jobs.len(),
                 "decided": plan.decided.len(),
                 "versions": versions,
-                "warnings": corpus.warnings,
-                "errors": corpus.errors,
+                "warnings": input_json::to_value(&corpus.warnings),
+                "errors": input_json::to_value(&corpus.errors),
             });
             write_json(&doc);
         }
@@ -641,8 +642,8 @@ fn extract(a: ExtractArgs) -> Result<i32, Error> {
                 "files": corpus.files,
                 "blocks": blocks,
                 "not_checked": corpus.unchecked(),
-                "warnings": corpus.warnings,
-                "errors": corpus.errors,
+                "warnings": input_json::to_value(&corpus.warnings),
+                "errors": input_json::to_value(&corpus.errors),
             });
             write_json(&doc);
         }

@@ -100,7 +100,7 @@ pub fn load(config: &Config) -> Result<Corpus, Error> {
     let files = discovered.files;
     let cwd = std::env::current_dir().unwrap_or_default();
     let includes = include::Includes::new(&config.include_root(&cwd), &config.inputs.include_bases);
-    let per_file: Vec<Result<extract::Extracted, Diagnostic>> =
+    let per_file: Vec<Result<extract::Extracted, Box<Diagnostic>>> =
         files.par_iter().map(|f| read_one(f, &includes)).collect();
     let mut corpus = Corpus {
         files,
@@ -142,10 +142,10 @@ pub fn load(config: &Config) -> Result<Corpus, Error> {
                             more.push(shown);
                         }
                     }
-                    Err(e) => corpus.errors.push(Diagnostic::new(&md, Some(line), e)),
+                    Err(e) => corpus.errors.push(Diagnostic::error(&md, Some(line), e)),
                 }
             }
-            let read: Vec<Result<extract::Extracted, Diagnostic>> =
+            let read: Vec<Result<extract::Extracted, Box<Diagnostic>>> =
                 more.par_iter().map(|f| read_one(f, &includes)).collect();
             add_extracted(&mut corpus, &more, read, &mut pending);
             corpus.files.extend(more);
@@ -163,7 +163,7 @@ pub fn load(config: &Config) -> Result<Corpus, Error> {
             .iter()
             .map(|p| p.display().to_string())
             .collect();
-        corpus.warnings.push(Diagnostic::new(
+        corpus.warnings.push(Diagnostic::warning(
             roots.join(", "),
             None,
             "no Markdown files (.md, .markdown) found",
@@ -174,9 +174,11 @@ pub fn load(config: &Config) -> Result<Corpus, Error> {
 
 /// Reads and extracts one Markdown file, its includes expanded. A block that is one include
 /// line docmatrix cannot read is counted (`unknown include syntax`), not run.
-fn read_one(f: &Path, includes: &include::Includes) -> Result<extract::Extracted, Diagnostic> {
-    let bytes = std::fs::read(f).map_err(|e| Diagnostic::new(f, None, e.to_string()))?;
-    let text = extract::decode(bytes).map_err(|(l, e)| Diagnostic::new(f, Some(l), e))?;
+fn read_one(f: &Path, includes: &include::Includes) -> Result<extract::Extracted, Box<Diagnostic>> {
+    let bytes =
+        std::fs::read(f).map_err(|e| Box::new(Diagnostic::error(f, None, e.to_string())))?;
+    let text =
+        extract::decode(bytes).map_err(|(l, e)| Box::new(Diagnostic::error(f, Some(l), e)))?;
     let mut x = extract::extract(f, &text);
     let (unknown, mut snippets): (Vec<Snippet>, Vec<Snippet>) = x
         .snippets
@@ -200,7 +202,7 @@ fn read_one(f: &Path, includes: &include::Includes) -> Result<extract::Extracted
 fn add_extracted(
     corpus: &mut Corpus,
     files: &[PathBuf],
-    read: Vec<Result<extract::Extracted, Diagnostic>>,
+    read: Vec<Result<extract::Extracted, Box<Diagnostic>>>,
     pending: &mut Vec<(PathBuf, usize, String)>,
 ) {
     for (f, r) in files.iter().zip(read) {
@@ -215,7 +217,7 @@ fn add_extracted(
                         .map(|(line, path)| (f.clone(), line, path)),
                 );
             }
-            Err(d) => corpus.errors.push(d),
+            Err(d) => corpus.errors.push(*d),
         }
     }
 }

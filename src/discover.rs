@@ -84,7 +84,7 @@ fn warnings_of(
             warnings_of(err, path, usize::try_from(*line).ok(), root)
         }
         E::WithPath { path, err } => warnings_of(err, Some(path), line, root),
-        E::Loop { ancestor, child } => vec![Diagnostic::new(
+        E::Loop { ancestor, child } => vec![Diagnostic::warning(
             child,
             None,
             format!(
@@ -99,9 +99,13 @@ fn warnings_of(
                 .and_then(|inner| inner.downcast_ref::<walkdir::Error>())
                 .and_then(walkdir::Error::io_error)
                 .unwrap_or(e);
-            vec![Diagnostic::new(at(path), line, format!("skipped: {cause}"))]
+            vec![Diagnostic::warning(
+                at(path),
+                line,
+                format!("skipped: {cause}"),
+            )]
         }
-        other => vec![Diagnostic::new(at(path), line, other.to_string())],
+        other => vec![Diagnostic::warning(at(path), line, other.to_string())],
     }
 }
 

@@ -230,6 +230,8 @@ impl Includes {
         }
         s.code = code.into();
         s.code_lines = lines;
+        // The block's lines are no longer the Markdown's: its findings get no column.
+        s.code_cols = Vec::new();
         s.sources = sources;
         Ok(())
     }

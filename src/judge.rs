@@ -7,7 +7,7 @@ use std::collections::BTreeMap;
 
 use serde::{Deserialize, Serialize};
 
-use crate::model::{Finding, Outcome, Severity, Status};
+use crate::model::{Diagnostic, Outcome, Severity, Status};
 use crate::version::{version_list, PyVersion};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -129,16 +129,16 @@ pub fn judge(
 
 /// Folds an example's static findings into its verdict: a finding at `fail_on` or above fails
 /// it; a block that was only checked statically (`checked`), and passed, is ok.
-pub fn with_findings(v: &mut Verdict, findings: &[Finding], fail_on: Severity, checked: bool) {
-    let bad: Vec<&Finding> = findings.iter().filter(|f| f.severity >= fail_on).collect();
+pub fn with_findings(v: &mut Verdict, findings: &[Diagnostic], fail_on: Severity, checked: bool) {
+    let bad: Vec<&Diagnostic> = findings.iter().filter(|f| f.severity >= fail_on).collect();
     if let Some(first) = bad.first() {
         let what = format!(
             "{} static finding{} at {} or above (first: line {}, {}: {})",
             bad.len(),
             if bad.len() == 1 { "" } else { "s" },
             fail_on.as_str(),
-            first.line,
-            first.rule,
+            first.line_or_zero(),
+            first.rule_id(),
             first.message
         );
         v.message = Some(match v.message.take() {

@@ -193,7 +193,7 @@ pub fn run_prepared(
         plan: the_plan,
     } = prepared;
     // Static checks (no execution) run beside nothing else: they are quick and independent.
-    let findings: Vec<Vec<model::Finding>> = examples
+    let findings: Vec<Vec<model::Diagnostic>> = examples
         .par_iter()
         .map(|s| {
             lang::static_findings(

@@ -67,6 +67,7 @@ mod tests {
             info: "python".into(),
             code: "pass\n".into(),
             code_lines: vec![line + 1],
+            code_cols: Vec::new(),
             annotations: Annotations {
                 group: group.map(str::to_string),
                 skip: skip.then(String::new),

@@ -68,6 +68,7 @@ struct Pending {
 pub fn extract(file: &Path, text: &str) -> Extracted {
     // A byte-order mark is not text (and would hide front matter).
     let text = text.strip_prefix('\u{feff}').unwrap_or(text);
+    let written = text;
     let forms = forms::rewrite(text);
     let text: &str = &forms.text;
     let index = LineIndex::new(text);
@@ -77,7 +78,7 @@ pub fn extract(file: &Path, text: &str) -> Extracted {
     };
     for (line, message) in &forms.warnings {
         out.warnings
-            .push(Diagnostic::new(file, Some(*line), message.clone()));
+            .push(Diagnostic::warning(file, Some(*line), message.clone()));
     }
     let mut file_attrs: Vec<(usize, Vec<Attr>)> = Vec::new();
     let mut pending: Option<Pending> = None;
@@ -190,7 +191,26 @@ pub fn extract(file: &Path, text: &str) -> Extracted {
             s.annotations = merge(&base, &s.annotations, &s.info, &s.lang);
         }
     }
+    let lines: Vec<&str> = written.split('\n').collect();
+    for s in &mut out.snippets {
+        s.code_cols = code_cols(&lines, s);
+    }
     out
+}
+
+/// For each code line of `s`, the characters before it on its Markdown line (of `lines`, the
+/// file as written), when that line ends with it.
+fn code_cols(lines: &[&str], s: &Snippet) -> Vec<Option<usize>> {
+    s.code
+        .lines()
+        .zip(&s.code_lines)
+        .map(|(code, &n)| {
+            let md = lines.get(n.checked_sub(1)?)?;
+            let md = md.strip_suffix('\r').unwrap_or(md);
+            md.ends_with(code)
+                .then(|| md.chars().count() - code.chars().count())
+        })
+        .collect()
 }
 
 /// A fence being read.
@@ -219,7 +239,7 @@ impl Open {
         let block = &text[self.range.clone()];
         let end_line = index.line(self.range.end.saturating_sub(1).max(self.range.start));
         if self.fenced && !is_closed(block) && !forms.warnings.iter().any(|(l, _)| *l == line) {
-            warnings.push(Diagnostic::new(
+            warnings.push(Diagnostic::warning(
                 file,
                 Some(line),
                 "code fence is never closed: the block runs to the end of its container",
@@ -259,6 +279,7 @@ impl Open {
             info,
             code,
             code_lines,
+            code_cols: Vec::new(),
             annotations: ann,
             foreign_attrs: foreign,
             tab: tabs.last().map(|l| l.to_string()),
@@ -448,7 +469,7 @@ fn merge(base: &Annotations, own: &Annotations, _info: &str, _lang: &Lang) -> An
 fn push_warnings(out: &mut Vec<Diagnostic>, file: &Path, line: usize, msgs: Vec<String>) {
     out.extend(
         msgs.into_iter()
-            .map(|m| Diagnostic::new(file, Some(line), m)),
+            .map(|m| Diagnostic::warning(file, Some(line), m)),
     );
 }
 

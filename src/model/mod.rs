@@ -2,8 +2,10 @@
 //!
 //! Nothing here does I/O; everything is `Clone` and serialisable.
 
+mod diagnostic;
 mod job;
 
+pub use diagnostic::{findings_json, input_json, Diagnostic};
 pub use job::{BlockResult, Job, JobKind, JobResult, Member, STDOUT_KEPT};
 
 use std::path::PathBuf;
@@ -133,26 +135,6 @@ impl std::str::FromStr for Severity {
     }
 }
 
-/// A static finding about a block (no execution): a syntax error, a linter's message, a
-/// Dockerfile rule.
-#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
-pub struct Finding {
-    /// The Markdown line.
-    pub line: usize,
-    pub severity: Severity,
-    /// Who found it: `docmatrix`, `bash -n`, `sh -n`, `shellcheck`, `hadolint`.
-    pub source: String,
-    /// The rule id (`DF102`, `SC2086`, `DL3008`, `syntax`).
-    pub rule: String,
-    pub message: String,
-    /// One line: why it matters.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub why: Option<String>,
-    /// One line: how to fix it.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub fix: Option<String>,
-}
-
 /// What the annotations of one block say, after merging file-wide, comment and info-string
 /// attributes (the nearer one wins).
 #[derive(Debug, Clone, Default, PartialEq)]
@@ -190,6 +172,10 @@ pub struct Snippet {
     pub code: std::sync::Arc<str>,
     /// For every code line, its 1-based Markdown line.
     pub code_lines: Vec<usize>,
+    /// For every code line, how many characters come before it on its Markdown line (a list's
+    /// indentation, a quote's `> `), when the Markdown line ends with the code line as it is;
+    /// empty when unknown (included code).
+    pub code_cols: Vec<Option<usize>>,
     pub annotations: Annotations,
     /// Info-string attributes left to renderers and other tools (`title`, `hl_lines`, ...).
     pub foreign_attrs: Vec<String>,
@@ -238,6 +224,19 @@ impl Snippet {
     pub fn code_line(&self, n: usize) -> Option<&str> {
         n.checked_sub(1).and_then(|i| self.code.lines().nth(i))
     }
+
+    /// The 1-based Markdown column of 1-based `column` (in characters) of `checked`, a line
+    /// some checker read that is code line `n` or its end (a session's command without its
+    /// prompt); `None` when that cannot be known.
+    pub fn md_column(&self, n: usize, checked: &str, column: usize) -> Option<usize> {
+        let before = (*self.code_cols.get(n.checked_sub(1)?)?)?;
+        let code = self.code_line(n)?;
+        let width = checked.chars().count();
+        if !code.ends_with(checked) || column == 0 || column > width + 1 {
+            return None;
+        }
+        Some(before + code.chars().count() - width + column)
+    }
 }
 
 /// A code block a reader sees that docmatrix does not check, and why (`indented code block`,
@@ -258,32 +257,6 @@ impl Snippet {
             Lang::Other(l) => Some(format!("language {l}")),
             Lang::PowerShell => Some("language powershell".into()),
             _ => None,
-        }
-    }
-}
-
-/// A message about the input, at a file and (when known) a line.
-#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
-pub struct Diagnostic {
-    pub file: PathBuf,
-    pub line: Option<usize>,
-    pub message: String,
-}
-
-impl Diagnostic {
-    pub fn new(file: impl Into<PathBuf>, line: Option<usize>, message: impl Into<String>) -> Self {
-        Self {
-            file: file.into(),
-            line,
-            message: message.into(),
-        }
-    }
-
-    /// `file:line: message`, or `file: message`.
-    pub fn display(&self) -> String {
-        match self.line {
-            Some(l) => format!("{}:{}: {}", self.file.display(), l, self.message),
-            None => format!("{}: {}", self.file.display(), self.message),
         }
     }
 }

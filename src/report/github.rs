@@ -31,10 +31,47 @@ fn property(s: &str) -> String {
     data(s).replace(':', "%3A").replace(',', "%2C")
 }
 
-fn command(out: &mut String, level: &str, file: &str, line: Option<usize>, title: &str, msg: &str) {
+/// Where an annotation points: a line and, when known, columns (1-based; `end_column` just
+/// after the end) and the line the span ends on.
+#[derive(Default)]
+struct At {
+    line: Option<usize>,
+    column: Option<usize>,
+    end_line: Option<usize>,
+    end_column: Option<usize>,
+}
+
+impl At {
+    fn line(line: Option<usize>) -> At {
+        At {
+            line,
+            ..At::default()
+        }
+    }
+
+    fn of(d: &Diagnostic) -> At {
+        At {
+            line: d.line,
+            column: d.column,
+            end_line: d.end_line,
+            end_column: d.end_column,
+        }
+    }
+}
+
+fn command(out: &mut String, level: &str, file: &str, at: At, title: &str, msg: &str) {
     let mut props = format!("file={}", property(file));
-    if let Some(l) = line {
+    if let Some(l) = at.line {
         let _ = write!(props, ",line={l}");
+        if let Some(e) = at.end_line {
+            let _ = write!(props, ",endLine={e}");
+        }
+        if let Some(c) = at.column {
+            let _ = write!(props, ",col={c}");
+            if let Some(e) = at.end_column {
+                let _ = write!(props, ",endColumn={e}");
+            }
+        }
     }
     let _ = writeln!(
         out,
@@ -45,7 +82,14 @@ fn command(out: &mut String, level: &str, file: &str, line: Option<usize>, title
 }
 
 fn diagnostic(out: &mut String, level: &str, title: &str, d: &Diagnostic) {
-    command(out, level, &slash_path(&d.file), d.line, title, &d.message);
+    command(
+        out,
+        level,
+        &slash_path(&d.file),
+        At::of(d),
+        title,
+        &d.message,
+    );
 }
 
 /// The annotations, then the terminal report in a folded group.
@@ -78,23 +122,36 @@ pub fn render(r: &Report) -> String {
             if let Some(p) = &e.policy_message {
                 let _ = write!(msg, "\n{}:{} {p}", file, e.line);
             }
-            command(&mut out, "error", &file, Some(f.line(e)), &title, &msg);
+            command(
+                &mut out,
+                "error",
+                &file,
+                At::line(Some(f.line(e))),
+                &title,
+                &msg,
+            );
         }
     }
     for e in &r.examples {
-        let file = slash_path(&e.file);
         for f in &e.findings {
             let level = match f.severity {
                 Severity::Error => "error",
                 Severity::Warning => "warning",
                 Severity::Info | Severity::Style => "notice",
             };
-            let title = format!("docmatrix: {} ({})", f.rule, f.source);
+            let title = format!("docmatrix: {} ({})", f.rule_id(), f.tool);
             let mut msg = f.message.clone();
-            if let Some(fix) = &f.fix {
+            if let Some(fix) = &f.help {
                 let _ = write!(msg, "\nfix: {fix}");
             }
-            command(&mut out, level, &file, Some(f.line), &title, &msg);
+            command(
+                &mut out,
+                level,
+                &slash_path(&f.file),
+                At::of(f),
+                &title,
+                &msg,
+            );
         }
     }
     for d in &r.errors {

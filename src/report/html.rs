@@ -172,13 +172,13 @@ fn failure_details(out: &mut String, e: &Example, i: usize, links: &Links) {
             let _ = write!(
                 out,
                 "<li><a class=\"mono\" href=\"{}\">{}:{}</a> <span class=\"sev {}\">{}</span> <code>{}</code> ({}): {}</li>",
-                esc(&links.to(&e.file, f.line)),
+                esc(&links.to(&e.file, f.line_or_zero())),
                 esc(&file),
-                f.line,
+                f.line_or_zero(),
                 f.severity.as_str(),
                 f.severity.as_str(),
-                esc(&f.rule),
-                esc(&f.source),
+                esc(f.rule_id()),
+                esc(&f.tool),
                 esc(&f.message)
             );
         }

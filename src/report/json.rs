@@ -31,6 +31,12 @@ pub fn parse(text: &str) -> Result<Report, String> {
     }
     let mut report: Report =
         serde_json::from_value(value).map_err(|e| format!("not a docmatrix report: {e}"))?;
+    // A finding's file is its example's (the JSON does not repeat it).
+    for e in &mut report.examples {
+        for f in &mut e.findings {
+            f.file = e.file.clone();
+        }
+    }
     // A report read back is cleaned like one just made: the file may not be docmatrix's.
     safe::clean(&mut report);
     Ok(report)

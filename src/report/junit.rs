@@ -89,10 +89,10 @@ fn static_case(file: &str, e: &Example) -> Option<TestCase> {
         .map(|f| {
             format!(
                 "{file}:{}: {} {} [{}] {}\n",
-                f.line,
+                f.line_or_zero(),
                 f.severity.as_str(),
-                f.rule,
-                f.source,
+                f.rule_id(),
+                f.tool,
                 f.message
             )
         })
@@ -101,7 +101,7 @@ fn static_case(file: &str, e: &Example) -> Option<TestCase> {
     let status = match first_error {
         Some(f) => {
             let mut s = TestCaseStatus::non_success(NonSuccessKind::Failure);
-            s.set_message(format!("{} {}", f.rule, f.message))
+            s.set_message(format!("{} {}", f.rule_id(), f.message))
                 .set_type("static")
                 .set_description(listing.as_str());
             s
@@ -114,7 +114,7 @@ fn static_case(file: &str, e: &Example) -> Option<TestCase> {
         case.set_system_out(listing.as_str());
     }
     case.extra.insert("file".into(), file.into());
-    let line = first_error.map_or(e.line, |f| f.line);
+    let line = first_error.map_or(e.line, |f| f.line_or_zero());
     case.extra.insert("line".into(), line.to_string().into());
     Some(case)
 }

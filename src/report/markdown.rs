@@ -259,10 +259,10 @@ pub fn render(r: &Report, links: &Links) -> String {
                     out,
                     "- {} line {}: **{}** {} ({}): {}",
                     example_cell(e, links),
-                    f.line,
+                    f.line_or_zero(),
                     f.severity.as_str(),
-                    f.rule,
-                    f.source,
+                    f.rule_id(),
+                    f.tool,
                     code(&f.message)
                 );
             }

@@ -39,7 +39,7 @@ use serde::{Deserialize, Deserializer, Serialize, Serializer};
 use crate::interp::Interpreter;
 use crate::judge::Policy;
 use crate::model::Partition;
-use crate::model::{Diagnostic, Outcome, Status};
+use crate::model::{findings_json, input_json, Diagnostic, Outcome, Status};
 use crate::sys::sandbox::SandboxKind;
 use crate::version::PyVersion;
 pub use crate::version::{version_list, version_span};
@@ -76,8 +76,8 @@ pub struct Example {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub policy_message: Option<String>,
     /// Static findings (syntax, shellcheck, Dockerfile rules, hadolint), by line.
-    #[serde(default, skip_serializing_if = "Vec::is_empty")]
-    pub findings: Vec<crate::model::Finding>,
+    #[serde(default, skip_serializing_if = "Vec::is_empty", with = "findings_json")]
+    pub findings: Vec<Diagnostic>,
 }
 
 impl Example {
@@ -126,7 +126,15 @@ pub struct Report {
     /// `other_blocks` (`language json`) and code that is not a fence (`indented code block`).
     #[serde(default)]
     pub not_checked: BTreeMap<String, usize>,
+    #[serde(
+        serialize_with = "input_json::serialize",
+        deserialize_with = "input_json::warnings"
+    )]
     pub warnings: Vec<Diagnostic>,
+    #[serde(
+        serialize_with = "input_json::serialize",
+        deserialize_with = "input_json::errors"
+    )]
     pub errors: Vec<Diagnostic>,
     pub summary: Summary,
     /// Foreign info-string attributes left alone, for `--verbose`.

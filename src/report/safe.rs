@@ -159,11 +159,12 @@ macro_rules! walk {
                 text(& $($m)? e.measured, Line);
                 opt!(e.policy_message, Text);
                 for f in & $($m)? e.findings {
-                    text(& $($m)? f.source, Line);
-                    text(& $($m)? f.rule, Line);
+                    path(& $($m)? f.file);
+                    text(& $($m)? f.tool, Line);
+                    opt!(f.rule, Line);
                     text(& $($m)? f.message, Text);
                     opt!(f.why, Text);
-                    opt!(f.fix, Text);
+                    opt!(f.help, Text);
                 }
             }
             for d in (& $($m)? r.warnings)
@@ -353,7 +354,7 @@ pub fn esc(s: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::model::{Diagnostic, Finding, Outcome, Severity, Status};
+    use crate::model::{Diagnostic, Outcome, Severity, Status};
     use crate::report::Example;
 
     #[test]
@@ -420,7 +421,7 @@ mod tests {
         o.code = Some(s("raise ValueError()"));
         o.stderr = Some(s("Traceback\n"));
         o.diff = Some(s("-a\n+b"));
-        let d = Diagnostic::new(s("docs/w.md"), Some(1), s("warning"));
+        let d = Diagnostic::warning(s("docs/w.md"), Some(1), s("warning"));
         let mut interpreters = BTreeMap::new();
         interpreters.insert(
             "3.12".parse().unwrap(),
@@ -455,14 +456,18 @@ mod tests {
                 measured: s("none"),
                 policy: crate::judge::Policy::Fail,
                 policy_message: Some(s("fails")),
-                findings: vec![Finding {
-                    line: 2,
-                    severity: Severity::Error,
-                    source: s("bash -n"),
-                    rule: s("syntax"),
-                    message: s("near `x'"),
-                    why: Some(s("why")),
-                    fix: Some(s("fix")),
+                findings: vec![{
+                    let mut f = Diagnostic::finding(
+                        2,
+                        Severity::Error,
+                        s("bash -n"),
+                        s("syntax"),
+                        s("near `x'"),
+                    )
+                    .with_why(s("why"))
+                    .with_help(s("fix"));
+                    f.file = s("docs/g.md").into();
+                    f
                 }],
             }],
             other_blocks: other_blocks.clone(),

@@ -262,16 +262,16 @@ fn findings(out: &mut String, r: &Report, style: Style) {
                 out,
                 "  {}:{}: {} {} [{}] {}",
                 e.file.display(),
-                f.line,
+                f.line_or_zero(),
                 style.paint(color, f.severity.as_str()),
-                f.rule,
-                f.source,
+                f.rule_id(),
+                f.tool,
                 f.message
             );
             if let Some(why) = &f.why {
                 let _ = writeln!(out, "      {}", style.paint(DIM, &format!("why: {why}")));
             }
-            if let Some(fix) = &f.fix {
+            if let Some(fix) = &f.help {
                 let _ = writeln!(out, "      {}", style.paint(DIM, &format!("fix: {fix}")));
             }
         }

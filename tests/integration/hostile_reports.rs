@@ -311,7 +311,10 @@ fn assert_github(text: &str) {
         let (props, data) = rest.split_once("::").expect("props::data");
         for p in props.split(',') {
             let (k, _) = p.split_once('=').expect("key=value");
-            assert!(["file", "line", "title"].contains(&k), "{l}");
+            assert!(
+                ["file", "line", "endLine", "col", "endColumn", "title"].contains(&k),
+                "{l}"
+            );
         }
         let message = data
             .replace("%0A", "\n")

@@ -64,6 +64,14 @@ fn scripts_checked_and_run() {
             "SC2164".into()
         )]
     );
+    // shellcheck's columns, placed on the Markdown line: `cd build` is the whole line.
+    let sc = &cd["findings"][0];
+    assert_eq!(
+        (&sc["column"], &sc["end_column"]),
+        (&serde_json::json!(1), &serde_json::json!(9)),
+        "{sc}"
+    );
+    assert!(sc.get("end_line").is_none(), "{sc}");
     // A warning is reported but does not fail the example (the default `fail-on` is error).
     assert_eq!(cd["policy"], "ok");
     assert!(

@@ -112,9 +112,11 @@ pub enum BuildOutcome {
         duration: Duration,
     },
     Fail {
-        /// The 1-based index of the failing instruction among all the Dockerfile's
-        /// instructions (see [`instruction_lines`] to map it to a line), when known.
-        step: Option<usize>,
+        /// The failing step as the engine printed it, when known: the stage of podman's
+        /// `[2/3] STEP 4/5` (`None` without the prefix: one stage, or docker's `Step 4/12`,
+        /// which counts every stage's instructions) and the 1-based step.
+        /// [`parse::stage_step_line`](super::parse::stage_step_line) maps it to a line.
+        step: Option<(Option<usize>, usize)>,
         /// One line: `RUN exited with 127: /bin/sh: 1: curl: not found`.
         message: String,
         /// The last lines of the build's output.
@@ -286,16 +288,13 @@ fn judge_failure(req: &BuildRequest, output: &str, parsed: &Parsed, exit: Exit) 
             reason: format!("{}: {evidence}", crate::lang::netfail::NEEDS_NETWORK),
         };
     }
-    let step = parsed
-        .failed_step
-        .map(|(stage, k)| global_step(req.dockerfile, stage, k));
     let message = parsed.message.clone().unwrap_or_else(|| match exit {
         Exit::Code(c) => format!("the build exited with {c}"),
         Exit::Signal(s) => format!("the build was killed by signal {s}"),
         Exit::TimedOut => "the build timed out".to_string(),
     });
     BuildOutcome::Fail {
-        step,
+        step: parsed.failed_step,
         message,
         log_tail: last_lines(output, LOG_TAIL_LINES),
     }
@@ -304,8 +303,8 @@ fn judge_failure(req: &BuildRequest, output: &str, parsed: &Parsed, exit: Exit) 
 /// What the build's output says.
 #[derive(Debug, Default, PartialEq, Eq)]
 struct Parsed {
-    /// The last step started: (1-based stage, 1-based step within it).
-    failed_step: Option<(usize, usize)>,
+    /// The last step started: (1-based stage, when printed; 1-based step).
+    failed_step: Option<(Option<usize>, usize)>,
     /// One line for the failure.
     message: Option<String>,
     /// IDs (short) of the images committed along the way (`--> 3f2a…`).
@@ -356,14 +355,14 @@ fn parse_output(output: &str) -> Parsed {
 }
 
 /// `[2/3] STEP 4/5: RUN …` (podman) or `Step 4/12 : RUN …` (docker): (stage, step, text).
-fn step_line(line: &str) -> Option<(usize, usize, &str)> {
+fn step_line(line: &str) -> Option<(Option<usize>, usize, &str)> {
     let (stage, rest) = match line.strip_prefix('[') {
         Some(r) => {
             let (inside, rest) = r.split_once("] ")?;
             let (s, _) = inside.split_once('/')?;
-            (s.trim().parse().ok()?, rest)
+            (Some(s.trim().parse().ok()?), rest)
         }
-        None => (1, line),
+        None => (None, line),
     };
     let (num, instr) = if let Some(r) = rest.strip_prefix("STEP ") {
         r.split_once(": ")?
@@ -482,95 +481,6 @@ fn last_lines(s: &str, n: usize) -> String {
     lines[lines.len().saturating_sub(n)..].join("\n")
 }
 
-/// The 1-based line (in `dockerfile`) where each instruction starts, in order. Comments,
-/// blank lines, continuation lines and heredoc bodies are not instructions.
-pub fn instruction_lines(dockerfile: &str) -> Vec<usize> {
-    let escape = escape_char(dockerfile);
-    let mut starts = Vec::new();
-    let mut continuing = false;
-    let mut heredoc: Option<String> = None;
-    for (i, raw) in dockerfile.lines().enumerate() {
-        let line = raw.trim();
-        if let Some(end) = &heredoc {
-            if line == end {
-                heredoc = None;
-            }
-            continue;
-        }
-        if line.is_empty() || line.starts_with('#') {
-            continue;
-        }
-        if !continuing {
-            starts.push(i + 1);
-        }
-        continuing = line.ends_with(escape);
-        if !continuing {
-            heredoc = heredoc_end(line);
-        }
-    }
-    starts
-}
-
-/// The escape character: `\`, or the one a leading `# escape=` directive sets.
-fn escape_char(dockerfile: &str) -> char {
-    for line in dockerfile.lines() {
-        let t = line.trim();
-        let Some(d) = t.strip_prefix('#') else {
-            break;
-        };
-        let d = d.trim().to_ascii_lowercase();
-        if let Some(v) = d.strip_prefix("escape=") {
-            if let Some(c) = v.trim().chars().next() {
-                return c;
-            }
-        }
-    }
-    '\\'
-}
-
-/// `RUN <<EOF` / `COPY <<-EOT /x`: the heredoc's terminator.
-fn heredoc_end(line: &str) -> Option<String> {
-    let i = line.find("<<")?;
-    let rest = line[i + 2..].trim_start_matches('-');
-    let word: String = rest
-        .trim_matches(|c| c == '"' || c == '\'')
-        .chars()
-        .take_while(|c| c.is_ascii_alphanumeric() || *c == '_')
-        .collect();
-    (!word.is_empty()).then_some(word)
-}
-
-/// The instruction count before the first `FROM`, and the instruction count of each stage
-/// (its `FROM` included).
-fn stage_layout(dockerfile: &str) -> (usize, Vec<usize>) {
-    let lines: Vec<&str> = dockerfile.lines().collect();
-    let mut leading = 0;
-    let mut stages: Vec<usize> = Vec::new();
-    for n in instruction_lines(dockerfile) {
-        let text = lines.get(n - 1).copied().unwrap_or("");
-        let is_from = text
-            .split_whitespace()
-            .next()
-            .is_some_and(|w| w.eq_ignore_ascii_case("FROM"));
-        if is_from {
-            stages.push(1);
-        } else if let Some(last) = stages.last_mut() {
-            *last += 1;
-        } else {
-            leading += 1;
-        }
-    }
-    (leading, stages)
-}
-
-/// Step `k` of stage `stage` (both 1-based, as podman prints them) as the 1-based index of the
-/// instruction in the whole Dockerfile.
-fn global_step(dockerfile: &str, stage: usize, k: usize) -> usize {
-    let (leading, stages) = stage_layout(dockerfile);
-    let before: usize = stages.iter().take(stage.saturating_sub(1)).sum();
-    leading + before + k
-}
-
 /// Removes the build's image, the images it committed on the way, and (after a timeout) its
 /// working containers. Errors are ignored: this is best effort, and another build may still
 /// use an image (then it is not removed).
@@ -660,6 +570,7 @@ fn copy_tree(src: &Path, dst: &Path) -> io::Result<()> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::lang::dockerfile::parse::{parse, stage_step_line};
 
     // Real podman 4.3.1 output (`podman build --isolation chroot`, stderr merged).
     const MULTI_STAGE_FAIL: &str = "[1/3] STEP 1/2: FROM python:3.12-slim AS a
@@ -692,18 +603,21 @@ RUN echo before; curl -f http://localhost/
     #[test]
     fn finds_the_failing_step_across_stages() {
         let p = parse_output(MULTI_STAGE_FAIL);
-        assert_eq!(p.failed_step, Some((3, 3)));
+        assert_eq!(p.failed_step, Some((Some(3), 3)));
         assert_eq!(
             p.message.as_deref(),
             Some("RUN exited with 127: /bin/sh: 1: curl: not found")
         );
         assert_eq!(p.committed, vec!["05d681a99cd", "69e3d7285fd"]);
         assert_eq!(p.missing_image, None);
-        // ARG, FROM, RUN, FROM, RUN, RUN, FROM, COPY, RUN: the 9th instruction.
-        assert_eq!(global_step(MULTI_STAGE_DOCKERFILE, 3, 3), 9);
-        let lines = instruction_lines(MULTI_STAGE_DOCKERFILE);
+        // ARG, FROM, RUN, FROM, RUN, RUN, FROM, COPY, RUN: the 9th instruction, at line 12.
+        let df = parse(MULTI_STAGE_DOCKERFILE);
+        let lines: Vec<usize> = df.instructions.iter().map(|i| i.line).collect();
         assert_eq!(lines, vec![1, 2, 3, 5, 6, 8, 10, 11, 12]);
-        assert_eq!(lines[9 - 1], 12);
+        assert_eq!(stage_step_line(&df, Some(3), 3), Some(12));
+        // Without a stage prefix (docker's legacy builder) the steps count every stage's
+        // instructions, the global ARGs not included.
+        assert_eq!(stage_step_line(&df, None, 8), Some(12));
     }
 
     #[test]
@@ -713,7 +627,7 @@ STEP 2/2: COPY nothere.txt /x
 Error: building at STEP \"COPY nothere.txt /x\": checking on sources under \"<context>\": copier: stat: \"/nothere.txt\": no such file or directory
 ";
         let p = parse_output(out);
-        assert_eq!(p.failed_step, Some((1, 2)));
+        assert_eq!(p.failed_step, Some((None, 2)));
         assert_eq!(
             p.message.as_deref(),
             Some("COPY failed: checking on sources under \"<context>\": copier: stat: \"/nothere.txt\": no such file or directory")
@@ -749,7 +663,7 @@ Step 2/3 : RUN curl -f http://x/
 The command '/bin/sh -c curl -f http://x/' returned a non-zero code: 127
 ";
         let p = parse_output(out);
-        assert_eq!(p.failed_step, Some((1, 2)));
+        assert_eq!(p.failed_step, Some((None, 2)));
         assert_eq!(
             p.message.as_deref(),
             Some("RUN exited with 127: /bin/sh: 1: curl: not found")
@@ -757,13 +671,15 @@ The command '/bin/sh -c curl -f http://x/' returned a non-zero code: 127
     }
 
     #[test]
-    fn instruction_lines_heredoc_and_escape() {
-        let df = "FROM python:3.12-slim\nRUN <<EOF\necho hi\nFROM nope\nEOF\nCMD [\"python\"]\n";
-        assert_eq!(instruction_lines(df), vec![1, 2, 6]);
-        let df = "# escape=`\nFROM python:3.12-slim\nRUN echo a `\n  b\nCMD x\n";
-        assert_eq!(instruction_lines(df), vec![2, 3, 5]);
-        assert_eq!(instruction_lines(""), Vec::<usize>::new());
-        assert_eq!(global_step("", 2, 1), 1);
+    fn step_lines_heredoc_and_escape() {
+        let df =
+            parse("FROM python:3.12-slim\nRUN <<EOF\necho hi\nFROM nope\nEOF\nCMD [\"python\"]\n");
+        let steps: Vec<_> = (1..=4).map(|k| stage_step_line(&df, None, k)).collect();
+        assert_eq!(steps, [Some(1), Some(2), Some(6), None]);
+        let df = parse("# escape=`\nFROM python:3.12-slim\nRUN echo a `\n  b\nCMD x\n");
+        let steps: Vec<_> = (1..=3).map(|k| stage_step_line(&df, Some(1), k)).collect();
+        assert_eq!(steps, [Some(2), Some(3), Some(5)]);
+        assert_eq!(stage_step_line(&parse(""), Some(2), 1), None);
     }
 
     #[test]
@@ -778,7 +694,6 @@ The command '/bin/sh -c curl -f http://x/' returned a non-zero code: 127
             "Step : ",
         ] {
             let _ = parse_output(s);
-            let _ = instruction_lines(s);
         }
     }
 }

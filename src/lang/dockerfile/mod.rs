@@ -22,10 +22,11 @@ use serde::Deserialize;
 
 use crate::cache::Cache;
 use crate::lang::tool::{Check, Kind};
+use crate::lang::Checked;
 use crate::model::BlockResult;
 use crate::model::Job;
 use crate::model::JobResult;
-use crate::model::{Finding, Severity, Snippet, Status};
+use crate::model::{Diagnostic, Severity, Snippet, Status};
 use crate::sys::process::{self, Exit, Limits};
 use crate::sys::which;
 
@@ -37,11 +38,13 @@ pub fn is_fragment(code: &str) -> bool {
     parse::parse(code).stages.is_empty()
 }
 
-/// The static findings of a Dockerfile block, at Markdown lines: parse errors, docmatrix's
-/// rules and hadolint's findings at `min` or above (its output from `cache` when it has it).
-pub fn findings(s: &Snippet, min: Severity, cache: Option<&Cache>) -> Vec<Finding> {
+/// The static findings of a Dockerfile block, placed in the Markdown: parse errors,
+/// docmatrix's rules and hadolint's findings at `min` or above (its output from `cache` when it
+/// has it).
+pub fn findings(s: &Snippet, min: Severity, cache: Option<&Cache>) -> Vec<Diagnostic> {
     let df = parse::parse(&s.code);
     let fragment = df.stages.is_empty();
+    let code = Checked::code(s);
     let mut out = Vec::new();
     for e in &df.errors {
         if fragment
@@ -49,66 +52,47 @@ pub fn findings(s: &Snippet, min: Severity, cache: Option<&Cache>) -> Vec<Findin
         {
             continue;
         }
-        out.push(Finding {
-            line: s.md_line(e.line),
-            severity: Severity::Error,
-            source: "docmatrix".into(),
-            rule: "syntax".into(),
-            message: e.message.clone(),
-            why: Some("Docker cannot read this instruction, so the build stops here".into()),
-            fix: None,
-        });
+        out.push(code.place(e.clone()));
     }
     if fragment {
         // The rules read instructions within stages: check the fragment as the body of one,
-        // behind a `FROM` line of our own, and shift the lines back.
-        let framed = parse::parse(&format!("FROM scratch\n{}", s.code));
-        for f in rules::check(&framed) {
-            if f.line < 2 || WHOLE_FILE_RULES.contains(&f.rule.id) {
+        // behind a `FROM` line of our own.
+        let text = format!("FROM scratch\n{}", s.code);
+        let framed = Checked {
+            snippet: s,
+            text: &text,
+            lines: (0..=s.code.lines().count()).collect(),
+        };
+        for f in rules::check(&parse::parse(&text)) {
+            if f.line_or_zero() < 2 || WHOLE_FILE_RULES.contains(&f.rule_id()) {
                 continue;
             }
-            out.push(f.to_finding(s.md_line(f.line - 1)));
+            out.push(framed.place(f));
         }
     } else {
-        for f in rules::check(&df) {
-            out.push(f.to_finding(s.md_line(f.line)));
-        }
-    }
-    if !fragment {
+        out.extend(rules::check(&df).into_iter().map(|f| code.place(f)));
         match hadolint(&s.code, min, cache) {
-            Ok(found) => out.extend(found.into_iter().map(|(line, f)| Finding {
-                line: s.md_line(line),
-                ..f
-            })),
-            Err(e) => out.push(Finding {
-                line: s.line,
-                severity: Severity::Info,
-                source: "hadolint".into(),
-                rule: "tool".into(),
-                message: e,
-                why: None,
-                fix: None,
-            }),
+            Ok(found) => out.extend(found.into_iter().map(|f| code.place(f))),
+            Err(e) => out.push(crate::lang::shell::tool_failure(s, "hadolint", e)),
         }
     }
     out
 }
 
+/// One finding of hadolint's JSON output.
 #[derive(Deserialize)]
-struct HadolintFinding {
+struct HadolintJson {
     line: usize,
+    #[serde(default)]
+    column: Option<usize>,
     code: String,
     message: String,
     level: String,
 }
 
-/// hadolint's findings (code line, finding) at `min` or above, through `cache`; none when it is
-/// not installed.
-fn hadolint(
-    code: &str,
-    min: Severity,
-    cache: Option<&Cache>,
-) -> Result<Vec<(usize, Finding)>, String> {
+/// hadolint's findings at code lines, at `min` or above, through `cache`; none when it is not
+/// installed.
+fn hadolint(code: &str, min: Severity, cache: Option<&Cache>) -> Result<Vec<Diagnostic>, String> {
     let Some(program) = which("hadolint") else {
         return Ok(Vec::new());
     };
@@ -125,7 +109,7 @@ fn hadolint(
     if rec.exit == Exit::TimedOut {
         return Err("hadolint did not finish".into());
     }
-    let found: Vec<HadolintFinding> = serde_json::from_str(&rec.stdout).map_err(|e| {
+    let found: Vec<HadolintJson> = serde_json::from_str(&rec.stdout).map_err(|e| {
         format!(
             "hadolint gave no report ({e}): {}",
             rec.stderr.lines().next().unwrap_or("")
@@ -135,23 +119,17 @@ fn hadolint(
         .into_iter()
         .filter_map(|h| {
             let severity: Severity = h.level.parse().unwrap_or(Severity::Warning);
-            (severity >= min).then(|| {
-                let wiki = h.code.starts_with("DL") || h.code.starts_with("SC");
-                (
-                    h.line,
-                    Finding {
-                        line: h.line,
-                        severity,
-                        source: "hadolint".into(),
-                        fix: wiki.then(|| {
-                            format!("see https://github.com/hadolint/hadolint/wiki/{}", h.code)
-                        }),
-                        rule: h.code,
-                        message: h.message.split_whitespace().collect::<Vec<_>>().join(" "),
-                        why: None,
-                    },
-                )
-            })
+            let wiki = h.code.starts_with("DL") || h.code.starts_with("SC");
+            let message = h.message.split_whitespace().collect::<Vec<_>>().join(" ");
+            let mut d = Diagnostic::finding(h.line, severity, "hadolint", &h.code, message)
+                .with_span(h.column, None, None);
+            if wiki {
+                d = d.with_help(format!(
+                    "see https://github.com/hadolint/hadolint/wiki/{}",
+                    h.code
+                ));
+            }
+            (severity >= min).then_some(d)
         })
         .collect())
 }
@@ -290,7 +268,7 @@ impl Runner {
             let mut b = BlockResult::new(Status::Fail);
             b.error_type = Some("syntax".into());
             b.error = Some(format!("not built: {}", e.message));
-            b.at = Some((0, e.line));
+            b.at = Some((0, e.line_or_zero()));
             return (b, Duration::ZERO, String::new(), false);
         }
         if let Some((line, source)) = missing_source(&df, job.context.as_deref()) {
@@ -338,7 +316,7 @@ impl Runner {
             timeout: job.timeout,
             tag,
         };
-        let lines = build::instruction_lines(&text);
+        let built_df = parse::parse(&text);
         let built = match build::build(engine, &req) {
             build::BuildOutcome::Pass { duration } => (
                 BlockResult::new(Status::Pass),
@@ -355,9 +333,13 @@ impl Runner {
                 b.error_type = Some("build".into());
                 b.error = Some(message.clone());
                 b.at = step
-                    .and_then(|s| s.checked_sub(1))
-                    .and_then(|i| lines.get(i))
-                    .map(|&l| (0, culprit_line(&text, l, &format!("{message}\n{log_tail}"))));
+                    .and_then(|(stage, k)| parse::stage_step_line(&built_df, stage, k))
+                    .map(|l| {
+                        (
+                            0,
+                            culprit_line(&built_df, &text, l, &format!("{message}\n{log_tail}")),
+                        )
+                    });
                 (b, Duration::ZERO, log_tail, false)
             }
             build::BuildOutcome::Blocked { reason } => decided(Status::Blocked, reason, None),
@@ -431,7 +413,7 @@ fn normalise_image(image: &str) -> String {
 /// Within the instruction starting at code line `start`, the line naming the command that
 /// was not found (`/bin/sh: 1: curl: not found`, in the message or the log: the last line a
 /// RUN printed is not always the shell's complaint), else `start`.
-fn culprit_line(text: &str, start: usize, message: &str) -> usize {
+fn culprit_line(df: &parse::Dockerfile, text: &str, start: usize, message: &str) -> usize {
     let missing = message.lines().rev().find_map(|line| {
         line.split(": ")
             .collect::<Vec<_>>()
@@ -442,7 +424,6 @@ fn culprit_line(text: &str, start: usize, message: &str) -> usize {
     let Some(cmd) = missing.filter(|c| !c.is_empty() && !c.contains(' ')) else {
         return start;
     };
-    let df = parse::parse(text);
     let Some(ins) = df.instructions.iter().find(|i| i.line == start) else {
         return start;
     };
@@ -508,14 +489,21 @@ mod tests {
     #[test]
     fn the_missing_command_names_its_line() {
         let text = "FROM python:3.12-slim\nRUN python --version \\\n    && curl -fsS x > /dev/null\nUSER nobody\n";
+        let df = &parse::parse(text);
         assert_eq!(
-            culprit_line(text, 2, "RUN exited with 127: /bin/sh: 1: curl: not found"),
+            culprit_line(
+                df,
+                text,
+                2,
+                "RUN exited with 127: /bin/sh: 1: curl: not found"
+            ),
             3
         );
-        assert_eq!(culprit_line(text, 2, "RUN exited with 1: boom"), 2);
+        assert_eq!(culprit_line(df, text, 2, "RUN exited with 1: boom"), 2);
         // The complaint may be in the log only, before what the RUN printed last.
         assert_eq!(
             culprit_line(
+                df,
                 text,
                 2,
                 "RUN exited with 127: Python 3.9.18\nSTEP 2/3: RUN python --version \\\n/bin/sh: 1: curl: not found\nPython 3.9.18"

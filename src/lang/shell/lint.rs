@@ -1,6 +1,7 @@
 //! Static checks of shell code, without running it: the shell's own syntax check
-//! (`bash -n`, `sh -n`, `zsh -n`) and, where it is installed, shellcheck. Every finding is at a
-//! 1-based line of the checked text; the caller maps it to the Markdown line.
+//! (`bash -n`, `sh -n`, `zsh -n`) and, where it is installed, shellcheck. Every diagnostic is at
+//! a 1-based line (and for shellcheck, columns) of the checked text; the caller places it in the
+//! Markdown ([`crate::lang::Checked`]).
 
 use std::path::PathBuf;
 use std::time::Duration;
@@ -9,19 +10,9 @@ use serde::Deserialize;
 
 use crate::cache::Cache;
 use crate::lang::tool::{Check, Kind};
-use crate::model::{Severity, Shell};
+use crate::model::{Diagnostic, Severity, Shell};
 use crate::sys::process::Exit;
 use crate::sys::which;
-
-/// A finding at a line of the checked text (not yet a Markdown line).
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct LineFinding {
-    pub line: usize,
-    pub severity: Severity,
-    pub source: &'static str,
-    pub rule: String,
-    pub message: String,
-}
 
 /// How long a checker may take on one block.
 const TIMEOUT: Duration = Duration::from_secs(20);
@@ -38,7 +29,7 @@ fn checker(shell: Shell) -> Option<(PathBuf, &'static str)> {
 
 /// The syntax errors of `code` as `shell` reads it (`shell -n`), through `cache`. Empty when
 /// the shell is not installed, or when the checker could not be run (`Err` names why).
-pub fn syntax(shell: Shell, code: &str, cache: Option<&Cache>) -> Result<Vec<LineFinding>, String> {
+pub fn syntax(shell: Shell, code: &str, cache: Option<&Cache>) -> Result<Vec<Diagnostic>, String> {
     let Some((program, source)) = checker(shell) else {
         return Ok(Vec::new());
     };
@@ -58,24 +49,24 @@ pub fn syntax(shell: Shell, code: &str, cache: Option<&Cache>) -> Result<Vec<Lin
     let mut out = Vec::new();
     for l in text.lines() {
         if let Some((line, msg)) = parse_shell_error(l).filter(|(_, m)| !m.starts_with('`')) {
-            out.push(LineFinding {
+            out.push(Diagnostic::finding(
                 line,
-                severity: Severity::Error,
+                Severity::Error,
                 source,
-                rule: "syntax".into(),
-                message: msg,
-            });
+                "syntax",
+                msg,
+            ));
         }
     }
     if out.is_empty() && rec.exit != Exit::Code(0) {
         // A message without a line number: at the first line.
-        out.push(LineFinding {
-            line: 1,
-            severity: Severity::Error,
+        out.push(Diagnostic::finding(
+            1,
+            Severity::Error,
             source,
-            rule: "syntax".into(),
-            message: text.lines().next().unwrap_or("syntax error").to_string(),
-        });
+            "syntax",
+            text.lines().next().unwrap_or("syntax error"),
+        ));
     }
     Ok(out)
 }
@@ -95,9 +86,17 @@ struct Json1 {
     comments: Vec<Comment>,
 }
 
+/// One of shellcheck's `json1` comments (tabs count as one column).
 #[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
 struct Comment {
     line: usize,
+    #[serde(default)]
+    end_line: Option<usize>,
+    #[serde(default)]
+    column: Option<usize>,
+    #[serde(default)]
+    end_column: Option<usize>,
     level: String,
     code: u32,
     message: String,
@@ -110,7 +109,7 @@ pub fn shellcheck(
     code: &str,
     min: Severity,
     cache: Option<&Cache>,
-) -> Result<Option<Vec<LineFinding>>, String> {
+) -> Result<Option<Vec<Diagnostic>>, String> {
     let Some(program) = which("shellcheck") else {
         return Ok(None);
     };
@@ -144,20 +143,25 @@ pub fn shellcheck(
             rec.stderr.lines().next().unwrap_or("")
         )
     })?;
-    let mut out: Vec<LineFinding> = json
+    let mut out: Vec<Diagnostic> = json
         .comments
         .into_iter()
-        .map(|c| LineFinding {
-            line: c.line,
-            severity: c.level.parse().unwrap_or(Severity::Warning),
-            source: "shellcheck",
-            rule: format!("SC{}", c.code),
-            message: c.message,
+        .map(|c| {
+            let rule = format!("SC{}", c.code);
+            Diagnostic::finding(
+                c.line,
+                c.level.parse().unwrap_or(Severity::Warning),
+                "shellcheck",
+                &rule,
+                c.message,
+            )
+            .with_help(format!("see https://www.shellcheck.net/wiki/{rule}"))
+            .with_span(c.column, c.end_line, c.end_column)
         })
         .filter(|f| f.severity >= min)
         .collect();
-    out.sort_by(|a, b| (a.line, &a.rule).cmp(&(b.line, &b.rule)));
-    out.dedup();
+    out.sort();
+    out.dedup_by(|later, first| later.same_problem(first));
     Ok(Some(out))
 }
 
@@ -191,12 +195,12 @@ mod tests {
         )
         .unwrap();
         assert_eq!(f.len(), 1, "{f:?}");
-        assert_eq!(f[0].line, 4);
-        assert_eq!(f[0].source, "bash -n");
+        assert_eq!(f[0].line, Some(4));
+        assert_eq!(f[0].tool, "bash -n");
         assert!(syntax(Shell::Bash, "echo ok\n", None).unwrap().is_empty());
         // Arrays are bash, not POSIX sh.
         let f = syntax(Shell::Sh, "echo ok\na=(1 2)\n", None).unwrap();
         assert_eq!(f.len(), 1, "{f:?}");
-        assert_eq!(f[0].line, 2);
+        assert_eq!(f[0].line, Some(2));
     }
 }

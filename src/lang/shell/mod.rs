@@ -12,7 +12,8 @@ pub mod run;
 pub mod session;
 
 use crate::cache::Cache;
-use crate::model::{Finding, Lang, Severity, Shell, Snippet};
+use crate::lang::Checked;
+use crate::model::{Diagnostic, Lang, Severity, Shell, Snippet};
 
 /// The script a block stands for, and for each of its lines the block's code line: a script
 /// block is itself; a session is its commands, one after the other; a session without a
@@ -62,44 +63,31 @@ pub fn powershell(s: &Snippet) -> Option<usize> {
 /// command.
 const POWERSHELL: &str = "a PowerShell session, not POSIX shell: not checked (bash -n and shellcheck read POSIX shell) and never run";
 
-/// The static findings of a shell block, at Markdown lines: syntax errors, else shellcheck's
-/// findings at `min` or above (shellcheck's own parse errors would repeat the syntax errors).
-/// The checkers' outputs come from `cache` when it has them. A PowerShell session has one
-/// `info` finding that says it was not checked.
-pub fn findings(s: &Snippet, min: Severity, cache: Option<&Cache>) -> Vec<Finding> {
+/// The static findings of a shell block, placed in the Markdown: syntax errors, else
+/// shellcheck's findings at `min` or above (shellcheck's own parse errors would repeat the
+/// syntax errors). The checkers' outputs come from `cache` when it has them. A PowerShell
+/// session has one `info` finding that says it was not checked.
+pub fn findings(s: &Snippet, min: Severity, cache: Option<&Cache>) -> Vec<Diagnostic> {
     if let Some(line) = powershell(s) {
-        return vec![Finding {
-            line: s.md_line(line),
-            severity: Severity::Info,
-            source: "docmatrix".into(),
-            rule: "powershell".into(),
-            message: POWERSHELL.into(),
-            why: None,
-            fix: None,
-        }];
+        let note = Diagnostic::finding(line, Severity::Info, "docmatrix", "powershell", POWERSHELL);
+        return vec![Checked::code(s).place(note)];
     }
-    let (shell, script, map) = script_of(s);
-    let md = |line: usize| {
-        line.checked_sub(1)
-            .and_then(|i| map.get(i))
-            .map_or(s.end_line, |&code_line| s.md_line(code_line))
+    let (shell, script, lines) = script_of(s);
+    let checked = Checked {
+        snippet: s,
+        text: &script,
+        lines,
     };
     let mut out = Vec::new();
     match lint::syntax(shell, &script, cache) {
-        Ok(errors) => out.extend(errors.into_iter().map(|f| Finding {
-            line: md(f.line),
-            severity: f.severity,
-            source: f.source.into(),
-            rule: f.rule,
-            message: f.message,
-            why: Some("the shell cannot parse the block, so no line of it runs".into()),
-            fix: None,
+        Ok(errors) => out.extend(errors.into_iter().map(|f| {
+            checked.place(f.with_why("the shell cannot parse the block, so no line of it runs"))
         })),
-        Err(e) => out.push(tool_failure(s.line, "syntax check", e)),
+        Err(e) => out.push(tool_failure(s, "syntax check", e)),
     }
     if shell == Shell::Zsh && crate::sys::which("zsh").is_none() {
         out.push(tool_failure(
-            s.line,
+            s,
             "zsh -n",
             "zsh is not installed here: the block's syntax was not checked".into(),
         ));
@@ -109,30 +97,17 @@ pub fn findings(s: &Snippet, min: Severity, cache: Option<&Cache>) -> Vec<Findin
         return out;
     }
     match lint::shellcheck(shell, &script, min, cache) {
-        Ok(Some(found)) => out.extend(found.into_iter().map(|f| Finding {
-            line: md(f.line),
-            severity: f.severity,
-            source: f.source.into(),
-            fix: Some(format!("see https://www.shellcheck.net/wiki/{}", f.rule)),
-            rule: f.rule,
-            message: f.message,
-            why: None,
-        })),
+        Ok(Some(found)) => out.extend(found.into_iter().map(|f| checked.place(f))),
         Ok(None) => {}
-        Err(e) => out.push(tool_failure(s.line, "shellcheck", e)),
+        Err(e) => out.push(tool_failure(s, "shellcheck", e)),
     }
     out
 }
 
-/// A checker that could not run: reported, at info level, never failing the example.
-fn tool_failure(line: usize, source: &str, message: String) -> Finding {
-    Finding {
-        line,
-        severity: Severity::Info,
-        source: source.into(),
-        rule: "tool".into(),
-        message,
-        why: None,
-        fix: None,
-    }
+/// A checker that could not run: reported at the block's fence, at info level, never failing
+/// the example.
+pub(crate) fn tool_failure(s: &Snippet, tool: &str, message: String) -> Diagnostic {
+    let mut d = Diagnostic::finding(s.line, Severity::Info, tool, "tool", message);
+    d.file = s.file.clone();
+    d
 }
