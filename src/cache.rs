@@ -40,7 +40,7 @@ use crate::model::{BlockResult, JobResult};
 pub(crate) const FORMAT: &str = "docmatrix-cache-3";
 
 /// How many files the entries are spread over (one per first hex digit of the key).
-pub const SHARDS: usize = 16;
+pub(crate) const SHARDS: usize = 16;
 
 /// The folder of the shard files, inside the cache folder.
 const RESULTS: &str = "results";
@@ -86,9 +86,9 @@ struct Shard {
 }
 
 /// The default size limit: entries beyond it are pruned, oldest first.
-pub const MAX_BYTES: u64 = 256 << 20;
+pub(crate) const MAX_BYTES: u64 = 256 << 20;
 /// The default age limit.
-pub const MAX_AGE: Duration = Duration::from_secs(30 * 24 * 3600);
+pub(crate) const MAX_AGE: Duration = Duration::from_secs(30 * 24 * 3600);
 
 /// The key of a stored line: every line starts `{"key":"<64 hex digits>"`.
 fn key_of(line: &str) -> Option<&str> {
@@ -430,7 +430,7 @@ impl Cache {
     }
 
     /// The result stored under `key`, marked as cached.
-    pub fn load_result(&self, key: &str) -> Option<JobResult> {
+    pub(crate) fn load_result(&self, key: &str) -> Option<JobResult> {
         let e = self.load(key)?;
         Some(JobResult {
             blocks: e.blocks,
@@ -443,7 +443,7 @@ impl Cache {
     }
 
     /// Stores `r` under `key`; a cache that cannot be written only costs speed.
-    pub fn store_result(&self, key: &str, r: &JobResult) {
+    pub(crate) fn store_result(&self, key: &str, r: &JobResult) {
         let entry = Entry {
             key: key.to_string(),
             at: now_secs(),
@@ -456,7 +456,7 @@ impl Cache {
     }
 
     /// The output of a static checker stored under `key` (see [`crate::lang::tool`]).
-    pub fn load_tool(&self, key: &str) -> Option<ToolOutput> {
+    pub(crate) fn load_tool(&self, key: &str) -> Option<ToolOutput> {
         let line = self.line(key)?;
         let Some(e) = serde_json::from_str::<ToolEntry>(&line)
             .ok()
@@ -474,7 +474,7 @@ impl Cache {
 
     /// Stores a static checker's output under `key`; a cache that cannot be written only costs
     /// speed.
-    pub fn store_tool(&self, key: &str, out: &ToolOutput) {
+    pub(crate) fn store_tool(&self, key: &str, out: &ToolOutput) {
         let entry = ToolEntry {
             key: key.to_string(),
             at: now_secs(),
@@ -534,7 +534,7 @@ impl Cache {
     /// `max_age`, then the oldest until the cache fits `max_bytes`; returns how many lines it
     /// dropped (unreadable ones included). Reads all the entries only when the files are over
     /// the size limit or the last age scan is older than a day.
-    pub fn prune(&self) -> usize {
+    pub(crate) fn prune(&self) -> usize {
         // Appends of this run are done: let go of the files before any is replaced.
         let mut damaged = Vec::new();
         for i in 0..SHARDS {
@@ -665,7 +665,7 @@ struct Entry {
 
 /// What a static checker printed, and the status it exited with by itself.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct ToolOutput {
+pub(crate) struct ToolOutput {
     pub code: i32,
     pub stdout: String,
     pub stderr: String,
@@ -686,7 +686,7 @@ struct ToolEntry {
 /// A cache key being built: a BLAKE3 hash of fields, each preceded by its length, so that no
 /// two different sequences of fields hash the same bytes.
 #[derive(Default)]
-pub struct Key(blake3::Hasher);
+pub(crate) struct Key(blake3::Hasher);
 
 impl Key {
     pub fn field(&mut self, s: &[u8]) {
@@ -695,7 +695,7 @@ impl Key {
     }
 
     /// The key: 64 hex digits.
-    pub fn hex(&self) -> String {
+    pub(crate) fn hex(&self) -> String {
         self.0.finalize().to_hex().to_string()
     }
 }

@@ -16,8 +16,8 @@ use crate::model::Severity;
 use crate::sys::sandbox::SandboxMode;
 use crate::version::{parse_version_list, supported, PyVersion};
 
-pub const DEFAULT_VERSIONS: &str = "3.9,3.10,3.11,3.12";
-pub const DEFAULT_TIMEOUT_SECS: f64 = 10.0;
+pub(crate) const DEFAULT_VERSIONS: &str = "3.9,3.10,3.11,3.12";
+pub(crate) const DEFAULT_TIMEOUT_SECS: f64 = 10.0;
 
 /// The file's keys. Unknown keys are errors that name the key.
 #[derive(Debug, Default, Deserialize)]
@@ -229,7 +229,7 @@ pub struct DockerOptions {
 
 impl Config {
     /// The project root for includes (see [`Config::include_root`]'s field).
-    pub fn include_root(&self, cwd: &Path) -> PathBuf {
+    pub(crate) fn include_root(&self, cwd: &Path) -> PathBuf {
         if let Some(r) = &self.inputs.include_root {
             return r.clone();
         }

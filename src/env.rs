@@ -40,7 +40,7 @@ pub struct Spec {
 
 /// Why an environment could not be had.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub enum EnvError {
+pub(crate) enum EnvError {
     /// The packages cannot be installed on this interpreter (no release supports it, no such
     /// package, a broken requirements file): its cells are `unavailable`.
     Unavailable(String),
@@ -114,7 +114,7 @@ fn requirement_file(
 
 /// The installer: `uv` when it is on PATH, else pip.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Installer {
+pub(crate) enum Installer {
     Uv(PathBuf),
     Pip,
 }
@@ -152,7 +152,7 @@ pub fn folder(root: &Path, interp: &Interpreter, key_text: &str) -> PathBuf {
 }
 
 /// The environment of `spec` for `interp`, built if it is not there (unless `offline`).
-pub fn ensure(
+pub(crate) fn ensure(
     root: &Path,
     interp: &Interpreter,
     spec: &Spec,
@@ -355,7 +355,7 @@ fn step(cmd: &mut Command, timeout: Duration, what: &str) -> Result<String, EnvE
 
 /// An installer's failure: the index out of reach is `Blocked`; anything else (no release for
 /// this Python, no such package, a broken file) is `Unavailable`, with its one telling line.
-pub fn classify(output: &str, what: &str) -> EnvError {
+pub(crate) fn classify(output: &str, what: &str) -> EnvError {
     // The most telling words first.
     const NETWORK: &[&str] = &[
         "Failed to establish a new connection",
@@ -430,7 +430,7 @@ const INSTALL_TIMEOUT: Duration = Duration::from_secs(900);
 
 /// [`ensure`] for every version of `wanted` (its interpreter and what it needs), in parallel;
 /// results by version.
-pub fn ensure_all(
+pub(crate) fn ensure_all(
     root: &Path,
     wanted: &BTreeMap<PyVersion, (Interpreter, &Spec)>,
     offline: bool,

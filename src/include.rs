@@ -27,7 +27,7 @@ const MAX_DEPTH: usize = 16;
 
 /// Resolves and reads included files for one run.
 #[derive(Debug)]
-pub struct Includes {
+pub(crate) struct Includes {
     /// Canonical; nothing outside it is read.
     root: PathBuf,
     /// Extra folders paths resolve from (config `[includes] base-paths`), absolute.
@@ -41,7 +41,7 @@ pub struct Includes {
 }
 
 /// Why an example's includes could not be read: (Markdown line, message).
-pub type IncludeError = (usize, String);
+pub(crate) type IncludeError = (usize, String);
 
 impl Includes {
     /// `root` is the project root; `bases` resolve relative to it.
@@ -379,7 +379,7 @@ struct Directive {
 }
 
 /// Whether `code` may hold an include line (a quick test before the line-by-line read).
-pub fn has_directive(code: &str) -> bool {
+pub(crate) fn has_directive(code: &str) -> bool {
     let b = code.as_bytes();
     memchr::memmem::find(b, b"--8<--").is_some()
         || memchr::memmem::find(b, b"{!").is_some()
@@ -388,7 +388,7 @@ pub fn has_directive(code: &str) -> bool {
 
 /// The Markdown file a line outside any fence includes whole (`{!notes.md!}`,
 /// `--8<-- "notes.md"`): its blocks are shown on the page.
-pub fn markdown_include(line: &str) -> Option<String> {
+pub(crate) fn markdown_include(line: &str) -> Option<String> {
     let (d, _) = parse_directive(&[line]);
     let d = d?;
     let [spec] = d.specs.as_slice() else {
@@ -403,7 +403,7 @@ pub fn markdown_include(line: &str) -> Option<String> {
 /// mkdocs-macros (`{% include "x" %}`, `{% include-markdown %}`, `{{ include(...) }}`), or a
 /// `--8<--` / `{!…!}` line it cannot parse. The reader sees the included text; docmatrix
 /// counts the block as not checked (`unknown include syntax`) rather than run the line.
-pub fn unknown_syntax(code: &str) -> bool {
+pub(crate) fn unknown_syntax(code: &str) -> bool {
     let mut lines = code.lines().filter(|l| !l.trim().is_empty());
     let (Some(line), None) = (lines.next(), lines.next()) else {
         return false;
@@ -419,7 +419,7 @@ pub fn unknown_syntax(code: &str) -> bool {
 }
 
 /// A whole line of the `{* path ln[..] hl[..] *}` form.
-pub fn is_braces_line(line: &str) -> bool {
+pub(crate) fn is_braces_line(line: &str) -> bool {
     let t = line.trim();
     t.len() > 4 && t.starts_with("{*") && t.ends_with("*}")
 }
@@ -636,7 +636,7 @@ fn unescape(line: &str) -> std::borrow::Cow<'_, str> {
 
 /// `3.10` for `tutorial001_py310.py` or `tutorial001_an_py310.py`, or for a file of a folder
 /// so named (`tutorial001_py310/models.py`), as markdown-include-variants reads them.
-pub fn version_suffix(path: &Path) -> Option<String> {
+pub(crate) fn version_suffix(path: &Path) -> Option<String> {
     let named = |n: &str| stem_version(n);
     path.file_stem()
         .and_then(|s| s.to_str())
@@ -661,7 +661,7 @@ fn stem_version(stem: &str) -> Option<String> {
 
 /// The `base_path` of pymdownx.snippets in a mkdocs.yml (a string or a list); the file is
 /// read line by line (its `!!python/name:` tags are not YAML a strict parser accepts).
-pub fn snippets_base_paths(yml: &str) -> Vec<String> {
+pub(crate) fn snippets_base_paths(yml: &str) -> Vec<String> {
     let lines: Vec<&str> = yml.lines().collect();
     let Some(at) = lines.iter().position(|l| {
         l.trim()

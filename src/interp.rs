@@ -222,7 +222,7 @@ fn is_shims_dir(dir: &Path, root: &Path) -> bool {
 }
 
 /// The candidates for `v`, in discovery order, with their source.
-pub fn candidates(v: PyVersion, env: &SearchEnv) -> Vec<(PathBuf, Origin)> {
+pub(crate) fn candidates(v: PyVersion, env: &SearchEnv) -> Vec<(PathBuf, Origin)> {
     let exe = format!("python{v}");
     let mut out = Vec::new();
     let pyenv = env

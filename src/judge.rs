@@ -28,7 +28,10 @@ pub struct Verdict {
 
 /// The versions an example passes on, as runs of the matrix: `3.11+`, `3.9–3.10`,
 /// `3.9, 3.11+`; `none` when it ran and passed nowhere, `-` when it ran nowhere.
-pub fn measured_range(versions: &[PyVersion], results: &BTreeMap<PyVersion, Outcome>) -> String {
+pub(crate) fn measured_range(
+    versions: &[PyVersion],
+    results: &BTreeMap<PyVersion, Outcome>,
+) -> String {
     let status = |v: &PyVersion| results.get(v).map(|o| o.status);
     let ran = versions.iter().any(|v| {
         matches!(
@@ -129,7 +132,12 @@ pub fn judge(
 
 /// Folds an example's static findings into its verdict: a finding at `fail_on` or above fails
 /// it; a block that was only checked statically (`checked`), and passed, is ok.
-pub fn with_findings(v: &mut Verdict, findings: &[Diagnostic], fail_on: Severity, checked: bool) {
+pub(crate) fn with_findings(
+    v: &mut Verdict,
+    findings: &[Diagnostic],
+    fail_on: Severity,
+    checked: bool,
+) {
     let bad: Vec<&Diagnostic> = findings.iter().filter(|f| f.severity >= fail_on).collect();
     if let Some(first) = bad.first() {
         let what = format!(

@@ -12,7 +12,7 @@
 use crate::model::{Partition, Snippet};
 
 /// The shard (1-based) each example goes to, in the order given.
-pub fn assign(examples: &[&Snippet], count: usize) -> Vec<usize> {
+pub(crate) fn assign(examples: &[&Snippet], count: usize) -> Vec<usize> {
     let count = count.max(1);
     let mut shard_of = vec![0; examples.len()];
     let mut load = vec![0usize; count];

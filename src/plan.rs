@@ -23,7 +23,7 @@ pub struct Plan {
 
 /// The units of `examples` (indices, in order): a lone example, or all the examples of one
 /// group in one file, in order. A unit runs as one program, and a partition never splits one.
-pub fn units<S: std::borrow::Borrow<Snippet>>(examples: &[S]) -> Vec<Vec<usize>> {
+pub(crate) fn units<S: std::borrow::Borrow<Snippet>>(examples: &[S]) -> Vec<Vec<usize>> {
     let mut units: Vec<Vec<usize>> = Vec::new();
     let mut group_unit: BTreeMap<(PathBuf, String), usize> = BTreeMap::new();
     for (i, s) in examples.iter().enumerate() {
@@ -58,7 +58,8 @@ pub struct Options {
 }
 
 impl Options {
-    pub fn python_only(default_timeout: Duration) -> Self {
+    #[cfg(test)]
+    pub(crate) fn python_only(default_timeout: Duration) -> Self {
         Options {
             default_timeout,
             shell_run: false,

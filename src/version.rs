@@ -42,10 +42,10 @@ impl FromStr for PyVersion {
 
 /// The oldest CPython docmatrix runs: the warm worker waits for its children through
 /// `os.pidfd_open` (3.9+), and the tests cover 3.9 to 3.12.
-pub const OLDEST: PyVersion = PyVersion::new(3, 9);
+pub(crate) const OLDEST: PyVersion = PyVersion::new(3, 9);
 /// The newest CPython docmatrix knows of: 3.16 is in development at the end of 2026. A newer
 /// one needs a newer docmatrix (and is one line here).
-pub const NEWEST: PyVersion = PyVersion::new(3, 16);
+pub(crate) const NEWEST: PyVersion = PyVersion::new(3, 16);
 
 /// Checks that `v` is a CPython docmatrix can run ([`OLDEST`] to [`NEWEST`]); `Err` says why,
 /// with a hint when the version looks mistyped (`3.1` for `3.10`: a YAML or TOML number
@@ -70,7 +70,7 @@ pub fn supported(v: PyVersion) -> Result<(), String> {
 }
 
 /// Parses a comma-separated list of versions (`3.9,3.12`), sorted and deduplicated.
-pub fn parse_version_list(s: &str) -> Result<Vec<PyVersion>, String> {
+pub(crate) fn parse_version_list(s: &str) -> Result<Vec<PyVersion>, String> {
     let mut out = s
         .split(',')
         .filter(|p| !p.trim().is_empty())

@@ -6,14 +6,14 @@ use crate::version::Specifier;
 
 /// One attribute: a bare word (`skip`, `.annotate`) or `key=value`.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Attr {
+pub(crate) struct Attr {
     pub key: String,
     pub value: Option<String>,
 }
 
 /// Splits an attribute list into attributes. Braces are dropped, quotes (`"` or `'`) group a
 /// value, and a backslash escapes the next character inside quotes.
-pub fn tokenize(s: &str) -> Vec<Attr> {
+pub(crate) fn tokenize(s: &str) -> Vec<Attr> {
     let mut out = Vec::new();
     let mut chars = s.chars().peekable();
     loop {
@@ -100,7 +100,11 @@ const FOREIGN: &[&str] = &[
 ];
 
 /// Applies `attrs` onto `ann`; returns warnings (messages) and the foreign attributes seen.
-pub fn apply(attrs: &[Attr], origin: Origin, ann: &mut Annotations) -> (Vec<String>, Vec<String>) {
+pub(crate) fn apply(
+    attrs: &[Attr],
+    origin: Origin,
+    ann: &mut Annotations,
+) -> (Vec<String>, Vec<String>) {
     let mut warnings = Vec::new();
     let mut foreign = Vec::new();
     let mut reason = None;

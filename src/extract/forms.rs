@@ -37,7 +37,7 @@ pub enum Kind {
 
 /// A container found in the file.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Container {
+pub(crate) struct Container {
     pub kind: Kind,
     /// The tab label or the title, as written (without quotes); may be empty.
     pub label: String,
@@ -49,7 +49,7 @@ pub struct Container {
 
 /// The file as CommonMark, and what the rewrite found.
 #[derive(Debug, Default)]
-pub struct Forms<'a> {
+pub(crate) struct Forms<'a> {
     pub text: Cow<'a, str>,
     /// In the order of their headers.
     pub containers: Vec<Container>,
@@ -120,7 +120,7 @@ fn may_hold_forms(text: &str) -> bool {
 }
 
 /// Rewrites `text` (see the module documentation).
-pub fn rewrite(text: &str) -> Forms<'_> {
+pub(crate) fn rewrite(text: &str) -> Forms<'_> {
     if !may_hold_forms(text) {
         return Forms {
             text: Cow::Borrowed(text),
@@ -375,7 +375,7 @@ fn expand_leading_tabs(line: &str) -> String {
 }
 
 /// A MyST directive option line: `:name:` or `:name: value`.
-pub fn is_myst_option(t: &str) -> bool {
+pub(crate) fn is_myst_option(t: &str) -> bool {
     let Some(rest) = t.strip_prefix(':') else {
         return false;
     };

@@ -5,7 +5,7 @@
 //! fence, file-wide comments). Must not know: processes, printing. Never panics on input:
 //! problems are [`Diagnostic`]s.
 
-pub mod attrs;
+pub(crate) mod attrs;
 pub mod forms;
 
 use std::ops::Range;
@@ -291,7 +291,7 @@ impl Open {
 
 /// The minimum version a tab label names: `Python 3.10+`, `Python 3.9 and above`,
 /// `Python >= 3.8`, `Python 3.10+ non-Annotated`, `3.11 or later`.
-pub fn tab_requires(label: &str) -> Option<crate::version::Specifier> {
+pub(crate) fn tab_requires(label: &str) -> Option<crate::version::Specifier> {
     let lower = label.to_ascii_lowercase();
     let mut from = 0;
     while let Some(i) = lower[from..].find("3.") {

@@ -1,7 +1,7 @@
 //! One module per snippet kind: how a job becomes a command, and how its result is read.
 
 pub mod dockerfile;
-pub mod netfail;
+pub(crate) mod netfail;
 pub mod python;
 pub mod shell;
 pub mod tool;
@@ -10,7 +10,7 @@ use crate::model::{Diagnostic, Lang, Severity, Snippet};
 
 /// What the linters report, and where their outputs are cached.
 #[derive(Debug, Clone, Copy)]
-pub struct CheckOptions<'a> {
+pub(crate) struct CheckOptions<'a> {
     /// shellcheck findings below this are dropped.
     pub shellcheck_min: Severity,
     /// hadolint findings below this are dropped.
@@ -22,7 +22,7 @@ pub struct CheckOptions<'a> {
 /// The static findings of one block (no execution), at Markdown lines, sorted, without the
 /// rules its `ignore=` annotation names (`syntax` included). Skipped blocks and Python blocks
 /// have none.
-pub fn static_findings(s: &Snippet, opts: CheckOptions) -> Vec<Diagnostic> {
+pub(crate) fn static_findings(s: &Snippet, opts: CheckOptions) -> Vec<Diagnostic> {
     if s.annotations.skip.is_some() {
         return Vec::new();
     }
@@ -103,7 +103,7 @@ impl<'a> Checked<'a> {
 }
 
 /// Runs the jobs of shell and Dockerfile blocks.
-pub struct Others {
+pub(crate) struct Others {
     pub shell: shell::run::Runner,
     pub docker: dockerfile::Runner,
 }

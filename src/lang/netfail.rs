@@ -7,7 +7,7 @@
 //! (the unit tests hold real ones, captured under `unshare -n`). Pure: no I/O.
 
 /// How the reason of a block blocked for want of the network starts (shell runs, builds).
-pub const NEEDS_NETWORK: &str = "needs the network";
+pub(crate) const NEEDS_NETWORK: &str = "needs the network";
 
 /// Messages that, on their own, show a failure caused by the network being off.
 const NETWORK_ERRORS: &[&str] = &[
@@ -36,13 +36,6 @@ const NETWORK_ERRORS: &[&str] = &[
     "dial tcp: lookup",
 ];
 
-/// Messages that show a network failure only when a connection error is seen too: pip's
-/// final verdict when every index request failed.
-const NEEDS_CORROBORATION: &[&str] = &[
-    "no matching distribution found",
-    "could not find a version that satisfies the requirement",
-];
-
 /// The longest evidence line returned, in characters.
 const MAX_EVIDENCE: usize = 200;
 
@@ -51,7 +44,7 @@ const MAX_EVIDENCE: usize = 200;
 ///
 /// pip's "No matching distribution found" counts only when a connection error appears in the
 /// output too (then that error is the evidence): alone, it also means a misspelt package.
-pub fn needs_network(output: &str) -> Option<String> {
+pub(crate) fn needs_network(output: &str) -> Option<String> {
     let found = output.lines().find(|line| {
         let l = line.to_ascii_lowercase();
         NETWORK_ERRORS.iter().any(|p| l.contains(p))
@@ -61,13 +54,6 @@ pub fn needs_network(output: &str) -> Option<String> {
     }
     // Nothing points at the network: pip's verdict alone is not enough.
     None
-}
-
-/// Whether `output` ends with pip's "no matching distribution" verdict (for callers that want
-/// to say more when it is corroborated by [`needs_network`]).
-pub fn pip_found_nothing(output: &str) -> bool {
-    let l = output.to_ascii_lowercase();
-    NEEDS_CORROBORATION.iter().any(|p| l.contains(p))
 }
 
 /// One line of evidence: trimmed, pip's long retry warnings cut to the error they carry.
@@ -147,7 +133,7 @@ mod tests {
             needs_network(PIP_RETRY).as_deref(),
             Some("Failed to establish a new connection: [Errno -3] Temporary failure in name resolution")
         );
-        assert!(pip_found_nothing(PIP_NO_RETRY));
+        assert!(PIP_NO_RETRY.contains("No matching distribution found"));
         assert_eq!(needs_network(PIP_NO_RETRY), None);
     }
 

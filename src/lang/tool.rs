@@ -66,7 +66,7 @@ impl Kind {
 }
 
 /// One run of a checker on one file.
-pub struct Check<'a> {
+pub(crate) struct Check<'a> {
     pub kind: Kind,
     pub program: &'a Path,
     /// The arguments, the checked file's name among them (it runs in the scratch folder).

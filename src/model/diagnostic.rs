@@ -102,18 +102,18 @@ impl Diagnostic {
         }
     }
 
-    pub fn with_why(mut self, why: impl Into<String>) -> Self {
+    pub(crate) fn with_why(mut self, why: impl Into<String>) -> Self {
         self.why = Some(why.into());
         self
     }
 
-    pub fn with_help(mut self, help: impl Into<String>) -> Self {
+    pub(crate) fn with_help(mut self, help: impl Into<String>) -> Self {
         self.help = Some(help.into());
         self
     }
 
     /// The span's columns (1-based; `end_column` just after its end) and its end line.
-    pub fn with_span(
+    pub(crate) fn with_span(
         mut self,
         column: Option<usize>,
         end_line: Option<usize>,
@@ -126,18 +126,18 @@ impl Diagnostic {
     }
 
     /// The rule id, `""` for a problem of the input.
-    pub fn rule_id(&self) -> &str {
+    pub(crate) fn rule_id(&self) -> &str {
         self.rule.as_deref().unwrap_or("")
     }
 
     /// The line, `0` when unknown.
-    pub fn line_or_zero(&self) -> usize {
+    pub(crate) fn line_or_zero(&self) -> usize {
         self.line.unwrap_or(0)
     }
 
     /// The same problem, wherever on its line it is: reports keep one of such diagnostics (the
     /// first by column).
-    pub fn same_problem(&self, other: &Diagnostic) -> bool {
+    pub(crate) fn same_problem(&self, other: &Diagnostic) -> bool {
         self.key() == other.key()
     }
 
@@ -228,7 +228,7 @@ struct InputJson {
 pub mod findings_json {
     use super::*;
 
-    pub fn serialize<S: Serializer>(v: &[Diagnostic], s: S) -> Result<S::Ok, S::Error> {
+    pub(crate) fn serialize<S: Serializer>(v: &[Diagnostic], s: S) -> Result<S::Ok, S::Error> {
         s.collect_seq(v.iter().map(|d| FindingJson {
             line: d.line_or_zero(),
             column: d.column,
@@ -243,7 +243,9 @@ pub mod findings_json {
         }))
     }
 
-    pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<Vec<Diagnostic>, D::Error> {
+    pub(crate) fn deserialize<'de, D: Deserializer<'de>>(
+        d: D,
+    ) -> Result<Vec<Diagnostic>, D::Error> {
         let v: Vec<FindingJson> = Vec::deserialize(d)?;
         Ok(v.into_iter()
             .map(|f| Diagnostic {
@@ -267,7 +269,7 @@ pub mod findings_json {
 pub mod input_json {
     use super::*;
 
-    pub fn serialize<S: Serializer>(v: &[Diagnostic], s: S) -> Result<S::Ok, S::Error> {
+    pub(crate) fn serialize<S: Serializer>(v: &[Diagnostic], s: S) -> Result<S::Ok, S::Error> {
         s.collect_seq(v.iter().map(|d| InputJson {
             file: d.file.clone(),
             line: d.line,

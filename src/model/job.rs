@@ -102,7 +102,7 @@ impl BlockResult {
     }
 
     /// A block of a group that the program never reached.
-    pub fn not_reached(why: NotReached) -> Self {
+    pub(crate) fn not_reached(why: NotReached) -> Self {
         BlockResult {
             reason: Some(why.text().into()),
             not_reached: Some(why),

@@ -53,7 +53,7 @@ impl Shell {
 }
 
 impl Lang {
-    pub fn from_word(word: &str) -> Lang {
+    pub(crate) fn from_word(word: &str) -> Lang {
         let w = word.trim_start_matches('.').to_ascii_lowercase();
         match w.as_str() {
             "python" | "py" | "python3" => Lang::Python,
@@ -212,7 +212,7 @@ impl Snippet {
     }
 
     /// `path:line` of 1-based code line `n` when it was included from a file.
-    pub fn source_of(&self, n: usize) -> Option<String> {
+    pub(crate) fn source_of(&self, n: usize) -> Option<String> {
         let i = n.checked_sub(1)?;
         self.sources
             .iter()
@@ -228,7 +228,7 @@ impl Snippet {
     /// The 1-based Markdown column of 1-based `column` (in characters) of `checked`, a line
     /// some checker read that is code line `n` or its end (a session's command without its
     /// prompt); `None` when that cannot be known.
-    pub fn md_column(&self, n: usize, checked: &str, column: usize) -> Option<usize> {
+    pub(crate) fn md_column(&self, n: usize, checked: &str, column: usize) -> Option<usize> {
         let before = (*self.code_cols.get(n.checked_sub(1)?)?)?;
         let code = self.code_line(n)?;
         let width = checked.chars().count();
@@ -250,7 +250,7 @@ pub struct Unread {
 
 impl Snippet {
     /// Why a block of a language docmatrix does not check is not checked.
-    pub fn unchecked_reason(&self) -> Option<String> {
+    pub(crate) fn unchecked_reason(&self) -> Option<String> {
         match &self.lang {
             Lang::Other(l) if l.is_empty() => Some("fence without a language".into()),
             Lang::Other(l) if l.starts_with('{') => Some(format!("MyST directive {l}")),
@@ -277,7 +277,7 @@ pub enum Status {
 }
 
 impl Status {
-    pub const ALL: [Status; 7] = [
+    pub(crate) const ALL: [Status; 7] = [
         Status::Pass,
         Status::Fail,
         Status::Timeout,

@@ -43,7 +43,7 @@ impl Color {
     }
 
     /// The shields hex value of the name.
-    pub fn hex(self) -> &'static str {
+    pub(crate) fn hex(self) -> &'static str {
         match self {
             Color::BrightGreen => "#4c1",
             Color::Green => "#97ca00",
@@ -56,7 +56,7 @@ impl Color {
     }
 
     /// The colour of `passed` out of `total` (the thresholds in the module doc).
-    pub fn for_rate(passed: usize, total: usize) -> Color {
+    pub(crate) fn for_rate(passed: usize, total: usize) -> Color {
         if total == 0 {
             return Color::LightGrey;
         }
@@ -160,7 +160,7 @@ const VERDANA_11: [f64; 95] = [
 
 /// The width of `s` in Verdana 11px: ASCII from the table, `–`/`—` and wide (CJK) characters
 /// by their class, anything else as a digit.
-pub fn text_width(s: &str) -> f64 {
+pub(crate) fn text_width(s: &str) -> f64 {
     s.chars()
         .map(|c| match c as u32 {
             32..=126 => VERDANA_11[(c as u32 - 32) as usize],

@@ -13,7 +13,7 @@ pub fn render(report: &Report) -> String {
 }
 
 /// The newest `schema` this version of docmatrix reads.
-pub const SCHEMA: u32 = 1;
+pub(crate) const SCHEMA: u32 = 1;
 
 /// Reads a report written by `--format json` (the input of `docmatrix merge`). Fields added by
 /// later versions of the same schema are ignored; a newer `schema` is refused.

@@ -146,7 +146,7 @@ pub struct Report {
 
 impl Report {
     /// Fills `summary` from the examples.
-    pub fn summarize(&mut self, files: usize) {
+    pub(crate) fn summarize(&mut self, files: usize) {
         let mut s = Summary {
             files,
             examples: self.examples.len(),
@@ -179,7 +179,7 @@ impl Report {
     }
 
     /// The examples grouped by file, in report order.
-    pub fn by_file(&self) -> Vec<(&PathBuf, Vec<&Example>)> {
+    pub(crate) fn by_file(&self) -> Vec<(&PathBuf, Vec<&Example>)> {
         let mut out: Vec<(&PathBuf, Vec<&Example>)> = Vec::new();
         for e in &self.examples {
             match out.last_mut() {
@@ -191,7 +191,7 @@ impl Report {
     }
 
     /// How the examples fare on version `v` (see [`Tally`]).
-    pub fn tally(&self, v: PyVersion) -> Tally {
+    pub(crate) fn tally(&self, v: PyVersion) -> Tally {
         let mut t = Tally::default();
         for o in self.examples.iter().filter_map(|e| e.results.get(&v)) {
             if counts(o) {
@@ -209,7 +209,7 @@ impl Report {
 
     /// The versions on which every example that claims them passes, and that have at least
     /// one such example.
-    pub fn fully_passing(&self) -> Vec<PyVersion> {
+    pub(crate) fn fully_passing(&self) -> Vec<PyVersion> {
         self.versions
             .iter()
             .copied()
@@ -222,7 +222,7 @@ impl Report {
 
     /// The versions that ran in an environment docmatrix built with the examples'
     /// dependencies, with its installed distributions (`name==version`).
-    pub fn tested_with(&self) -> Vec<(PyVersion, &Interpreter)> {
+    pub(crate) fn tested_with(&self) -> Vec<(PyVersion, &Interpreter)> {
         self.versions
             .iter()
             .filter_map(|v| match self.interpreters.get(v) {
@@ -233,7 +233,7 @@ impl Report {
     }
 
     /// The interpreters' exact versions (`3.12.1`), or `3.12 (missing)`.
-    pub fn interpreter_list(&self) -> Vec<String> {
+    pub(crate) fn interpreter_list(&self) -> Vec<String> {
         self.versions
             .iter()
             .map(|v| match self.interpreters.get(v) {
@@ -249,7 +249,7 @@ impl Report {
 /// and a version outside the example's `requires`; a cell with no interpreter, or not reached
 /// after a failure in its group, is claimed and not passed).
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
-pub struct Tally {
+pub(crate) struct Tally {
     pub passed: usize,
     pub claimed: usize,
     pub unavailable: usize,
@@ -266,12 +266,12 @@ fn counts(o: &Outcome) -> bool {
 }
 
 /// A block of a group that the program never reached.
-pub fn not_reached(o: &Outcome) -> bool {
+pub(crate) fn not_reached(o: &Outcome) -> bool {
     o.not_reached.is_some()
 }
 
 /// Whether a cell breaks the policy of its example (when the example claims that version).
-pub fn is_problem(o: &Outcome) -> bool {
+pub(crate) fn is_problem(o: &Outcome) -> bool {
     matches!(
         o.status,
         Status::Fail | Status::Timeout | Status::Unavailable
@@ -280,7 +280,7 @@ pub fn is_problem(o: &Outcome) -> bool {
 
 /// The kind of problem a cell is.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Problem {
+pub(crate) enum Problem {
     Fail,
     Timeout,
     Unavailable,
@@ -333,7 +333,7 @@ impl Failure<'_> {
 }
 
 /// `"s"` unless `n` is 1, for plurals in the reports.
-pub fn plural(n: usize) -> &'static str {
+pub(crate) fn plural(n: usize) -> &'static str {
     if n == 1 {
         ""
     } else {
@@ -368,14 +368,14 @@ pub fn failures(e: &Example) -> Vec<Failure<'_>> {
 
 /// How the reports show a status: the terminal's and the HTML page's symbol (one column
 /// wide), and the Markdown matrix's emoji.
-pub struct Symbol {
+pub(crate) struct Symbol {
     pub terminal: &'static str,
     pub html: &'static str,
     pub emoji: &'static str,
 }
 
 /// The one table of status symbols.
-pub fn symbol(status: Status) -> Symbol {
+pub(crate) fn symbol(status: Status) -> Symbol {
     let (terminal, html, emoji) = match status {
         Status::Pass => ("✓", "✓", "✅"),
         Status::Fail => ("✗", "✗", "❌"),
@@ -470,7 +470,7 @@ pub struct Options {
 }
 
 impl Format {
-    pub const ALL: [Format; 7] = [
+    pub(crate) const ALL: [Format; 7] = [
         Format::Terminal,
         Format::Json,
         Format::Junit,

@@ -31,7 +31,7 @@ use std::path::PathBuf;
 use super::Report;
 
 /// Whether `c` is never written raw into a report (see the module documentation).
-pub fn is_unsafe(c: char) -> bool {
+pub(crate) fn is_unsafe(c: char) -> bool {
     matches!(
         c,
         '\0'..='\x08'
@@ -48,7 +48,7 @@ pub fn is_unsafe(c: char) -> bool {
 
 /// Appends the escape of `c`, as Python's `repr` writes it: `\r`, `\n`, `\t`, `\x1b`, `\x85`,
 /// `\u202e`.
-pub fn push_escape(out: &mut String, c: char) {
+pub(crate) fn push_escape(out: &mut String, c: char) {
     use std::fmt::Write as _;
     match c {
         '\r' => out.push_str("\\r"),
@@ -207,7 +207,7 @@ fn clean_keys(m: &mut BTreeMap<String, usize>) {
 }
 
 /// Whether every text of `r` is already clean (then [`clean`] would change nothing).
-pub fn is_clean(r: &Report) -> bool {
+pub(crate) fn is_clean(r: &Report) -> bool {
     let ok = std::cell::Cell::new(
         r.other_blocks
             .keys()
@@ -251,7 +251,7 @@ pub fn clean(r: &mut Report) {
 /// `r` cleaned: `r` itself when it is clean already (always, for a report docmatrix made), else
 /// a cleaned copy. Every renderer starts with this, so that no format depends on where its
 /// report came from.
-pub fn cleaned(r: &Report) -> Cow<'_, Report> {
+pub(crate) fn cleaned(r: &Report) -> Cow<'_, Report> {
     if is_clean(r) {
         Cow::Borrowed(r)
     } else {
@@ -264,7 +264,7 @@ pub fn cleaned(r: &Report) -> Cow<'_, Report> {
 /// Whether the GitHub Actions runner could take `line` for a workflow command: one that starts
 /// with `::` once leading white space is trimmed, or holds the legacy `##[` anywhere. (Leading
 /// colour codes are skipped too, in case a log viewer drops them first.)
-pub fn is_command_like(line: &str) -> bool {
+pub(crate) fn is_command_like(line: &str) -> bool {
     line[lead_len(line)..].starts_with("::") || line.contains("##[")
 }
 
@@ -313,19 +313,19 @@ fn inert(text: String, lead: &str, bracket: &str) -> String {
 /// For plain text (the terminal report, Markdown): a backslash before a leading `::` and
 /// before the `[` of `##[` (`\::add-mask::…`, `##\[error]…`). In Markdown text the backslash
 /// is an escape and does not show; in a code span it does.
-pub fn inert_plain(text: String) -> String {
+pub(crate) fn inert_plain(text: String) -> String {
     inert(text, "\\:", "\\[")
 }
 
 /// For XML and HTML: character references (`&#58;`, `&#91;`), which every reader turns back
 /// into the same text.
-pub fn inert_xml(text: String) -> String {
+pub(crate) fn inert_xml(text: String) -> String {
     inert(text, "&#58;", "&#91;")
 }
 
 /// For JSON: `##[` as `##\u005b`, the same string to every reader (a JSON text never starts a
 /// line inside a string, whose line ends are escaped).
-pub fn inert_json(text: String) -> String {
+pub(crate) fn inert_json(text: String) -> String {
     if text.contains("##[") {
         text.replace("##[", "##\\u005b")
     } else {
@@ -335,7 +335,7 @@ pub fn inert_json(text: String) -> String {
 
 /// Escapes text for HTML content and (quoted) attribute values; a control or bidi character
 /// shows as its escape (`\x1b`, see [`safe`](super::safe)).
-pub fn esc(s: &str) -> String {
+pub(crate) fn esc(s: &str) -> String {
     let mut out = String::with_capacity(s.len());
     for c in s.chars() {
         match c {

@@ -18,7 +18,7 @@ use super::{failures, slash_path, url_path, version_list, Report};
 use crate::judge::Policy;
 use crate::model::{Diagnostic, Severity};
 
-pub const SCHEMA_URI: &str = "https://json.schemastore.org/sarif-2.1.0.json";
+pub(crate) const SCHEMA_URI: &str = "https://json.schemastore.org/sarif-2.1.0.json";
 
 /// (id, level, short description, full description)
 const RULES: [(&str, &str, &str, &str); 6] = [

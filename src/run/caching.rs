@@ -35,7 +35,7 @@ fn interpreter_fingerprint(i: &Interpreter) -> String {
 }
 
 /// Serves results from a [`Cache`], running the others with `inner`.
-pub struct CachingExecutor {
+pub(crate) struct CachingExecutor {
     inner: Box<dyn Executor>,
     cache: Cache,
     /// By interpreter path: its fingerprint.
@@ -69,10 +69,6 @@ impl CachingExecutor {
             hits: AtomicUsize::new(0),
             misses: AtomicUsize::new(0),
         }
-    }
-
-    pub fn cache(&self) -> &Cache {
-        &self.cache
     }
 
     /// The key of `job`: a hex BLAKE3 hash.

@@ -6,7 +6,7 @@
 //! language are in [`crate::lang`]; [`caching`] wraps any of them in the result cache. Must not
 //! know Markdown or output formats.
 
-pub mod caching;
+pub(crate) mod caching;
 
 use rayon::prelude::*;
 
@@ -26,7 +26,7 @@ pub trait Executor: Sync {
 }
 
 /// Sends Python jobs to one executor and the others (shell, Dockerfile) to another.
-pub struct Dispatch {
+pub(crate) struct Dispatch {
     pub python: Box<dyn Executor>,
     pub others: Box<dyn Executor>,
 }
@@ -51,9 +51,11 @@ pub trait Progress: Sync {
     fn job_done(&self, job: &Job, result: &JobResult);
 }
 
+#[cfg(test)]
 /// No progress reporting.
-pub struct NoProgress;
+pub(crate) struct NoProgress;
 
+#[cfg(test)]
 impl Progress for NoProgress {
     fn job_done(&self, _: &Job, _: &JobResult) {}
 }
@@ -80,7 +82,7 @@ pub fn run_all_with<J: Sync, T: Send>(
 /// CPU (less than half of what its share of a core would have given it: it was sleeping or
 /// waiting, as a server started by an example does) is not run again, since a core of its own
 /// would not have helped it. (Dockerfile builds already run one at a time.)
-pub fn run_all(
+pub(crate) fn run_all(
     jobs: &[Job],
     executor: &dyn Executor,
     threads: usize,
@@ -91,7 +93,7 @@ pub fn run_all(
 }
 
 /// [`run_all`] for a machine of `cores` cores.
-pub fn run_all_on(
+pub(crate) fn run_all_on(
     jobs: &[Job],
     executor: &dyn Executor,
     threads: usize,

@@ -23,7 +23,7 @@ use std::sync::{Mutex, OnceLock, RwLock};
 use std::time::{Duration, Instant};
 
 /// The processes and folders of one run, and whether it was interrupted.
-pub struct Registry {
+pub(crate) struct Registry {
     /// `true` once interrupted. Held for reading while a process or folder is made and
     /// registered, so that once [`Registry::interrupt`] holds it for writing, everything made
     /// is registered and nothing more will be.
@@ -76,8 +76,9 @@ impl Registry {
         self.live().pids.remove(&pid);
     }
 
+    #[cfg(test)]
     /// Registers a folder to remove at an interrupt; refused after one.
-    pub fn add_folder(&self, path: &Path) -> io::Result<()> {
+    pub(crate) fn add_folder(&self, path: &Path) -> io::Result<()> {
         let gate = self.gate.read().unwrap_or_else(|e| e.into_inner());
         if *gate {
             return Err(refused());
@@ -90,7 +91,7 @@ impl Registry {
     /// interrupt either sees the folder registered (and removes it) or comes first (and the
     /// folder is never made). Made, then registered, an interrupt between the two left the
     /// folder behind when the process exited.
-    pub fn make_folder(
+    pub(crate) fn make_folder(
         &self,
         make: impl FnOnce() -> io::Result<tempfile::TempDir>,
     ) -> io::Result<tempfile::TempDir> {
@@ -103,11 +104,12 @@ impl Registry {
         Ok(dir)
     }
 
-    pub fn remove_folder(&self, path: &Path) {
+    pub(crate) fn remove_folder(&self, path: &Path) {
         self.live().folders.remove(path);
     }
 
-    pub fn is_interrupted(&self) -> bool {
+    #[cfg(test)]
+    pub(crate) fn is_interrupted(&self) -> bool {
         *self.gate.read().unwrap_or_else(|e| e.into_inner())
     }
 
@@ -135,7 +137,7 @@ impl Registry {
     }
 
     /// Removes every registered folder (after an interrupt, once its processes are dead).
-    pub fn remove_folders(&self) {
+    pub(crate) fn remove_folders(&self) {
         let folders = std::mem::take(&mut self.live().folders);
         for f in folders {
             // A job thread may still be adding files (until it notices): try again then.
@@ -257,7 +259,7 @@ fn orphans(procs: &BTreeMap<u32, Stat>, me: u32, ours: &BTreeSet<u32>) -> Vec<u3
 }
 
 /// SIGKILLs every living descendant of `root` until none is left (or `patience` runs out).
-pub fn kill_descendants(root: u32, patience: Duration) {
+pub(crate) fn kill_descendants(root: u32, patience: Duration) {
     let deadline = Instant::now() + patience;
     loop {
         let procs = scan_proc();
@@ -284,7 +286,7 @@ fn kill(pid: i32) {
 
 /// What `/proc/PID/stat` says of a process.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct Stat {
+pub(crate) struct Stat {
     pub state: char,
     pub ppid: u32,
     /// Its start time, in clock ticks after boot (field 22).
@@ -400,7 +402,7 @@ fn me() -> Option<Owner> {
 /// A job folder: removed (with all it holds) when dropped, or by [`stop_all`] at an
 /// interrupt. Its name tells its owner, for [`sweep_stale_folders`].
 #[derive(Debug)]
-pub struct JobDir {
+pub(crate) struct JobDir {
     dir: Option<tempfile::TempDir>,
 }
 
@@ -423,7 +425,7 @@ impl Drop for JobDir {
 /// Makes a job folder `docmatrix-KIND-o<owner>-XXXXXX` (`docmatrix-o<owner>-XXXXXX` for an
 /// empty `kind`) in `root` (the system's temporary folder when `None`) and registers it.
 /// Refused once the run is interrupted.
-pub fn job_dir(kind: &str, root: Option<&Path>) -> io::Result<JobDir> {
+pub(crate) fn job_dir(kind: &str, root: Option<&Path>) -> io::Result<JobDir> {
     let mut prefix = String::from("docmatrix-");
     if !kind.is_empty() {
         prefix.push_str(kind);
@@ -445,7 +447,7 @@ pub fn job_dir(kind: &str, root: Option<&Path>) -> io::Result<JobDir> {
 
 /// The folders job folders are made in: the job root ([`crate::sys::job_root`]), `/dev/shm`
 /// (the job root of an earlier run that found room there) and the system's temporary folder.
-pub fn job_roots() -> Vec<PathBuf> {
+pub(crate) fn job_roots() -> Vec<PathBuf> {
     let mut roots: Vec<PathBuf> = super::job_root().into_iter().collect();
     for r in [PathBuf::from("/dev/shm"), std::env::temp_dir()] {
         if !roots.contains(&r) && r.is_dir() {

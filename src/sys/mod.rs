@@ -4,7 +4,7 @@
 pub mod interrupt;
 pub mod process;
 pub mod sandbox;
-pub mod seccomp;
+pub(crate) mod seccomp;
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
@@ -12,7 +12,7 @@ use std::process::Command;
 /// Where job folders go: a memory file system (`/dev/shm`) when it has room, because creating
 /// and removing a job's folder, files and FIFOs there costs a tenth of what it costs on a
 /// journaling disk; else the system's temporary folder.
-pub fn job_root() -> Option<PathBuf> {
+pub(crate) fn job_root() -> Option<PathBuf> {
     static ROOT: std::sync::OnceLock<Option<PathBuf>> = std::sync::OnceLock::new();
     ROOT.get_or_init(find_job_root).clone()
 }
@@ -66,7 +66,7 @@ pub fn which(name: &str) -> Option<PathBuf> {
 
 /// `size:mtime` (nanoseconds) of a file, following links; `None` when it cannot be read. What
 /// the caches compare to tell that a binary or a folder changed.
-pub fn file_stamp(p: &Path) -> Option<String> {
+pub(crate) fn file_stamp(p: &Path) -> Option<String> {
     let m = std::fs::metadata(p).ok()?;
     let t = m
         .modified()

@@ -28,7 +28,7 @@ pub struct Limits {
 }
 
 /// How long past its timeout a process may take to finish writing its dump file.
-pub const DUMP_GRACE: Duration = Duration::from_millis(300);
+pub(crate) const DUMP_GRACE: Duration = Duration::from_millis(300);
 
 impl Default for Limits {
     fn default() -> Self {
@@ -117,7 +117,7 @@ pub struct RunRecord {
 }
 
 /// In the child, between fork and exec: die with docmatrix, no core dumps, the memory limit.
-pub fn set_limits(memory: Option<u64>) -> io::Result<()> {
+pub(crate) fn set_limits(memory: Option<u64>) -> io::Result<()> {
     // SAFETY: async-signal-safe libc calls only, between fork and exec.
     unsafe {
         libc::prctl(libc::PR_SET_PDEATHSIG, libc::SIGKILL);
@@ -137,21 +137,21 @@ pub fn set_limits(memory: Option<u64>) -> io::Result<()> {
     Ok(())
 }
 
-pub fn kill_group(pgid: u32) {
+pub(crate) fn kill_group(pgid: u32) {
     // SAFETY: plain syscall; ESRCH (group already gone) is fine.
     unsafe {
         libc::kill(-(pgid as libc::pid_t), libc::SIGKILL);
     }
 }
 
-pub fn pidfd_open(pid: u32) -> Option<OwnedFd> {
+pub(crate) fn pidfd_open(pid: u32) -> Option<OwnedFd> {
     // SAFETY: plain syscall; a negative result means unsupported or gone.
     let fd = unsafe { libc::syscall(libc::SYS_pidfd_open, pid as libc::pid_t, 0) };
     // SAFETY: on success the kernel handed us a new descriptor that we alone own.
     (fd >= 0).then(|| unsafe { OwnedFd::from_raw_fd(fd as RawFd) })
 }
 
-pub fn poll_fds(fds: &mut [libc::pollfd], timeout: Duration) -> io::Result<usize> {
+pub(crate) fn poll_fds(fds: &mut [libc::pollfd], timeout: Duration) -> io::Result<usize> {
     let ms = timeout.as_millis().min(i32::MAX as u128) as libc::c_int;
     // SAFETY: `fds` is a valid, exclusively borrowed slice of pollfd.
     let n = unsafe { libc::poll(fds.as_mut_ptr(), fds.len() as libc::nfds_t, ms) };
@@ -171,7 +171,7 @@ const DRAIN_GRACE: Duration = Duration::from_millis(500);
 
 /// The end of a supervised program: how to learn that it ended, and how to stop it. A
 /// process docmatrix spawned ([`ProcessEnder`]) and a child of a warm worker are both enders.
-pub trait Ender {
+pub(crate) trait Ender {
     /// Descriptors that become readable when the program may have ended; with none, the
     /// supervisor looks every 10 ms.
     fn fds(&self) -> Vec<RawFd>;
@@ -191,7 +191,7 @@ pub trait Ender {
 }
 
 /// A process docmatrix spawned itself, in its own process group.
-pub struct ProcessEnder {
+pub(crate) struct ProcessEnder {
     child: Child,
     pidfd: Option<OwnedFd>,
     /// The group's CPU time when it was killed (at a timeout).
@@ -223,7 +223,7 @@ impl ProcessEnder {
 /// processes are not in the group), with what they have reaped of their children, from
 /// `/proc/PID/stat`; `None` without `/proc`. Read at a timeout, before the kill, to tell a job
 /// that was computing from one that was waiting.
-pub fn group_cpu(pgid: u32) -> Option<Duration> {
+pub(crate) fn group_cpu(pgid: u32) -> Option<Duration> {
     // SAFETY: sysconf has no preconditions.
     let ticks = unsafe { libc::sysconf(libc::_SC_CLK_TCK) };
     if ticks <= 0 {
@@ -349,7 +349,7 @@ pub fn run(cmd: &mut Command, limits: &Limits) -> io::Result<RunRecord> {
 
 /// Watches a running program: captures `out` and `err` until they close, ends it at the
 /// timeout (after waiting briefly for its stack dump), and cleans up what it leaves behind.
-pub fn supervise(
+pub(crate) fn supervise(
     mut out: Option<File>,
     mut err: Option<File>,
     ender: &mut dyn Ender,
@@ -456,7 +456,7 @@ fn read_some<R: Read>(pipe: &mut Option<R>, into: &mut Captured, buf: &mut [u8])
     }
 }
 
-pub fn to_exit(status: std::process::ExitStatus) -> Exit {
+pub(crate) fn to_exit(status: std::process::ExitStatus) -> Exit {
     match (status.code(), status.signal()) {
         (Some(c), _) => Exit::Code(c),
         (None, Some(s)) => Exit::Signal(s),

@@ -21,7 +21,7 @@ use serde::{Deserialize, Serialize};
 
 /// The size of each tmpfs a sandboxed job writes into: its working folder, its `TMPDIR` and
 /// its `/tmp`. Writing past it fails with "No space left on device".
-pub const SCRATCH_BYTES: u64 = 256 << 20;
+pub(crate) const SCRATCH_BYTES: u64 = 256 << 20;
 
 /// Which sandbox jobs run in.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
@@ -201,7 +201,7 @@ impl Sandbox {
 
     /// Reads an exit code through the sandbox: bwrap reports a child killed by signal N as
     /// exit code 128 + N.
-    pub fn signal_of(&self, code: i32) -> Option<i32> {
+    pub(crate) fn signal_of(&self, code: i32) -> Option<i32> {
         match self {
             Sandbox::Bwrap { .. } if (129..160).contains(&code) => Some(code - 128),
             _ => None,

@@ -175,7 +175,7 @@ pub fn bytes() -> &'static [u8] {
 /// A fresh descriptor holding `data`, read from its start (one per use: bwrap reads it to its
 /// end and closes it, and descriptors shared between spawns would share the offset).
 /// Close-on-exec: the spawn clears that flag in the child, for bwrap alone.
-pub fn memfd_with(data: &[u8]) -> io::Result<OwnedFd> {
+pub(crate) fn memfd_with(data: &[u8]) -> io::Result<OwnedFd> {
     // SAFETY: a valid C string; the descriptor returned is ours alone.
     let fd = unsafe { libc::memfd_create(c"docmatrix-seccomp".as_ptr(), libc::MFD_CLOEXEC) };
     if fd < 0 {

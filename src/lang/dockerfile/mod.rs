@@ -33,11 +33,6 @@ use crate::sys::which;
 /// Rules that judge a whole Dockerfile, not one instruction: not applied to fragments.
 const WHOLE_FILE_RULES: &[&str] = &["DF008", "DF010", "DF013", "DF016"];
 
-/// Whether a block is a fragment (no `FROM`): checked, never built.
-pub fn is_fragment(code: &str) -> bool {
-    parse::parse(code).stages.is_empty()
-}
-
 /// The static findings of a Dockerfile block, placed in the Markdown: parse errors,
 /// docmatrix's rules and hadolint's findings at `min` or above (its output from `cache` when it
 /// has it).
@@ -162,27 +157,13 @@ impl Runner {
         }
     }
 
-    /// A runner with a known engine (or none), without a cache.
-    pub fn with_engine(engine: Option<build::Engine>, pull: bool) -> Self {
-        let cell = OnceLock::new();
-        let _ = cell.set(engine);
-        Runner {
-            pull,
-            engine: cell,
-            ..Default::default()
-        }
-    }
-
     /// The cache key of building `text` (already retargeted) for `job`; `None` when a base
     /// image is not present (the build cannot be known from its inputs).
     fn key(&self, engine: &build::Engine, job: &Job, text: &str) -> Option<String> {
         let images = self.images.get_or_init(|| local_images(engine));
         let df = parse::parse(text);
-        let mut h = blake3::Hasher::new();
-        let mut field = |s: &[u8]| {
-            h.update(&(s.len() as u64).to_le_bytes());
-            h.update(s);
-        };
+        let mut key = crate::cache::Key::default();
+        let mut field = |s: &[u8]| key.field(s);
         field(b"docmatrix-dockerfile-build-1");
         field(env!("CARGO_PKG_VERSION").as_bytes());
         field(engine.kind.name().as_bytes());
@@ -220,17 +201,11 @@ impl Runner {
                 field(blake3::hash(&std::fs::read(&f).ok()?).as_bytes());
             }
         }
-        Some(h.finalize().to_hex().to_string())
+        Some(key.hex())
     }
 
     fn engine(&self) -> Option<&build::Engine> {
         self.engine.get_or_init(build::detect).as_ref()
-    }
-
-    /// The engine's name and version, once looked for (`podman 4.3.1`).
-    pub fn engine_name(&self) -> Option<String> {
-        let e = self.engine.get()?.as_ref()?;
-        Some(format!("{} {}", e.kind.name(), e.version))
     }
 
     pub fn execute(&self, job: &Job) -> JobResult {

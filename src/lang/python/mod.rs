@@ -19,18 +19,18 @@ use crate::sys::process::{Exit, RunRecord};
 pub const DRIVER: &str = include_str!("driver.py");
 
 /// The file name of block `i` of a job inside its directory.
-pub fn block_file(i: usize) -> String {
+pub(crate) fn block_file(i: usize) -> String {
     format!("block_{i}.py")
 }
 
 /// The files the driver writes in a job's directory: its events, and its stack dump.
-pub const EVENTS_FILE: &str = "events.jsonl";
-pub const STACK_FILE: &str = "stack.txt";
+pub(crate) const EVENTS_FILE: &str = "events.jsonl";
+pub(crate) const STACK_FILE: &str = "stack.txt";
 
 /// When the driver dumps its stacks, as a Unix time: late enough to show where the program
 /// was stuck, early enough to be written before the kill at the timeout, counted from now
 /// (just before the start) so that a slow start-up does not push it past the kill.
-pub fn dump_at(timeout: Duration) -> f64 {
+pub(crate) fn dump_at(timeout: Duration) -> f64 {
     let t = timeout.as_secs_f64();
     let margin = (t * 0.05).clamp(0.1, 0.25).min(t / 2.0);
     let now = SystemTime::now()
@@ -65,7 +65,7 @@ pub fn raises(job: &Job) -> Vec<String> {
 /// The interpreter's arguments to start a warm worker that preloads `preload`.
 /// The worker's command line: `isolated` when it runs alone in a sandbox's PID namespace,
 /// where it may kill every other process of that namespace after each job.
-pub fn serve_args(preload: &[String], isolated: bool) -> Vec<OsString> {
+pub(crate) fn serve_args(preload: &[String], isolated: bool) -> Vec<OsString> {
     vec![
         "-I".into(),
         "-c".into(),
@@ -170,7 +170,7 @@ fn ended_mid_block(exit: Exit, timeout_secs: f64) -> BlockResult {
     }
 }
 
-pub fn fmt_secs(s: f64) -> String {
+pub(crate) fn fmt_secs(s: f64) -> String {
     if s.fract() == 0.0 {
         format!("{s:.0}s")
     } else {
@@ -180,7 +180,7 @@ pub fn fmt_secs(s: f64) -> String {
 
 /// The deepest frame inside the job's blocks in a faulthandler dump (most recent call first):
 /// (member, line).
-pub fn stuck_at(stack: &str, members: usize) -> Option<(usize, usize)> {
+pub(crate) fn stuck_at(stack: &str, members: usize) -> Option<(usize, usize)> {
     stack.lines().find_map(|l| {
         // `  File "/tmp/docmatrix-x/block_0.py", line 9 in <module>`
         let rest = l.trim_start().strip_prefix("File \"")?;
@@ -195,7 +195,12 @@ pub fn stuck_at(stack: &str, members: usize) -> Option<(usize, usize)> {
 
 /// Reads the driver's `events`, its stack dump and the process record into one result per
 /// block of `job`.
-pub fn interpret(job: &Job, events: &str, stack: &str, record: &RunRecord) -> Vec<BlockResult> {
+pub(crate) fn interpret(
+    job: &Job,
+    events: &str,
+    stack: &str,
+    record: &RunRecord,
+) -> Vec<BlockResult> {
     let n = job.members.len();
     let mut states = vec![State::NotStarted; n];
     let member_of = |file: &str| -> Option<usize> {
@@ -448,7 +453,7 @@ const SLOW_TO_FORK: &[&str] = &[
 
 /// Splits a run's preloads into the lean worker's (everything but [`SLOW_TO_FORK`]) and the
 /// rich worker's (everything).
-pub fn preload_tiers(preload: &[String]) -> (Vec<String>, Vec<String>) {
+pub(crate) fn preload_tiers(preload: &[String]) -> (Vec<String>, Vec<String>) {
     let lean = preload
         .iter()
         .filter(|m| !SLOW_TO_FORK.contains(&m.as_str()))

@@ -7,7 +7,7 @@
 //! ([`powershell`]) and neither checked nor run.
 
 pub mod html;
-pub mod lint;
+pub(crate) mod lint;
 pub mod run;
 pub mod session;
 
@@ -18,7 +18,7 @@ use crate::model::{Diagnostic, Lang, Severity, Shell, Snippet};
 /// The script a block stands for, and for each of its lines the block's code line: a script
 /// block is itself; a session is its commands, one after the other; a session without a
 /// prompt is read as a script.
-pub fn script_of(s: &Snippet) -> (Shell, String, Vec<usize>) {
+pub(crate) fn script_of(s: &Snippet) -> (Shell, String, Vec<usize>) {
     match s.lang {
         Lang::Shell(sh) => {
             let n = s.code.lines().count();
@@ -40,11 +40,6 @@ pub fn script_of(s: &Snippet) -> (Shell, String, Vec<usize>) {
             (Shell::Bash, text, map)
         }
     }
-}
-
-/// Whether a session block has prompts (else it is run as a script).
-pub fn is_session(s: &Snippet) -> bool {
-    s.lang == Lang::Session && !session::parse(&s.code).is_empty()
 }
 
 /// The code line of the first PowerShell command of a session block (`PS>` prompt, `$env:`,

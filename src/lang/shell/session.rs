@@ -46,7 +46,7 @@ pub struct Command {
 
 impl Command {
     /// Whether the guide shows output to compare: at least one line of text.
-    pub fn shows_output(&self) -> bool {
+    pub(crate) fn shows_output(&self) -> bool {
         self.expected.iter().any(|e| matches!(e, Expect::Line(_)))
     }
 }

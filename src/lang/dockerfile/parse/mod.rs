@@ -54,7 +54,7 @@ pub enum Kind {
 
 impl Kind {
     /// Every known instruction, with its upper-case keyword.
-    pub const KNOWN: &'static [(&'static str, Kind)] = &[
+    pub(crate) const KNOWN: &'static [(&'static str, Kind)] = &[
         ("ADD", Kind::Add),
         ("ARG", Kind::Arg),
         ("CMD", Kind::Cmd),
@@ -76,7 +76,7 @@ impl Kind {
     ];
 
     /// The kind of a keyword, in any case.
-    pub fn from_keyword(word: &str) -> Kind {
+    pub(crate) fn from_keyword(word: &str) -> Kind {
         Kind::KNOWN
             .iter()
             .find(|(k, _)| k.eq_ignore_ascii_case(word))
@@ -230,8 +230,9 @@ impl Instruction {
         (line, col + 1, end_col)
     }
 
+    #[cfg(test)]
     /// The code line of byte `offset` of `args`.
-    pub fn args_line(&self, offset: usize) -> usize {
+    pub(crate) fn args_line(&self, offset: usize) -> usize {
         self.pos(self.args_start + offset).0
     }
 
@@ -244,8 +245,9 @@ impl Instruction {
             .map(|(_, v)| v.as_deref().unwrap_or(""))
     }
 
+    #[cfg(test)]
     /// The shell-form command text, when the instruction has one.
-    pub fn shell_text(&self) -> Option<(&str, usize)> {
+    pub(crate) fn shell_text(&self) -> Option<(&str, usize)> {
         match &self.cmd {
             Some(Cmd::Shell { offset }) => self.args.get(*offset..).map(|t| (t, *offset)),
             _ => None,
@@ -255,7 +257,7 @@ impl Instruction {
 
 impl Dockerfile {
     /// The instructions of stage `index`, its `FROM` first.
-    pub fn stage_instructions(&self, index: usize) -> impl Iterator<Item = &Instruction> {
+    pub(crate) fn stage_instructions(&self, index: usize) -> impl Iterator<Item = &Instruction> {
         self.instructions
             .iter()
             .filter(move |i| i.stage == Some(index))
@@ -263,7 +265,7 @@ impl Dockerfile {
 
     /// The stage a stage name refers to (case-insensitive, as Docker), among stages before
     /// `before`.
-    pub fn stage_named(&self, name: &str, before: usize) -> Option<usize> {
+    pub(crate) fn stage_named(&self, name: &str, before: usize) -> Option<usize> {
         self.stages
             .iter()
             .take(before)
@@ -277,13 +279,13 @@ impl Dockerfile {
     }
 
     /// The earlier stage a stage is built `FROM`, if its image names one.
-    pub fn parent_stage(&self, index: usize) -> Option<usize> {
+    pub(crate) fn parent_stage(&self, index: usize) -> Option<usize> {
         let stage = self.stages.get(index)?;
         self.stage_named(&stage.image, index)
     }
 
     /// Defaults of the `ARG`s before the first `FROM` (the only ones a `FROM` can use).
-    pub fn global_args(&self) -> Vec<(String, Option<String>, usize)> {
+    pub(crate) fn global_args(&self) -> Vec<(String, Option<String>, usize)> {
         let mut out = Vec::new();
         for ins in self.instructions.iter().take_while(|i| i.stage.is_none()) {
             if ins.kind == Kind::Arg {
@@ -300,7 +302,7 @@ impl Dockerfile {
 
     /// A stage's image with `$VAR` / `${VAR}` / `${VAR:-default}` replaced by the global ARG
     /// defaults; `None` when a variable has no default.
-    pub fn resolved_image(&self, index: usize) -> Option<String> {
+    pub(crate) fn resolved_image(&self, index: usize) -> Option<String> {
         let stage = self.stages.get(index)?;
         let args = self.global_args();
         expand(&stage.image, &|name| {
@@ -799,7 +801,7 @@ fn check_instruction(df: &mut Dockerfile, ins: &mut Instruction) {
 /// Measured with podman 4.3: for a multi-stage Dockerfile buildah numbers the steps of each
 /// stage from 1 and prefixes the stage: `[2/2] STEP 1/4: FROM scratch`. For such output use
 /// [`stage_step_line`].
-pub fn step_line(df: &Dockerfile, step: usize) -> Option<usize> {
+pub(crate) fn step_line(df: &Dockerfile, step: usize) -> Option<usize> {
     let index = step.checked_sub(1)?;
     df.instructions
         .iter()

@@ -34,12 +34,12 @@ impl ShCmd {
         self.words.get(self.name + 1..).unwrap_or(&[])
     }
 
-    pub fn has_arg(&self, f: impl Fn(&str) -> bool) -> bool {
+    pub(crate) fn has_arg(&self, f: impl Fn(&str) -> bool) -> bool {
         self.args().iter().any(|w| f(&w.text))
     }
 
     /// Assignments before the command name (`PIP_NO_CACHE_DIR=1 pip ...`).
-    pub fn assigns(&self, var: &str) -> bool {
+    pub(crate) fn assigns(&self, var: &str) -> bool {
         self.words
             .iter()
             .take(self.name)

@@ -59,7 +59,7 @@ impl Rule {
 }
 
 /// Every rule, by id.
-pub const RULES: &[Rule] = &[
+pub(crate) const RULES: &[Rule] = &[
     instructions::UNKNOWN_INSTRUCTION,
     stages::FROM_AS_CASING,
     stages::COPY_FROM_UNKNOWN_STAGE,
