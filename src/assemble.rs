@@ -155,6 +155,7 @@ pub fn report(
             tab: s.tab.clone(),
             group: s.annotations.group.clone(),
             requires,
+            deps: s.annotations.deps.clone(),
             skip: s.annotations.skip.clone(),
             results,
             measured: verdict.measured,

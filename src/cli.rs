@@ -397,7 +397,7 @@ fn validate(a: ValidateArgs) -> Result<i32, Error> {
     let runner = docmatrix::runner::Runner::new(
         &config,
         sandbox,
-        &prepared.interpreters,
+        &prepared.all_interpreters(),
         &prepared.examples,
     );
     let bar = Bar::new(!a.no_progress && std::io::stderr().is_terminal());
@@ -418,17 +418,10 @@ fn dry_run(config: &Config, format: Format) -> Result<i32, Error> {
     let start = std::time::Instant::now();
     let mut corpus = docmatrix::load(config)?;
     let examples = docmatrix::partition::select(corpus.take_checked(), config.inputs.partition);
-    let assumed = config
-        .versions
-        .iter()
-        .map(|v| (*v, PathBuf::from(format!("python{v}"))))
-        .collect();
     let plan = docmatrix::plan::plan(
         &examples,
         &config.versions,
-        &assumed,
-        &Default::default(),
-        &Default::default(),
+        &docmatrix::plan::Sites::assumed(&config.versions),
         &docmatrix::plan_options(config),
     );
     let elapsed = start.elapsed();

@@ -193,6 +193,12 @@ fn read_one(f: &Path, includes: &include::Includes) -> Result<extract::Extracted
         if let Err(e) = includes.expand(s) {
             s.include_error = Some(e);
         }
+        // Inline script metadata is read from the code as it runs, includes expanded.
+        if s.lang == Lang::Python {
+            if let Some((line, message)) = extract::declare_script(s) {
+                x.warnings.push(Diagnostic::warning(f, Some(line), message));
+            }
+        }
     }
     x.snippets = snippets;
     Ok(x)

@@ -22,7 +22,6 @@ use std::time::Duration;
 
 use crate::interp::Interpreter;
 use crate::sys::process::{self, Exit, Limits};
-use crate::version::PyVersion;
 
 /// Marks an environment as complete; written last.
 const COMPLETE: &str = ".docmatrix-complete";
@@ -428,36 +427,55 @@ fn one_line(l: &str) -> String {
 /// How long one install may take before the build is abandoned (`blocked`).
 const INSTALL_TIMEOUT: Duration = Duration::from_secs(900);
 
-/// [`ensure`] for every version of `wanted` (its interpreter and what it needs), in parallel;
-/// results by version.
-pub(crate) fn ensure_all(
+/// Environments built at once, at most.
+const PARALLEL_BUILDS: usize = 4;
+
+/// [`ensure`] for every entry of `wanted` (an interpreter and what it needs), a few at a time;
+/// results by key, in key order.
+pub(crate) fn ensure_all<K: Ord + Clone + Send + Sync>(
     root: &Path,
-    wanted: &BTreeMap<PyVersion, (Interpreter, &Spec)>,
+    wanted: &BTreeMap<K, (Interpreter, Spec)>,
     offline: bool,
     progress: &(dyn Fn(&str) + Sync),
-) -> Vec<(PyVersion, Result<Env, EnvError>)> {
+) -> Vec<(K, Result<Env, EnvError>)> {
     let installer = Installer::find();
+    let items: Vec<(&K, &(Interpreter, Spec))> = wanted.iter().collect();
+    let next = std::sync::atomic::AtomicUsize::new(0);
+    let results: Vec<std::sync::Mutex<Option<Result<Env, EnvError>>>> =
+        items.iter().map(|_| std::sync::Mutex::new(None)).collect();
     std::thread::scope(|s| {
-        let handles: Vec<_> = wanted
-            .iter()
-            .map(|(v, (i, spec))| {
-                let installer = &installer;
-                let h = s.spawn(move || {
-                    ensure(root, i, spec, installer, offline, INSTALL_TIMEOUT, progress)
-                });
-                (*v, h)
-            })
-            .collect();
-        handles
-            .into_iter()
-            .map(|(v, h)| {
-                let r = h.join().unwrap_or_else(|_| {
+        for _ in 0..PARALLEL_BUILDS.min(items.len()) {
+            s.spawn(|| loop {
+                let n = next.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+                let Some((_, (i, spec))) = items.get(n) else {
+                    break;
+                };
+                let r = ensure(
+                    root,
+                    i,
+                    spec,
+                    &installer,
+                    offline,
+                    INSTALL_TIMEOUT,
+                    progress,
+                );
+                if let Ok(mut slot) = results[n].lock() {
+                    *slot = Some(r);
+                }
+            });
+        }
+    });
+    items
+        .into_iter()
+        .zip(results)
+        .map(|((k, _), r)| {
+            let r =
+                r.into_inner().ok().flatten().unwrap_or_else(|| {
                     Err(EnvError::Blocked("the environment build failed".into()))
                 });
-                (v, r)
-            })
-            .collect()
-    })
+            (k.clone(), r)
+        })
+        .collect()
 }
 
 #[cfg(test)]

@@ -52,7 +52,12 @@ pub fn validate(
     progress: &dyn Progress,
 ) -> Result<Report, Error> {
     let prepared = prepare(config, env)?;
-    let runner = runner::Runner::new(config, sandbox, &prepared.interpreters, &prepared.examples);
+    let runner = runner::Runner::new(
+        config,
+        sandbox,
+        &prepared.all_interpreters(),
+        &prepared.examples,
+    );
     let report = run_prepared(config, prepared, runner.executor(), progress);
     runner.finish();
     Ok(report)
@@ -65,7 +70,22 @@ pub struct Prepared {
     corpus: Corpus,
     pub examples: Vec<Snippet>,
     pub interpreters: BTreeMap<PyVersion, Option<interp::Interpreter>>,
+    /// The environments of blocks that declare dependencies of their own.
+    pub envs: Vec<interp::Interpreter>,
     pub plan: plan::Plan,
+}
+
+impl Prepared {
+    /// Every interpreter jobs run with: each version's, and the environments of blocks with
+    /// dependencies of their own.
+    pub fn all_interpreters(&self) -> Vec<interp::Interpreter> {
+        self.interpreters
+            .values()
+            .flatten()
+            .chain(&self.envs)
+            .cloned()
+            .collect()
+    }
 }
 
 /// The planning options of `config`.
@@ -105,17 +125,18 @@ pub fn prepare_with(
     } else {
         interp::discover(&config.versions, &config.python.interpreters, env)
     };
-    let mut paths = BTreeMap::new();
-    let mut missing = BTreeMap::new();
+    let mut sites = plan::Sites::default();
     let mut interpreters = BTreeMap::new();
     for &v in &config.versions {
         match found.get(&v) {
             Some(Found::Yes(i)) => {
-                paths.insert(v, i.path.clone());
+                sites
+                    .base
+                    .insert(v, plan::Site::Interpreter(i.path.clone()));
                 interpreters.insert(v, Some(i.clone()));
             }
             Some(Found::No(why)) => {
-                missing.insert(v, why.clone());
+                sites.base.insert(v, plan::Site::Missing(why.clone()));
                 interpreters.insert(v, None);
             }
             None => {
@@ -124,56 +145,96 @@ pub fn prepare_with(
         }
     }
 
-    // The examples' dependencies: an environment per version, built in parallel; the
-    // examples of that version run with its interpreter.
-    let mut blocked = BTreeMap::new();
-    if !config.python.dependencies.is_empty() && !paths.is_empty() {
+    // The examples' dependencies: an environment per version for the configured ones, and
+    // one per version and unit for the units whose blocks declare their own; built in
+    // parallel. The examples run with their environment's interpreter.
+    // Own dependency sets, with the versions some unit that needs them claims.
+    let mut own: BTreeMap<Vec<String>, std::collections::BTreeSet<PyVersion>> = BTreeMap::new();
+    for unit in plan::units(&examples) {
+        let deps = plan::unit_deps(&examples, &unit);
+        if deps.is_empty() {
+            continue;
+        }
+        let claimed = config.versions.iter().copied().filter(|&v| {
+            unit.iter().all(|&i| {
+                let ann = &examples[i].annotations;
+                ann.skip.is_none() && ann.requires.as_ref().is_none_or(|r| r.matches(v))
+            })
+        });
+        own.entry(deps).or_default().extend(claimed);
+    }
+    let mut wanted: BTreeMap<(Vec<String>, PyVersion), (Interpreter, env::Spec)> = BTreeMap::new();
+    for (&v, i) in &interpreters {
+        let Some(i) = i else { continue };
+        let base = config
+            .python
+            .dependencies
+            .get(&v)
+            .cloned()
+            .unwrap_or_default();
+        let own_here = own.iter().filter(|(_, vs)| vs.contains(&v)).map(|(d, _)| d);
+        for deps in std::iter::once(&Vec::new()).chain(own_here) {
+            let mut spec = base.clone();
+            spec.dependencies.extend(deps.iter().cloned());
+            if !spec.is_empty() {
+                wanted.insert((deps.clone(), v), (i.clone(), spec));
+            }
+        }
+    }
+    let mut envs = Vec::new();
+    if !wanted.is_empty() {
         let root = config
             .run
             .cache_dir
             .clone()
             .or_else(cache::Cache::default_dir)
             .unwrap_or_else(std::env::temp_dir);
-        let wanted: BTreeMap<PyVersion, (Interpreter, &env::Spec)> = config
-            .python
-            .dependencies
-            .iter()
-            .filter_map(|(v, spec)| Some((*v, (interpreters.get(v).cloned().flatten()?, spec))))
-            .collect();
-        for (v, r) in env::ensure_all(&root, &wanted, config.python.offline, progress) {
-            match r {
+        for ((deps, v), r) in env::ensure_all(&root, &wanted, config.python.offline, progress) {
+            let site = match r {
                 Ok(e) => {
-                    paths.insert(v, e.python.clone());
-                    if let Some(Some(i)) = interpreters.get_mut(&v) {
-                        i.path = e.python;
-                        i.source = interp::Origin::Env;
-                        i.packages = e.packages;
+                    let mut i = wanted[&(deps.clone(), v)].0.clone();
+                    i.path = e.python.clone();
+                    i.source = interp::Origin::Env;
+                    i.packages = e.packages;
+                    if deps.is_empty() {
+                        interpreters.insert(v, Some(i));
+                    } else {
+                        envs.push(i);
                     }
+                    plan::Site::Interpreter(e.python)
                 }
                 Err(env::EnvError::Unavailable(why)) => {
-                    paths.remove(&v);
-                    missing.insert(v, format!("dependencies: {why}"));
+                    plan::Site::Missing(format!("dependencies: {why}"))
                 }
                 Err(env::EnvError::Blocked(why)) => {
-                    blocked.insert(v, format!("dependencies: {why}"));
+                    plan::Site::Blocked(format!("dependencies: {why}"))
                 }
+            };
+            if deps.is_empty() {
+                sites.base.insert(v, site);
+            } else {
+                sites.own.insert((deps, v), site);
+            }
+        }
+    }
+    // Units with their own dependencies on a version with no interpreter, or whose
+    // configured environment failed: the version's own verdict.
+    for deps in own.keys() {
+        for (&v, site) in &sites.base {
+            let key = (deps.clone(), v);
+            if !wanted.contains_key(&key) {
+                sites.own.insert(key, site.clone());
             }
         }
     }
 
-    let the_plan = plan::plan(
-        &examples,
-        &config.versions,
-        &paths,
-        &missing,
-        &blocked,
-        &plan_options(config),
-    );
+    let the_plan = plan::plan(&examples, &config.versions, &sites, &plan_options(config));
     Ok(Prepared {
         start,
         corpus,
         examples,
         interpreters,
+        envs,
         plan: the_plan,
     })
 }
@@ -191,6 +252,7 @@ pub fn run_prepared(
         examples,
         interpreters,
         plan: the_plan,
+        ..
     } = prepared;
     // Static checks (no execution) run beside nothing else: they are quick and independent.
     let findings: Vec<Vec<model::Diagnostic>> = examples

@@ -69,6 +69,51 @@ impl Options {
     }
 }
 
+/// Where one version's Python (and shell) jobs run: an interpreter, or why there is none.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Site {
+    Interpreter(PathBuf),
+    /// No interpreter (or its dependencies cannot be installed on it): `unavailable`.
+    Missing(String),
+    /// Its dependencies could not be installed here (the index out of reach, `--offline`):
+    /// `blocked`.
+    Blocked(String),
+}
+
+/// Where every version's jobs run: `base`, or, for a unit whose blocks declare dependencies of
+/// their own ([`unit_deps`]), the environment of those, in `own`.
+#[derive(Debug, Clone, Default)]
+pub struct Sites {
+    pub base: BTreeMap<PyVersion, Site>,
+    pub own: BTreeMap<(Vec<String>, PyVersion), Site>,
+}
+
+impl Sites {
+    /// Every version of `versions` on an interpreter named `python3.X` (for `--dry-run`, where
+    /// nothing runs).
+    pub fn assumed(versions: &[PyVersion]) -> Sites {
+        Sites {
+            base: versions
+                .iter()
+                .map(|v| (*v, Site::Interpreter(PathBuf::from(format!("python{v}")))))
+                .collect(),
+            own: BTreeMap::new(),
+        }
+    }
+}
+
+/// The dependencies the blocks of `unit` declare themselves (`deps`, inline script metadata),
+/// sorted and without repeats: a unit is one program, so it runs in one environment.
+pub fn unit_deps(examples: &[Snippet], unit: &[usize]) -> Vec<String> {
+    let mut deps: Vec<String> = unit
+        .iter()
+        .flat_map(|&i| examples[i].annotations.deps.iter().cloned())
+        .collect();
+    deps.sort();
+    deps.dedup();
+    deps
+}
+
 /// The job kind of a block, and whether it runs (`Err(reason)` when it is only checked).
 fn kind_of(s: &Snippet, o: &Options) -> Result<JobKind, &'static str> {
     match s.lang {
@@ -89,16 +134,9 @@ fn kind_of(s: &Snippet, o: &Options) -> Result<JobKind, &'static str> {
     }
 }
 
-/// Plans every (example × version). `examples` are Python snippets in report order;
-/// `interpreters` has an entry for each version that was found.
-pub fn plan(
-    examples: &[Snippet],
-    versions: &[PyVersion],
-    interpreters: &BTreeMap<PyVersion, PathBuf>,
-    missing_reason: &BTreeMap<PyVersion, String>,
-    blocked: &BTreeMap<PyVersion, String>,
-    opts: &Options,
-) -> Plan {
+/// Plans every (example × version). `examples` are the checked snippets in report order;
+/// `sites` says where each version's jobs run.
+pub fn plan(examples: &[Snippet], versions: &[PyVersion], sites: &Sites, opts: &Options) -> Plan {
     let mut out = Plan::default();
     let units = units(examples);
     out.jobs.reserve(units.len() * versions.len());
@@ -113,12 +151,11 @@ pub fn plan(
             .map_or(default, Duration::from_secs_f64)
     };
 
-    let shared: BTreeMap<PyVersion, std::sync::Arc<std::path::Path>> = interpreters
-        .iter()
-        .map(|(v, p)| (*v, p.as_path().into()))
-        .collect();
+    // Jobs of one interpreter share its path.
+    let mut shared: BTreeMap<PathBuf, std::sync::Arc<std::path::Path>> = BTreeMap::new();
     let no_interpreter: std::sync::Arc<std::path::Path> = std::path::Path::new("").into();
     for unit in &units {
+        let deps = unit_deps(examples, unit);
         for &v in versions {
             // Skipped blocks stay out of their group's program.
             let mut run = Vec::new();
@@ -180,31 +217,48 @@ pub fn plan(
                 }
                 continue;
             }
-            let interp = if kind == JobKind::Dockerfile {
-                // A build uses the engine's images, not the interpreters found here.
-                Some(no_interpreter.clone())
+            let site = if deps.is_empty() {
+                sites.base.get(&v)
             } else {
-                shared.get(&v).cloned()
+                sites.own.get(&(deps.clone(), v))
             };
-            // A version whose dependencies could not be installed here (the index is out of
-            // reach, `--offline`) is not decided.
-            if let (Some(why), true) = (blocked.get(&v), kind != JobKind::Dockerfile) {
-                for &i in &run {
-                    out.decided
-                        .push((i, v, Outcome::decided(Status::Blocked, why.clone())));
+            let interp = match site {
+                // A build uses the engine's images, not the interpreters found here.
+                _ if kind == JobKind::Dockerfile => no_interpreter.clone(),
+                Some(Site::Interpreter(p)) => shared
+                    .entry(p.clone())
+                    .or_insert_with(|| p.as_path().into())
+                    .clone(),
+                // A version whose dependencies could not be installed here (the index is out
+                // of reach, `--offline`) is not decided.
+                Some(Site::Blocked(why)) => {
+                    for &i in &run {
+                        out.decided
+                            .push((i, v, Outcome::decided(Status::Blocked, why.clone())));
+                    }
+                    continue;
                 }
-                continue;
-            }
-            let Some(interp) = interp else {
-                let reason = missing_reason
-                    .get(&v)
-                    .cloned()
-                    .unwrap_or_else(|| format!("no Python {v} interpreter found"));
-                for &i in &run {
-                    out.decided
-                        .push((i, v, Outcome::decided(Status::Unavailable, reason.clone())));
+                Some(Site::Missing(why)) => {
+                    for &i in &run {
+                        out.decided.push((
+                            i,
+                            v,
+                            Outcome::decided(Status::Unavailable, why.clone()),
+                        ));
+                    }
+                    continue;
                 }
-                continue;
+                None => {
+                    let reason = format!("no Python {v} interpreter found");
+                    for &i in &run {
+                        out.decided.push((
+                            i,
+                            v,
+                            Outcome::decided(Status::Unavailable, reason.clone()),
+                        ));
+                    }
+                    continue;
+                }
             };
             let context = first.annotations.context.as_ref().map(|c| {
                 first
@@ -312,16 +366,17 @@ mod tests {
             python(9, "print(1)\n"),
         ];
         let v: Vec<PyVersion> = vec!["3.9".parse().unwrap(), "3.12".parse().unwrap()];
-        let interpreters = v
-            .iter()
-            .map(|&v| (v, PathBuf::from(format!("/py{v}"))))
-            .collect();
+        let sites = Sites {
+            base: v
+                .iter()
+                .map(|&v| (v, Site::Interpreter(PathBuf::from(format!("/py{v}")))))
+                .collect(),
+            own: BTreeMap::new(),
+        };
         let plan = plan(
             &examples,
             &v,
-            &interpreters,
-            &BTreeMap::new(),
-            &BTreeMap::new(),
+            &sites,
             &Options::python_only(Duration::from_secs(5)),
         );
         assert_eq!(plan.jobs.len(), 4, "two programs on two versions");

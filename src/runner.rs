@@ -3,7 +3,6 @@
 //! and the result cache around them all. The CLI, the library's [`crate::validate`] and the
 //! tests share it.
 
-use std::collections::BTreeMap;
 use std::path::PathBuf;
 
 use crate::cache::Cache;
@@ -16,7 +15,6 @@ use crate::model::{Lang, Snippet};
 use crate::run::caching::CachingExecutor;
 use crate::run::{Dispatch, Executor};
 use crate::sys::sandbox::{Sandbox, SandboxMode};
-use crate::version::PyVersion;
 
 /// Every executor of a run, composed: [`Runner::executor`] is the one to run jobs with.
 pub struct Runner {
@@ -30,11 +28,10 @@ impl Runner {
     pub fn new(
         config: &Config,
         sandbox: Sandbox,
-        interpreters: &BTreeMap<PyVersion, Option<Interpreter>>,
+        interpreters: &[Interpreter],
         examples: &[Snippet],
     ) -> Runner {
         let process = ProcessExecutor::new(sandbox);
-        let interpreters: Vec<Interpreter> = interpreters.values().flatten().cloned().collect();
         let python: Box<dyn Executor> = match config.run.isolation {
             Isolation::Warm => {
                 let paths: Vec<PathBuf> = interpreters.iter().map(|i| i.path.clone()).collect();
@@ -66,7 +63,7 @@ impl Runner {
             Some(dir) => Box::new(CachingExecutor::new(
                 dispatch,
                 Cache::new(dir),
-                &interpreters,
+                interpreters,
                 config.run.isolation.as_str(),
             )),
             None => dispatch,

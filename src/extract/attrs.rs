@@ -142,13 +142,15 @@ pub(crate) fn apply(
             ("network", None | Some("true" | "yes" | "1")) => ann.network = true,
             ("network", Some("false" | "no" | "0")) => ann.network = false,
             ("context", Some(v)) if !v.is_empty() => ann.context = Some(v.to_string()),
+            ("deps", Some(v)) => ann.deps.extend(v.split_whitespace().map(str::to_string)),
             ("ignore", Some(v)) => ann.ignore.extend(
                 v.split(|c: char| c == ',' || c.is_whitespace())
                     .filter(|s| !s.is_empty())
                     .map(|s| s.to_ascii_uppercase()),
             ),
             (
-                k @ ("requires" | "group" | "raises" | "timeout" | "reason" | "context" | "ignore"),
+                k @ ("requires" | "group" | "raises" | "timeout" | "reason" | "context" | "ignore"
+                | "deps"),
                 None,
             ) => warnings.push(format!("`{k}` needs a value, as in {k}=…")),
             (k, _) if origin == Origin::InfoString && is_foreign(k) => foreign.push(display(a)),

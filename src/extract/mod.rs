@@ -7,6 +7,7 @@
 
 pub(crate) mod attrs;
 pub mod forms;
+pub mod script;
 
 use std::ops::Range;
 use std::path::Path;
@@ -289,6 +290,35 @@ impl Open {
     }
 }
 
+/// Reads `s`'s inline script metadata (PEP 723) into its annotations: the `dependencies` join
+/// its `deps`, and `requires-python` is its `requires` unless it declares one.
+/// `Some((markdown line, message))` when the block is not valid metadata.
+pub(crate) fn declare_script(s: &mut Snippet) -> Option<(usize, String)> {
+    match script::read(&s.code) {
+        Ok(None) => None,
+        Ok(Some(meta)) => {
+            s.annotations.deps.extend(meta.dependencies);
+            let spec = meta.requires_python.as_deref().map(|r| {
+                r.parse::<crate::version::Specifier>().map_err(|e| {
+                    (
+                        s.md_line(meta.line),
+                        format!("`# /// script` requires-python: {e}"),
+                    )
+                })
+            });
+            match spec {
+                Some(Ok(spec)) if s.annotations.requires.is_none() => {
+                    s.annotations.requires = Some(spec);
+                    None
+                }
+                Some(Err(e)) => Some(e),
+                _ => None,
+            }
+        }
+        Err((line, message)) => Some((s.md_line(line), message)),
+    }
+}
+
 /// The minimum version a tab label names: `Python 3.10+`, `Python 3.9 and above`,
 /// `Python >= 3.8`, `Python 3.10+ non-Annotated`, `3.11 or later`.
 pub(crate) fn tab_requires(label: &str) -> Option<crate::version::Specifier> {
@@ -463,6 +493,7 @@ fn merge(base: &Annotations, own: &Annotations, _info: &str, _lang: &Lang) -> An
         network: own.network || base.network,
         context: own.context.clone().or_else(|| base.context.clone()),
         ignore: base.ignore.iter().chain(&own.ignore).cloned().collect(),
+        deps: base.deps.iter().chain(&own.deps).cloned().collect(),
     }
 }
 

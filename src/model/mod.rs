@@ -154,6 +154,9 @@ pub struct Annotations {
     pub context: Option<String>,
     /// `ignore=ID,ID`: static-check rules not reported for this block.
     pub ignore: Vec<String>,
+    /// `deps="httpx rich>=13"`, and the `dependencies` of inline script metadata (PEP 723):
+    /// what the block needs installed besides the configured dependencies.
+    pub deps: Vec<String>,
 }
 
 /// One fenced code block of a Markdown file.

@@ -69,6 +69,9 @@ pub struct Example {
     pub tab: Option<String>,
     pub group: Option<String>,
     pub requires: Option<String>,
+    /// What the block declares it needs installed (`deps=`, inline script metadata).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub deps: Vec<String>,
     pub skip: Option<String>,
     pub results: BTreeMap<PyVersion, Outcome>,
     pub measured: String,

@@ -451,6 +451,7 @@ mod tests {
                 tab: Some(s("Python 3.10+")),
                 group: Some(s("g")),
                 requires: Some(s(">=3.9")),
+                deps: Vec::new(),
                 skip: Some(s("why")),
                 results,
                 measured: s("none"),

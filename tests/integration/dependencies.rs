@@ -336,3 +336,72 @@ fn two_runs_at_once_build_one_environment() {
     }
     assert_eq!(p.envs().len(), 2, "{:?}", p.envs());
 }
+
+#[test]
+fn blocks_declare_their_own_dependencies_with_deps_or_inline_script_metadata() {
+    let p = project("");
+    std::fs::write(
+        p.dir.path().join("docs/guide.md"),
+        r#"# Blocks that bring their own packages
+
+```python {deps="dmdemo_parcel"}
+import dmdemo_parcel
+assert dmdemo_parcel.VALUE == 42
+```
+
+```python
+# /// script
+# requires-python = ">=3.10"
+# dependencies = ["dmdemo_newonly"]
+# ///
+import dmdemo_newonly
+print(dmdemo_newonly.VALUE)
+```
+
+```python
+import dmdemo_parcel
+```
+"#,
+    )
+    .unwrap();
+    let ((code, doc), err) = p.validate_err(None, &[], &[]);
+    assert_eq!(code, 1, "{doc:#}\n{err}");
+    let status = |e: usize, v: &str| doc["examples"][e]["results"][v]["status"].clone();
+    for v in ["3.9", "3.10", "3.11", "3.12"] {
+        assert_eq!(status(0, v), "pass", "deps= on {v}: {doc:#}");
+        // The block with no declaration runs on the bare interpreter.
+        assert_eq!(
+            doc["examples"][2]["results"][v]["error_type"], "ModuleNotFoundError",
+            "{v}"
+        );
+    }
+    // requires-python is the block's `requires`: no environment is built for 3.9.
+    assert_eq!(status(1, "3.9"), "not-applicable");
+    assert_eq!(
+        doc["examples"][1]["results"]["3.9"]["reason"],
+        "requires >=3.10"
+    );
+    for v in ["3.10", "3.11", "3.12"] {
+        assert_eq!(status(1, v), "pass", "PEP 723 on {v}: {doc:#}");
+    }
+    // Four environments for the first block, three for the second, none for the bare one.
+    assert_eq!(p.envs().len(), 7, "{:?}", p.envs());
+    // A second run builds nothing.
+    let ((code2, _), err2) = p.validate_err(None, &[], &[]);
+    assert_eq!(code2, 1);
+    assert!(!err2.contains("building"), "{err2}");
+
+    // Metadata that is not valid is a warning at its Markdown line, and the block runs.
+    std::fs::write(
+        p.dir.path().join("docs/guide.md"),
+        "```python\n# /// script\n# dependencies = \"dmdemo_parcel\"\n# ///\nprint(1)\n```\n",
+    )
+    .unwrap();
+    let (_, doc) = p.validate(None, &[], &[]);
+    let warnings = doc["warnings"].to_string();
+    assert!(
+        warnings.contains("\"line\":2") && warnings.contains("/// script"),
+        "{warnings}"
+    );
+    assert_eq!(doc["examples"][0]["results"]["3.12"]["status"], "pass");
+}
