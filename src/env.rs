@@ -27,6 +27,9 @@ use crate::sys::process::{self, Exit, Limits};
 const COMPLETE: &str = ".docmatrix-complete";
 /// The installed distributions (`name==version`, one a line), written before [`COMPLETE`].
 const FREEZE: &str = ".docmatrix-freeze";
+/// How long a build that failed for good (`Unavailable`) is not tried again: a release that
+/// fixes it can come out, so the failure is not kept for ever.
+const REMEMBER_FAILURE: Duration = Duration::from_secs(24 * 3600);
 
 /// What the examples need installed.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -180,6 +183,13 @@ pub(crate) fn ensure(
             built: false,
         });
     }
+    // A build that failed for good in an earlier run is not tried again for a while.
+    let failed = parent.join(format!("{name}.failed"));
+    if let Some(why) = remembered_failure(&failed) {
+        return Err(EnvError::Unavailable(format!(
+            "{why} (an earlier run's verdict: tried again a day later, or after `docmatrix cache clear`)"
+        )));
+    }
     if offline {
         return Err(EnvError::Blocked(format!(
             "--offline: no environment with the dependencies was built for Python {} yet",
@@ -199,7 +209,13 @@ pub(crate) fn ensure(
     if built.is_err() {
         let _ = std::fs::remove_dir_all(&dir);
     }
+    // Only a verdict on the packages is remembered: an index out of reach or a timeout
+    // may be gone by the next run.
+    if let Err(EnvError::Unavailable(why)) = &built {
+        let _ = std::fs::write(&failed, why);
+    }
     built?;
+    let _ = std::fs::remove_file(&failed);
     drop(lock);
     let packages = read_freeze(&dir);
     progress(&format!(
@@ -248,6 +264,21 @@ pub fn list(root: &Path) -> Vec<Listed> {
         .unwrap_or_default();
     out.sort_by(|a, b| a.name.cmp(&b.name));
     out
+}
+
+/// The reason a build failed, from the marker `path` an earlier run left, while it is younger
+/// than [`REMEMBER_FAILURE`].
+fn remembered_failure(path: &Path) -> Option<String> {
+    let age = std::fs::metadata(path)
+        .ok()?
+        .modified()
+        .ok()?
+        .elapsed()
+        .ok()?;
+    if age > REMEMBER_FAILURE {
+        return None;
+    }
+    std::fs::read_to_string(path).ok().filter(|s| !s.is_empty())
 }
 
 /// An exclusive `flock` on `path`, held until the file is dropped.

@@ -284,6 +284,32 @@ fn a_missing_package_or_requirements_file_is_named() {
         r["reason"].as_str().unwrap().contains("dmdemo_nosuch"),
         "{r}"
     );
+    // The verdict is remembered: the next run starts no installer and says where it is from.
+    let ((_, doc), err) = p.validate_err(None, &["--python", "3.12"], &[]);
+    let again = doc["examples"][0]["results"]["3.12"]["reason"].to_string();
+    assert!(!err.contains("building"), "{err}");
+    assert!(
+        again.contains("dmdemo_nosuch") && again.contains("an earlier run's verdict"),
+        "{again}"
+    );
+    // A day later it is tried again.
+    let markers: Vec<PathBuf> = std::fs::read_dir(p.cache.join("envs"))
+        .unwrap()
+        .flatten()
+        .map(|e| e.path())
+        .filter(|p| p.extension().is_some_and(|x| x == "failed"))
+        .collect();
+    assert_eq!(markers.len(), 1, "{markers:?}");
+    let old = Command::new("touch")
+        .args(["-d", "2 days ago"])
+        .arg(&markers[0])
+        .status()
+        .unwrap();
+    assert!(old.success());
+    let ((_, doc), err) = p.validate_err(None, &["--python", "3.12"], &[]);
+    assert!(err.contains("building"), "{err}");
+    let third = doc["examples"][0]["results"]["3.12"]["reason"].to_string();
+    assert!(!third.contains("an earlier run"), "{third}");
     let p = project("requirements = [\"docs/requirements.txt\"]\n");
     let (code, doc) = p.validate(None, &["--python", "3.12"], &[]);
     assert_eq!(code, 1);
