@@ -50,6 +50,10 @@ pub struct FileConfig {
     pub dependencies: Option<Vec<String>>,
     /// pip requirement files (relative to this file).
     pub requirements: Option<Vec<PathBuf>>,
+    /// Install the project itself (the pyproject.toml beside this file), built as a wheel.
+    pub install_project: Option<bool>,
+    /// The project's extras to install with it (`install-project`).
+    pub extras: Option<Vec<String>>,
     /// Per-version overrides: `[environment."3.9"]`.
     pub environment: Option<BTreeMap<String, EnvironmentFile>>,
 }
@@ -204,6 +208,8 @@ pub struct PythonOptions {
     pub dependencies: BTreeMap<PyVersion, crate::env::Spec>,
     /// `--offline`: no installs, only environments already built.
     pub offline: bool,
+    /// `install-project = true`: the project, built as a wheel, in every environment.
+    pub project: Option<crate::env::Project>,
 }
 
 /// `[shell]`, resolved.
@@ -448,6 +454,31 @@ impl Config {
                 },
             );
         }
+        let project = match file.install_project {
+            Some(true) => {
+                let root = if base_dir.as_os_str().is_empty() {
+                    cwd.to_path_buf()
+                } else {
+                    base_dir.clone()
+                };
+                if !root.join("pyproject.toml").is_file() && !root.join("setup.py").is_file() {
+                    return Err(cerr(format!(
+                        "install-project: no pyproject.toml or setup.py in {}",
+                        root.display()
+                    )));
+                }
+                Some(crate::env::Project {
+                    root,
+                    extras: file.extras.clone().unwrap_or_default(),
+                })
+            }
+            _ if file.extras.is_some() => {
+                return Err(cerr(
+                    "extras: they are the project's, installed with install-project = true".into(),
+                ))
+            }
+            _ => None,
+        };
         let dependencies: BTreeMap<PyVersion, crate::env::Spec> = versions
             .iter()
             .map(|v| (*v, overrides.get(v).cloned().unwrap_or_else(|| top.clone())))
@@ -480,6 +511,7 @@ impl Config {
                 interpreters,
                 dependencies,
                 offline: o.offline,
+                project,
             },
             shell: ShellOptions {
                 run: o.run_shell || shell.run.unwrap_or(false),

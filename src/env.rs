@@ -351,7 +351,11 @@ fn build(
     step(&mut create, timeout, "creating the environment")?;
     step(&mut install, timeout, "installing")?;
     let out = step(&mut freeze, timeout, "listing the installed packages")?;
-    let mut packages: Vec<&str> = out.lines().filter(|l| !l.trim().is_empty()).collect();
+    let mut packages: Vec<String> = out
+        .lines()
+        .filter(|l| !l.trim().is_empty())
+        .map(pinned)
+        .collect();
     packages.sort_unstable();
     let write = |name: &str, text: String| {
         std::fs::write(dir.join(name), text)
@@ -359,6 +363,19 @@ fn build(
     };
     write(FREEZE, packages.join("\n") + "\n")?;
     write(COMPLETE, String::new())
+}
+
+/// A line of `pip freeze` as a pin: a wheel installed by path (`name @ file:///…/name-1.0-…whl`,
+/// the project) becomes `name==1.0`.
+fn pinned(line: &str) -> String {
+    let line = line.trim();
+    if let Some((name, url)) = line.split_once(" @ file://") {
+        let file = url.rsplit('/').next().unwrap_or("");
+        if let (Some(version), true) = (file.split('-').nth(1), file.ends_with(".whl")) {
+            return format!("{}=={version}", name.trim());
+        }
+    }
+    line.to_string()
 }
 
 /// Runs one installer step; its failure, classified.
@@ -507,6 +524,174 @@ pub(crate) fn ensure_all<K: Ord + Clone + Send + Sync>(
             (k.clone(), r)
         })
         .collect()
+}
+
+/// The project itself (`install-project`): built as a wheel, not installed editable, so the
+/// examples test what users get.
+#[derive(Debug, Clone)]
+pub struct Project {
+    /// The folder holding its `pyproject.toml` (or `setup.py`).
+    pub root: PathBuf,
+    /// Extras to install with it (`extras = ["cli"]`).
+    pub extras: Vec<String>,
+}
+
+/// Files whose contents make the wheel: the build configuration, and every file of the
+/// package folders (`src/`, and the top-level folders holding an `__init__.py`) and top-level
+/// modules; not tests, docs or examples. Listed as (path relative to `root`, size, mtime).
+fn project_stamp(root: &Path) -> io::Result<String> {
+    const SKIP: &[&str] = &["tests", "test", "docs", "doc", "examples", "build", "dist"];
+    let mut files: Vec<PathBuf> = Vec::new();
+    for name in [
+        "pyproject.toml",
+        "setup.py",
+        "setup.cfg",
+        "MANIFEST.in",
+        "README.md",
+    ] {
+        if root.join(name).is_file() {
+            files.push(root.join(name));
+        }
+    }
+    for entry in std::fs::read_dir(root)? {
+        let path = entry?.path();
+        let name = path.file_name().and_then(|n| n.to_str()).unwrap_or("");
+        if name.starts_with('.') || SKIP.contains(&name) {
+            continue;
+        }
+        if path.is_dir() && (name == "src" || path.join("__init__.py").is_file()) {
+            for e in walkdir::WalkDir::new(&path).sort_by_file_name() {
+                let e = e.map_err(io::Error::other)?;
+                let n = e.file_name().to_string_lossy();
+                if e.file_type().is_file() && !n.ends_with(".pyc") {
+                    files.push(e.into_path());
+                }
+            }
+        } else if path.is_file() && name.ends_with(".py") && name != "setup.py" {
+            files.push(path);
+        }
+    }
+    files.sort();
+    let mut key = crate::cache::Key::default();
+    for f in &files {
+        let rel = f.strip_prefix(root).unwrap_or(f);
+        key.field(rel.as_os_str().as_encoded_bytes());
+        key.field(crate::sys::file_stamp(f).unwrap_or_default().as_bytes());
+    }
+    Ok(key.hex())
+}
+
+/// The project's wheel for `interp`, built into `<root>/wheels/<stamp>/` unless it is there:
+/// `Ok((path, pure))`, `pure` when it suits every Python (`py3-none-any`). A wheel that does
+/// not (compiled code) is built per interpreter.
+pub(crate) fn project_wheel(
+    cache_root: &Path,
+    project: &Project,
+    interp: &Interpreter,
+    per_interpreter: bool,
+    installer: &Installer,
+    offline: bool,
+    progress: &(dyn Fn(&str) + Sync),
+) -> Result<PathBuf, EnvError> {
+    let stamp = project_stamp(&project.root).map_err(|e| {
+        EnvError::Unavailable(format!("the project at {}: {e}", project.root.display()))
+    })?;
+    let mut name = stamp[..16].to_string();
+    if per_interpreter {
+        name.push('-');
+        name.push_str(&interp.version);
+    }
+    let dir = cache_root.join("wheels").join(&name);
+    let find = |dir: &Path| -> Option<PathBuf> {
+        let mut wheels: Vec<PathBuf> = std::fs::read_dir(dir)
+            .ok()?
+            .flatten()
+            .map(|e| e.path())
+            .filter(|p| p.extension().is_some_and(|x| x == "whl"))
+            .collect();
+        wheels.sort();
+        wheels.pop()
+    };
+    std::fs::create_dir_all(cache_root.join("wheels"))
+        .map_err(|e| EnvError::Blocked(format!("cannot make {}: {e}", dir.display())))?;
+    let _lock = lock(&cache_root.join("wheels").join(format!("{name}.lock")))
+        .map_err(|e| EnvError::Blocked(format!("cannot lock {}: {e}", dir.display())))?;
+    if let Some(w) = find(&dir) {
+        return Ok(w);
+    }
+    if offline {
+        return Err(EnvError::Blocked(format!(
+            "--offline: the wheel of {} as it is now was not built yet",
+            project.root.display()
+        )));
+    }
+    progress(&format!(
+        "building the wheel of {} with {}",
+        project.root.display(),
+        installer.name()
+    ));
+    let tmp = cache_root.join("wheels").join(format!("{name}.tmp"));
+    let _ = std::fs::remove_dir_all(&tmp);
+    let mut cmd = match installer {
+        Installer::Uv(uv) => {
+            let mut c = Command::new(uv);
+            c.args(["build", "--wheel", "--quiet", "--python"])
+                .arg(&interp.path)
+                .arg("--out-dir")
+                .arg(&tmp)
+                .arg(&project.root);
+            c
+        }
+        Installer::Pip => {
+            let mut c = Command::new(&interp.path);
+            c.args([
+                "-m",
+                "pip",
+                "wheel",
+                "--no-deps",
+                "--disable-pip-version-check",
+            ])
+            .args(["--no-input", "--progress-bar", "off", "--wheel-dir"])
+            .arg(&tmp)
+            .arg(&project.root);
+            c
+        }
+    };
+    let built = step(&mut cmd, INSTALL_TIMEOUT, "building the project's wheel");
+    if let Err(e) = built {
+        let _ = std::fs::remove_dir_all(&tmp);
+        return Err(e);
+    }
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::rename(&tmp, &dir).map_err(|e| {
+        EnvError::Blocked(format!("cannot keep the wheel in {}: {e}", dir.display()))
+    })?;
+    find(&dir).ok_or_else(|| {
+        EnvError::Unavailable(format!(
+            "building the project's wheel: no wheel came out of {}",
+            project.root.display()
+        ))
+    })
+}
+
+/// Whether a wheel suits every Python 3 (`*-py3-none-any.whl`, `*-py2.py3-none-any.whl`).
+pub(crate) fn is_pure(wheel: &Path) -> bool {
+    wheel
+        .file_name()
+        .and_then(|n| n.to_str())
+        .is_some_and(|n| n.ends_with("-none-any.whl"))
+}
+
+/// The requirement that installs `wheel` with `extras`: `name[a,b] @ file:///…/name-….whl`.
+pub(crate) fn wheel_requirement(wheel: &Path, extras: &[String]) -> String {
+    let file = wheel.file_name().and_then(|n| n.to_str()).unwrap_or("");
+    let name = file.split('-').next().unwrap_or(file);
+    let extras = if extras.is_empty() {
+        String::new()
+    } else {
+        format!("[{}]", extras.join(","))
+    };
+    format!("{name}{extras} @ file://{}", wheel.display())
 }
 
 #[cfg(test)]

@@ -163,15 +163,34 @@ pub fn prepare_with(
         });
         own.entry(deps).or_default().extend(claimed);
     }
+    let root = config
+        .run
+        .cache_dir
+        .clone()
+        .or_else(cache::Cache::default_dir)
+        .unwrap_or_else(std::env::temp_dir);
+    // The project itself, built as a wheel: a requirement of every version's environment.
+    let wheels = match &config.python.project {
+        Some(p) => project_wheels(&root, p, &interpreters, config.python.offline, progress),
+        None => BTreeMap::new(),
+    };
     let mut wanted: BTreeMap<(Vec<String>, PyVersion), (Interpreter, env::Spec)> = BTreeMap::new();
     for (&v, i) in &interpreters {
         let Some(i) = i else { continue };
-        let base = config
+        let mut base = config
             .python
             .dependencies
             .get(&v)
             .cloned()
             .unwrap_or_default();
+        match wheels.get(&v) {
+            Some(Ok(req)) => base.dependencies.push(req.clone()),
+            Some(Err(e)) => {
+                sites.base.insert(v, site_of(e));
+                continue;
+            }
+            None => {}
+        }
         let own_here = own.iter().filter(|(_, vs)| vs.contains(&v)).map(|(d, _)| d);
         for deps in std::iter::once(&Vec::new()).chain(own_here) {
             let mut spec = base.clone();
@@ -183,12 +202,6 @@ pub fn prepare_with(
     }
     let mut envs = Vec::new();
     if !wanted.is_empty() {
-        let root = config
-            .run
-            .cache_dir
-            .clone()
-            .or_else(cache::Cache::default_dir)
-            .unwrap_or_else(std::env::temp_dir);
         for ((deps, v), r) in env::ensure_all(&root, &wanted, config.python.offline, progress) {
             let site = match r {
                 Ok(e) => {
@@ -203,12 +216,7 @@ pub fn prepare_with(
                     }
                     plan::Site::Interpreter(e.python)
                 }
-                Err(env::EnvError::Unavailable(why)) => {
-                    plan::Site::Missing(format!("dependencies: {why}"))
-                }
-                Err(env::EnvError::Blocked(why)) => {
-                    plan::Site::Blocked(format!("dependencies: {why}"))
-                }
+                Err(e) => site_of(&e),
             };
             if deps.is_empty() {
                 sites.base.insert(v, site);
@@ -237,6 +245,50 @@ pub fn prepare_with(
         envs,
         plan: the_plan,
     })
+}
+
+/// Where the jobs of an environment that could not be had stand: `unavailable` or `blocked`,
+/// with the reason.
+fn site_of(e: &env::EnvError) -> plan::Site {
+    match e {
+        env::EnvError::Unavailable(why) => plan::Site::Missing(format!("dependencies: {why}")),
+        env::EnvError::Blocked(why) => plan::Site::Blocked(format!("dependencies: {why}")),
+    }
+}
+
+/// The requirement that installs the project's wheel, by version: one wheel built with the
+/// newest interpreter when it suits every Python, else one per interpreter.
+fn project_wheels(
+    root: &std::path::Path,
+    project: &env::Project,
+    interpreters: &BTreeMap<PyVersion, Option<Interpreter>>,
+    offline: bool,
+    progress: &(dyn Fn(&str) + Sync),
+) -> BTreeMap<PyVersion, Result<String, env::EnvError>> {
+    let installer = env::Installer::find();
+    let found: Vec<(PyVersion, &Interpreter)> = interpreters
+        .iter()
+        .filter_map(|(v, i)| Some((*v, i.as_ref()?)))
+        .collect();
+    let Some(&(_, newest)) = found.last() else {
+        return BTreeMap::new();
+    };
+    let wheel = |i: &Interpreter, own: bool| {
+        env::project_wheel(root, project, i, own, &installer, offline, progress).map(|w| {
+            (
+                env::is_pure(&w),
+                env::wheel_requirement(&w, &project.extras),
+            )
+        })
+    };
+    match wheel(newest, false) {
+        Ok((true, req)) => found.iter().map(|(v, _)| (*v, Ok(req.clone()))).collect(),
+        Ok((false, _)) => found
+            .iter()
+            .map(|&(v, i)| (v, wheel(i, true).map(|(_, r)| r)))
+            .collect(),
+        Err(e) => found.iter().map(|(v, _)| (*v, Err(e.clone()))).collect(),
+    }
 }
 
 /// Runs a prepared plan with `executor` and judges the results.

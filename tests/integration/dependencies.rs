@@ -431,3 +431,84 @@ import dmdemo_parcel
     );
     assert_eq!(doc["examples"][0]["results"]["3.12"]["status"], "pass");
 }
+
+/// Copies the install-project fixture (a pyproject with an in-tree build backend) into `p`.
+fn with_project(p: &Project) {
+    let src = fixture("deps/project");
+    for rel in [
+        "pyproject.toml",
+        "docmatrix.toml",
+        "dmproj/__init__.py",
+        "_backend/dmbackend.py",
+    ] {
+        let to = p.dir.path().join(rel);
+        std::fs::create_dir_all(to.parent().unwrap()).unwrap();
+        std::fs::copy(src.join(rel), to).unwrap();
+    }
+    std::fs::write(
+        p.dir.path().join("docs/guide.md"),
+        "```python\nimport dmproj\nimport dmdemo_parcel\nassert dmproj.VALUE == 7, dmproj.VALUE\n```\n",
+    )
+    .unwrap();
+}
+
+fn install_project(installer: Option<&Path>) {
+    let p = project("");
+    with_project(&p);
+    let ((code, doc), err) = p.validate_err(installer, &[], &[]);
+    assert_eq!(
+        (code, statuses(&doc["examples"][0]).as_str()),
+        (0, "pass pass pass pass"),
+        "{doc:#}\n{err}"
+    );
+    assert!(err.contains("building the wheel of"), "{err}");
+    let packages = doc["interpreters"]["3.9"]["packages"].to_string();
+    assert!(
+        packages.contains("\"dmproj==0.1.0\"")
+            && (packages.contains("dmdemo-parcel==1.2.0")
+                || packages.contains("dmdemo_parcel==1.2.0")),
+        "the project and its extra: {packages}"
+    );
+    // Nothing changed: nothing is built, no installer starts.
+    let ((code, _), err) = p.validate_err(installer, &[], &[]);
+    assert_eq!(code, 0);
+    assert!(!err.contains("building"), "{err}");
+    // The project's code changes: a new wheel, new environments, and the examples see it.
+    std::fs::write(p.dir.path().join("dmproj/__init__.py"), "VALUE = 8\n").unwrap();
+    let ((code, doc), err) = p.validate_err(installer, &[], &[]);
+    assert_eq!(code, 1, "{err}");
+    assert!(err.contains("building the wheel of"), "{err}");
+    assert!(
+        doc["examples"][0]["results"]["3.12"]["error"]
+            .to_string()
+            .contains("AssertionError: 8"),
+        "{doc:#}"
+    );
+}
+
+#[test]
+fn install_project_builds_the_project_as_a_wheel_with_its_extras_with_pip() {
+    install_project(None);
+}
+
+#[test]
+fn install_project_builds_the_project_as_a_wheel_with_its_extras_with_uv() {
+    let Some(uv) = uv() else { return };
+    install_project(Some(&uv));
+}
+
+#[test]
+fn install_project_without_a_project_is_a_config_error() {
+    let p = project("install-project = true\n");
+    let out = command()
+        .current_dir(p.dir.path())
+        .args(["validate", "docs"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    assert!(
+        stderr(&out).contains("install-project: no pyproject.toml or setup.py"),
+        "{}",
+        stderr(&out)
+    );
+}
