@@ -512,3 +512,54 @@ fn install_project_without_a_project_is_a_config_error() {
         stderr(&out)
     );
 }
+
+/// The seed guide's LangChain example, reproduced in fixtures/deps/langchain with the
+/// dependencies a writer would declare, installed from the package index (the one test here
+/// that needs it): past its imports on every version, it is judged on what it needs next, a
+/// file the guide does not ship, never on a `ModuleNotFoundError`.
+#[test]
+fn the_langchain_example_gets_past_its_imports_once_its_dependencies_are_declared() {
+    let dir = fixture("deps/langchain");
+    let guide = dir.join("guide.md");
+    let load_line = line_of(&guide, "pages = loader.load()");
+    // Kept between runs, like a user's cache: the first run installs, later ones reuse.
+    let cache = root().join("target/test-cache/deps-langchain");
+    let mut c = command();
+    c.current_dir(&dir)
+        .args(["validate", "--format", "json", "--cache-dir"])
+        .arg(&cache);
+    if let Some(uv) = uv() {
+        let path = format!(
+            "{}:{}",
+            uv.parent().unwrap().display(),
+            std::env::var("PATH").unwrap_or_default()
+        );
+        c.env("PATH", path);
+    }
+    let out = c.output().unwrap();
+    let doc: serde_json::Value = serde_json::from_slice(&out.stdout)
+        .unwrap_or_else(|e| panic!("not JSON ({e}): {}", stderr(&out)));
+    let results = &doc["examples"][0]["results"];
+    if results["3.12"]["status"] == "blocked" {
+        // No package index here: the cells say so, and nothing fails.
+        assert_eq!(out.status.code(), Some(0), "{doc:#}");
+        skip_unless_ci("the package index (pypi.org)");
+        return;
+    }
+    assert_eq!(out.status.code(), Some(1), "{}", stderr(&out));
+    for v in ["3.9", "3.10", "3.11", "3.12"] {
+        let r = &results[v];
+        assert_eq!(r["status"], "fail", "{v}: {r}");
+        assert_ne!(r["error_type"], "ModuleNotFoundError", "{v}: {r}");
+        assert_eq!(r["md_line"], load_line, "{v}: {r}");
+        assert!(
+            r["error"]
+                .as_str()
+                .unwrap()
+                .contains("Error loading handbook/policies.txt"),
+            "{v}: {r}"
+        );
+        let packages = doc["interpreters"][v]["packages"].to_string();
+        assert!(packages.contains("langchain==0.0.350"), "{v}: {packages}");
+    }
+}
