@@ -370,6 +370,8 @@ fn build(
 fn pinned(line: &str) -> String {
     let line = line.trim();
     if let Some((name, url)) = line.split_once(" @ file://") {
+        // pip adds the wheel's hash as a fragment: `…/name-1.0-py3-none-any.whl#sha256=…`.
+        let url = url.split('#').next().unwrap_or(url);
         let file = url.rsplit('/').next().unwrap_or("");
         if let (Some(version), true) = (file.split('-').nth(1), file.ends_with(".whl")) {
             return format!("{}=={version}", name.trim());
@@ -697,6 +699,23 @@ pub(crate) fn wheel_requirement(wheel: &Path, extras: &[String]) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn path_installs_are_pinned_by_their_wheel() {
+        assert_eq!(
+            pinned("httpx @ file:///c/wheels/ab/httpx-0.28.1-py3-none-any.whl#sha256=7f39"),
+            "httpx==0.28.1"
+        );
+        assert_eq!(
+            pinned("dmproj @ file:///c/dmproj-0.1.0-py3-none-any.whl"),
+            "dmproj==0.1.0"
+        );
+        assert_eq!(pinned("rich==14.3.4"), "rich==14.3.4");
+        assert_eq!(
+            pinned("pkg @ git+https://example.org/pkg"),
+            "pkg @ git+https://example.org/pkg"
+        );
+    }
 
     #[test]
     fn installer_failures_are_classified() {
