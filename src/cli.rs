@@ -168,6 +168,10 @@ struct InterpArgs {
     common: Common,
     #[arg(long, default_value = "terminal", value_parser = plain_format())]
     format: Format,
+    /// Also list the dependency environments built from them, with their packages (as
+    /// `cache envs` does; terminal format)
+    #[arg(long, conflicts_with = "format")]
+    envs: bool,
 }
 
 #[derive(Debug, Args)]
@@ -476,45 +480,54 @@ fn cache(a: CacheArgs) -> Result<i32, Error> {
         ..Default::default()
     })?;
     if let CacheAction::Envs = a.action {
-        // Environments are built even with the result cache off: then in the default folder.
-        let Some(dir) = config.run.cache_dir.clone().or_else(Cache::default_dir) else {
-            write_stdout("no cache folder\n");
-            return Ok(0);
-        };
-        let envs = docmatrix::env::list(&dir);
-        let mut text = String::new();
-        for e in &envs {
-            let n = e.packages.len();
-            let state = if e.complete {
-                ""
-            } else {
-                "  (incomplete: rebuilt when needed)"
-            };
-            text.push_str(&format!(
-                "{}  {n} package{}{state}\n  {}\n",
-                e.name,
-                if n == 1 { "" } else { "s" },
-                e.path.display()
-            ));
-            if !e.packages.is_empty() {
-                text.push_str(&format!("  {}\n", e.packages.join(", ")));
-            }
-        }
-        text.push_str(&format!(
-            "{} environment{} in {}\n",
-            envs.len(),
-            if envs.len() == 1 { "" } else { "s" },
-            dir.join("envs").display()
-        ));
-        write_stdout(&text);
+        write_stdout(&envs_text(&config));
         return Ok(0);
     }
     let Some(dir) = config.run.cache_dir else {
         write_stdout("the result cache is off (`cache = false` in the config)\n");
         return Ok(0);
     };
+    cache_action(a.action, dir)
+}
+
+/// The dependency environments under the cache folder, with their packages (`cache envs`,
+/// `interpreters --envs`).
+fn envs_text(config: &Config) -> String {
+    // Environments are built even with the result cache off: then in the default folder.
+    let Some(dir) = config.run.cache_dir.clone().or_else(Cache::default_dir) else {
+        return "no cache folder\n".into();
+    };
+    let envs = docmatrix::env::list(&dir);
+    let mut text = String::new();
+    for e in &envs {
+        let n = e.packages.len();
+        let state = if e.complete {
+            ""
+        } else {
+            "  (incomplete: rebuilt when needed)"
+        };
+        text.push_str(&format!(
+            "{}  {n} package{}{state}\n  {}\n",
+            e.name,
+            if n == 1 { "" } else { "s" },
+            e.path.display()
+        ));
+        if !e.packages.is_empty() {
+            text.push_str(&format!("  {}\n", e.packages.join(", ")));
+        }
+    }
+    text.push_str(&format!(
+        "{} environment{} in {}\n",
+        envs.len(),
+        if envs.len() == 1 { "" } else { "s" },
+        dir.join("envs").display()
+    ));
+    text
+}
+
+fn cache_action(action: CacheAction, dir: PathBuf) -> Result<i32, Error> {
     let cache = Cache::new(dir.clone());
-    match a.action {
+    match action {
         CacheAction::Info => {
             let s = cache.stats();
             let damaged = if s.bad_lines == 0 {
@@ -578,6 +591,10 @@ fn interpreters(a: InterpArgs) -> Result<i32, Error> {
                 json.insert(*v, None);
             }
         }
+    }
+    if a.envs {
+        text.push('\n');
+        text.push_str(&envs_text(&config));
     }
     match a.format {
         Format::Json => write_json(&json),
