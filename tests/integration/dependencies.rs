@@ -215,6 +215,23 @@ fn declared_dependencies_are_installed_on_every_version_with_pip_and_reused() {
         4,
         "{listed}"
     );
+    // `interpreters --envs` prints the interpreters, then the same listing (the cache folder
+    // of the project's config).
+    let mut config = std::fs::read_to_string(p.dir.path().join("docmatrix.toml")).unwrap();
+    config.insert_str(
+        0,
+        &format!("cache-dir = {:?}\n", p.cache.display().to_string()),
+    );
+    std::fs::write(p.dir.path().join("docmatrix.toml"), config).unwrap();
+    let out = command()
+        .current_dir(p.dir.path())
+        .args(["interpreters", "--envs"])
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", stderr(&out));
+    let both = stdout(&out);
+    assert!(both.starts_with("3.9  3.9."), "{both}");
+    assert!(both.ends_with(&listed), "{both}");
     // The Markdown and HTML reports say what the examples were tested with.
     for (format, line) in [
         ("markdown", "- Python 3.12.1 · `dmdemo_parcel==1.2.0`"),
