@@ -66,6 +66,9 @@ impl Registry {
         if *gate {
             return Err(refused());
         }
+        if let Some(ours) = BLOCKED_BY_US.get() {
+            unblock_in_child(cmd, *ours);
+        }
         let child = cmd.spawn()?;
         self.live().pids.insert(child.id());
         Ok(child)
@@ -491,23 +494,71 @@ fn sweep_stale_in(root: &Path, me: Owner) -> usize {
 /// The signals that end a run: Ctrl-C, a CI cancel, a closed terminal.
 const SIGNALS: [libc::c_int; 3] = [libc::SIGINT, libc::SIGTERM, libc::SIGHUP];
 
+/// The signals [`on_signal`] blocked that were not blocked already when it was called: every
+/// process [`spawn`] starts gets them unblocked (see [`unblock_in_child`]).
+static BLOCKED_BY_US: OnceLock<libc::sigset_t> = OnceLock::new();
+
+/// Blocks `signals` in the calling thread; returns those of them that were not blocked yet.
+fn block(signals: &[libc::c_int]) -> io::Result<libc::sigset_t> {
+    // SAFETY: sigset manipulation on local sets; pthread_sigmask on the calling thread.
+    unsafe {
+        let mut set: libc::sigset_t = std::mem::zeroed();
+        let mut before: libc::sigset_t = std::mem::zeroed();
+        let mut ours: libc::sigset_t = std::mem::zeroed();
+        libc::sigemptyset(&mut set);
+        libc::sigemptyset(&mut ours);
+        for &s in signals {
+            libc::sigaddset(&mut set, s);
+        }
+        let r = libc::pthread_sigmask(libc::SIG_BLOCK, &set, &mut before);
+        if r != 0 {
+            return Err(io::Error::from_raw_os_error(r));
+        }
+        for &s in signals {
+            if libc::sigismember(&before, s) == 0 {
+                libc::sigaddset(&mut ours, s);
+            }
+        }
+        Ok(ours)
+    }
+}
+
+/// Unblocks `ours` in `cmd`'s process, between fork and exec. A child inherits the signal mask
+/// of the thread that forks it (std has not cleared it since Rust 1.66), and a program started
+/// with SIGTERM blocked cannot be terminated: a job's `multiprocessing.Pool` then waited for
+/// good, now and then, for the workers its `terminate()` had sent SIGTERM. Unblocking only
+/// what docmatrix blocked leaves the program the mask docmatrix was started with (`nohup`'s
+/// SIGHUP, say), as it would have run without docmatrix.
+fn unblock_in_child(cmd: &mut Command, ours: libc::sigset_t) {
+    use std::os::unix::process::CommandExt;
+    // SAFETY: pthread_sigmask is async-signal-safe, and `ours` is a copy the closure owns.
+    unsafe {
+        cmd.pre_exec(move || {
+            let r = libc::pthread_sigmask(libc::SIG_UNBLOCK, &ours, std::ptr::null_mut());
+            if r != 0 {
+                return Err(io::Error::from_raw_os_error(r));
+            }
+            Ok(())
+        });
+    }
+}
+
 /// When SIGINT, SIGTERM or SIGHUP arrives, calls `f` with the signal's number on a thread of
 /// its own, then ends the process with status 128 + that number, also if `f` panicked (say,
 /// writing to a closed stderr): the run's other threads are held by [`hold_if_interrupted`]
 /// and would wait for good. Must be called before any other thread starts: it blocks those
 /// signals in the calling thread, which every later thread inherits, and waits for them with
-/// `sigwait` (a process docmatrix spawns starts with no signal blocked: std clears the mask).
+/// `sigwait`. A child would inherit the mask too: [`spawn`] unblocks them in every process it
+/// starts.
 pub fn on_signal(f: impl FnOnce(i32) + Send + 'static) -> io::Result<()> {
-    // SAFETY: sigset manipulation on a local set; pthread_sigmask on the calling thread.
+    let ours = block(&SIGNALS)?;
+    let _ = BLOCKED_BY_US.set(ours);
+    // SAFETY: sigset manipulation on a local set.
     let set = unsafe {
         let mut set: libc::sigset_t = std::mem::zeroed();
         libc::sigemptyset(&mut set);
         for s in SIGNALS {
             libc::sigaddset(&mut set, s);
-        }
-        let r = libc::pthread_sigmask(libc::SIG_BLOCK, &set, std::ptr::null_mut());
-        if r != 0 {
-            return Err(io::Error::from_raw_os_error(r));
         }
         set
     };
@@ -733,5 +784,42 @@ mod tests {
         assert_eq!(again.unwrap_err().kind(), io::ErrorKind::Interrupted);
         assert!(reg.add_folder(Path::new("/nonexistent")).is_err());
         assert!(reg.pids().is_empty());
+    }
+
+    /// The signals `grep` (not a shell: dash clears the mask) starts with blocked.
+    fn blocked_in(cmd: &mut Command) -> u64 {
+        let out = cmd.args(["SigBlk", "/proc/self/status"]).output().unwrap();
+        let text = String::from_utf8(out.stdout).unwrap();
+        u64::from_str_radix(text.trim().rsplit('\t').next().unwrap(), 16).unwrap()
+    }
+
+    /// A child inherits the blocked signals of the thread that spawns it (std leaves the mask
+    /// alone): the signals `on_signal` blocks are unblocked again in it, those that were
+    /// blocked before are left so.
+    #[test]
+    fn children_start_without_the_signals_docmatrix_blocked() {
+        std::thread::spawn(|| {
+            let bit = |s: libc::c_int| 1u64 << (s - 1);
+            let before = block(&[libc::SIGUSR2]).unwrap();
+            // SAFETY: reads a local set.
+            assert_eq!(unsafe { libc::sigismember(&before, libc::SIGUSR2) }, 1);
+            let ours = block(&[libc::SIGUSR2, libc::SIGWINCH]).unwrap();
+            // SAFETY: reads a local set.
+            unsafe {
+                assert_eq!(
+                    libc::sigismember(&ours, libc::SIGUSR2),
+                    0,
+                    "already blocked"
+                );
+                assert_eq!(libc::sigismember(&ours, libc::SIGWINCH), 1);
+            }
+            let both = bit(libc::SIGUSR2) | bit(libc::SIGWINCH);
+            assert_eq!(blocked_in(&mut Command::new("grep")) & both, both);
+            let mut cmd = Command::new("grep");
+            unblock_in_child(&mut cmd, ours);
+            assert_eq!(blocked_in(&mut cmd) & both, bit(libc::SIGUSR2));
+        })
+        .join()
+        .unwrap();
     }
 }

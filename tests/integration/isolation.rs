@@ -186,6 +186,86 @@ fn failures_read_as_python_prints_them() {
     }
 }
 
+/// An example that checks the signals it starts with: none blocked, SIGTERM's and SIGINT's
+/// handlers Python's own.
+const SIGNAL_STATE: &str = r#"import signal
+
+blocked = signal.pthread_sigmask(signal.SIG_BLOCK, [])
+assert not blocked, "started with %s blocked" % sorted(blocked)
+assert signal.getsignal(signal.SIGTERM) == signal.SIG_DFL
+assert signal.getsignal(signal.SIGINT) is signal.default_int_handler
+"#;
+
+/// `with Pool(...)` ends with `terminate()`, which SIGTERMs the workers that have not yet
+/// ended on the sentinel the pool sent them, then waits for them.
+const POOL: &str = r#"import multiprocessing
+
+
+def square(n):
+    return n * n
+
+
+if __name__ == "__main__":
+    with multiprocessing.Pool(2) as pool:
+        print(pool.map(square, range(5)))
+"#;
+
+/// A job starts with the signals `python example.py` would: none blocked. docmatrix blocks
+/// SIGINT, SIGTERM and SIGHUP for its `sigwait` thread, and a child inherits the mask of the
+/// thread that spawns it: a job's `multiprocessing.Pool` then ended, one time in five, by
+/// waiting for good for a worker its SIGTERM could not end (a timeout at the `with` line), warm
+/// or in a fresh process, sandboxed or not. Through the CLI, which is what installs the
+/// signal thread.
+#[test]
+fn jobs_start_with_no_signal_blocked_and_their_pools_end() {
+    let dir = tempfile::tempdir().unwrap();
+    let fence = |code: &str| format!("```python\n{code}```\n\n");
+    let mut md = format!("# Signals\n\n{}", fence(SIGNAL_STATE));
+    for _ in 0..16 {
+        md.push_str(&fence(POOL));
+    }
+    let file = dir.path().join("pools.md");
+    std::fs::write(&file, md).unwrap();
+    let path = file.to_str().unwrap();
+    // Sixteen pools on four versions: 64 chances to hang, where one in five did.
+    for (isolation, sandbox) in [("warm", "auto"), ("process", "none")] {
+        let started = std::time::Instant::now();
+        let (code, doc) = validate_json(&[
+            path,
+            "--python",
+            "3.9,3.10,3.11,3.12",
+            "--isolation",
+            isolation,
+            "--sandbox",
+            sandbox,
+            "--no-cache",
+            "--timeout",
+            "5",
+        ]);
+        let examples = doc["examples"].as_array().unwrap();
+        assert_eq!(examples.len(), 17);
+        let failed: Vec<String> = examples
+            .iter()
+            .flat_map(|e| {
+                e["results"]
+                    .as_object()
+                    .unwrap()
+                    .iter()
+                    .filter(|(_, r)| r["status"] != "pass")
+                    .map(move |(v, r)| format!("line {} on {v}: {r}", e["line"]))
+            })
+            .collect();
+        assert!(
+            failed.is_empty(),
+            "{isolation}: {} of 68 failed:\n{}",
+            failed.len(),
+            failed.join("\n")
+        );
+        assert_eq!(code, 0);
+        eprintln!("{isolation}: {:?}", started.elapsed());
+    }
+}
+
 /// The first job that needs a worker launches every interpreter's lean worker, so that they
 /// boot side by side; one that no job needed is killed with the executor all the same.
 #[test]
