@@ -61,6 +61,14 @@ impl std::fmt::Display for Origin {
     }
 }
 
+/// An import statement of the examples that the warm workers did not run ahead, and why (it
+/// printed, warned, raised, started a thread, ...).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct NotPreimported {
+    pub statement: String,
+    pub why: String,
+}
+
 /// A verified interpreter.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Interpreter {
@@ -75,6 +83,13 @@ pub struct Interpreter {
     /// For `env`: the installed distributions, `name==version`.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub packages: Vec<String>,
+    /// The examples' import statements its warm workers ran before forking (children inherit
+    /// what they loaded).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub preimported: Vec<String>,
+    /// The statements its workers left for each child to run itself, and why.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub not_preimported: Vec<NotPreimported>,
 }
 
 /// The outcome of looking for one version.
@@ -407,6 +422,8 @@ fn find_one(v: PyVersion, configured: Option<&PathBuf>, env: &SearchEnv, probes:
                 version,
                 source: Origin::Config,
                 packages: Vec::new(),
+                preimported: Vec::new(),
+                not_preimported: Default::default(),
             }),
             Ok((got, ..)) => Found::No(format!(
                 "the configured interpreter {} is Python {got}, not {v}",
@@ -424,6 +441,8 @@ fn find_one(v: PyVersion, configured: Option<&PathBuf>, env: &SearchEnv, probes:
                     version,
                     source,
                     packages: Vec::new(),
+                    preimported: Vec::new(),
+                    not_preimported: Default::default(),
                 })
             }
             Ok((got, ..)) => problems.push(format!("{} is Python {got}", cand.display())),

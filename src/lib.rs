@@ -323,6 +323,20 @@ pub fn run_prepared(
     let results = run::run_all(&the_plan.jobs, executor, config.run.jobs, progress);
 
     let cells = assemble::cells(&examples, the_plan, results);
+    // What the warm workers ran ahead of the examples, per version.
+    let mut interpreters = interpreters;
+    let preimports = executor.preimports();
+    for i in interpreters.values_mut().flatten() {
+        for p in preimports.get(&i.path).into_iter().flatten() {
+            match &p.refused {
+                None => i.preimported.push(p.statement.clone()),
+                Some(why) => i.not_preimported.push(interp::NotPreimported {
+                    statement: p.statement.clone(),
+                    why: why.clone(),
+                }),
+            }
+        }
+    }
     assemble::report(
         config,
         &corpus,

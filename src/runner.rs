@@ -35,12 +35,16 @@ impl Runner {
         let python: Box<dyn Executor> = match config.run.isolation {
             Isolation::Warm => {
                 let paths: Vec<PathBuf> = interpreters.iter().map(|i| i.path.clone()).collect();
-                let preload = python::preload_for(
+                let codes = || {
                     examples
                         .iter()
                         .filter(|s| s.lang == Lang::Python)
-                        .map(|s| &*s.code),
-                );
+                        .map(|s| &*s.code)
+                };
+                // Standard-library modules by name, and the examples' own import statements of
+                // other modules, which the rich workers replay (keeping the clean ones).
+                let mut preload = python::preload_for(codes());
+                preload.extend(python::statements_for(codes()));
                 match WarmExecutor::new(&paths, &preload, process.clone()) {
                     Ok(w) => Box::new(w),
                     Err(_) => Box::new(process.clone()),

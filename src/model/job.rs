@@ -118,3 +118,11 @@ impl BlockResult {
         }
     }
 }
+
+/// What a warm worker made of one of the examples' import statements.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Preimport {
+    pub statement: String,
+    /// Why it was not kept (the children import it themselves); `None` when it was.
+    pub refused: Option<String>,
+}

@@ -6,7 +6,7 @@ mod diagnostic;
 mod job;
 
 pub use diagnostic::{findings_json, input_json, Diagnostic};
-pub use job::{BlockResult, Job, JobKind, JobResult, Member, STDOUT_KEPT};
+pub use job::{BlockResult, Job, JobKind, JobResult, Member, Preimport, STDOUT_KEPT};
 
 use std::path::PathBuf;
 

@@ -138,6 +138,13 @@ macro_rules! walk {
                     for p in & $($m)? i.packages {
                         text(p, Line);
                     }
+                    for p in & $($m)? i.preimported {
+                        text(p, Line);
+                    }
+                    for n in & $($m)? i.not_preimported {
+                        text(& $($m)? n.statement, Line);
+                        text(& $($m)? n.why, Line);
+                    }
                 }
             }
             for e in & $($m)? r.examples {
@@ -146,6 +153,9 @@ macro_rules! walk {
                 opt!(e.tab, Line);
                 opt!(e.group, Line);
                 opt!(e.requires, Line);
+                for d in & $($m)? e.deps {
+                    text(d, Line);
+                }
                 opt!(e.skip, Line);
                 for (_, o) in & $($m)? e.results {
                     opt!(o.error, Line);
@@ -430,6 +440,11 @@ mod tests {
                 version: s("3.12.1"),
                 source: crate::interp::Origin::Path,
                 packages: vec![s("dmdemo==1.0")],
+                preimported: vec![s("import dmdemo")],
+                not_preimported: vec![crate::interp::NotPreimported {
+                    statement: s("import noisy"),
+                    why: s("writes output"),
+                }],
             }),
         );
         let mut results = BTreeMap::new();

@@ -135,6 +135,13 @@ fn header(out: &mut String, r: &Report, style: Style) {
                         i.version,
                         i.source
                     );
+                    if !i.preimported.is_empty() {
+                        let _ = writeln!(out, "      pre-imported: {}", i.preimported.join("; "));
+                    }
+                    for n in &i.not_preimported {
+                        let _ =
+                            writeln!(out, "      not pre-imported: {} ({})", n.statement, n.why);
+                    }
                 }
                 None => {
                     let _ = writeln!(out, "  {v}: not found");

@@ -131,4 +131,8 @@ impl Executor for CachingExecutor {
     fn cache(&self) -> Option<&Cache> {
         Some(&self.cache)
     }
+
+    fn preimports(&self) -> BTreeMap<PathBuf, Vec<crate::model::Preimport>> {
+        self.inner.preimports()
+    }
 }

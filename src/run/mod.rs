@@ -11,7 +11,7 @@ pub(crate) mod caching;
 use rayon::prelude::*;
 
 use crate::cache::Cache;
-use crate::model::{Job, JobKind, JobResult, Status};
+use crate::model::{Job, JobKind, JobResult, Preimport, Status};
 use crate::sys::interrupt;
 
 /// Runs one job.
@@ -22,6 +22,10 @@ pub trait Executor: Sync {
     /// The result cache this executor serves from, if any: the run's static checks use it too.
     fn cache(&self) -> Option<&Cache> {
         None
+    }
+    /// By interpreter: what its warm workers made of the examples' import statements.
+    fn preimports(&self) -> std::collections::BTreeMap<std::path::PathBuf, Vec<Preimport>> {
+        Default::default()
     }
 }
 
@@ -41,6 +45,10 @@ impl Executor for Dispatch {
 
     fn sandbox(&self) -> crate::sys::sandbox::SandboxKind {
         self.python.sandbox()
+    }
+
+    fn preimports(&self) -> std::collections::BTreeMap<std::path::PathBuf, Vec<Preimport>> {
+        self.python.preimports()
     }
 }
 

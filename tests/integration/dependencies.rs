@@ -580,3 +580,115 @@ fn the_langchain_example_gets_past_its_imports_once_its_dependencies_are_declare
         assert!(packages.contains("langchain==0.0.350"), "{v}: {packages}");
     }
 }
+
+/// Warm workers replay the examples' import statements of third-party modules before they
+/// fork, keeping only those that import cleanly; every verdict is the one a fresh interpreter
+/// gives (`--isolation process`), including examples that need a fresh import.
+#[test]
+fn preimported_libraries_give_the_verdicts_of_a_fresh_interpreter() {
+    let p = project(
+        "dependencies = [\"dmdemo_parcel\", \"dmdemo_noisy\", \"dmdemo_warns\", \"dmdemo_thread\", \"dmdemo_envread\"]\n",
+    );
+    std::fs::write(
+        p.dir.path().join("docs/guide.md"),
+        r#"# Pre-imports
+
+```python
+import dmdemo_parcel
+import dmdemo_envread
+assert dmdemo_parcel.VALUE == 42
+assert dmdemo_envread.MODE == "default", dmdemo_envread.MODE
+```
+
+```python
+import dmdemo_noisy
+print(dmdemo_noisy.VALUE)
+```
+
+```python
+import dmdemo_warns
+assert dmdemo_warns.VALUE == 2
+```
+
+```python
+import threading
+import dmdemo_thread
+# The thread its import starts is there, as in a fresh interpreter.
+assert threading.active_count() == 2, threading.active_count()
+```
+
+```python
+import os
+import dmdemo_parcel
+os.environ["DMDEMO_MODE"] = "custom"
+import dmdemo_envread
+# Set before the import: the import must run here, not in the worker.
+assert dmdemo_envread.MODE == "custom", dmdemo_envread.MODE
+```
+
+```python
+import sys
+import dmdemo_parcel
+assert "dmdemo_envread" not in sys.modules
+```
+
+```python
+try:
+    import dmdemo_absent
+except ImportError:
+    absent = True
+assert absent
+```
+"#,
+    )
+    .unwrap();
+    let run = |isolation: &str| {
+        let ((_, doc), err) = p.validate_err(None, &["--no-cache", "--isolation", isolation], &[]);
+        assert!(doc["examples"].as_array().is_some(), "{err}");
+        doc
+    };
+    let warm = run("warm");
+    let fresh = run("process");
+    let cells = |doc: &serde_json::Value| -> Vec<String> {
+        doc["examples"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .flat_map(|e| {
+                e["results"]
+                    .as_object()
+                    .unwrap()
+                    .iter()
+                    .map(|(v, o)| format!("{}:{v} {} {}", e["line"], o["status"], o["error"]))
+                    .collect::<Vec<_>>()
+            })
+            .collect()
+    };
+    assert_eq!(cells(&warm), cells(&fresh));
+    assert!(
+        cells(&warm).iter().all(|c| c.contains(" \"pass\" ")),
+        "{:#?}",
+        cells(&warm)
+    );
+    // What the workers ran ahead, and what they left to each example, per version.
+    for v in ["3.9", "3.10", "3.11", "3.12"] {
+        let i = &warm["interpreters"][v];
+        let pre = i["preimported"].to_string();
+        assert!(
+            pre.contains("import dmdemo_parcel") && pre.contains("import dmdemo_envread"),
+            "{v}: {i:#}"
+        );
+        let not = i["not_preimported"].to_string();
+        for (stmt, why) in [
+            ("import dmdemo_noisy", "writes output"),
+            ("import dmdemo_warns", "warns (DeprecationWarning)"),
+            ("import dmdemo_thread", "starts a thread"),
+        ] {
+            assert!(
+                not.contains(&format!("{{\"statement\":\"{stmt}\",\"why\":\"{why}\"}}")),
+                "{v}: {not}"
+            );
+        }
+        assert!(fresh["interpreters"][v].get("preimported").is_none());
+    }
+}

@@ -7,9 +7,12 @@
 #       block), reporting to JOB_DIR/events.jsonl. Just before the job's timeout (DUMP_AT, a
 #       Unix time; 0 for never) faulthandler writes every thread's stack to JOB_DIR/stack.txt,
 #       so that a timeout can name the line the program was stuck on.
-#   python -I -c <this> serve PRELOAD MODE
+#   python -I -c <this> serve PRELOAD MODE [STATEMENTS]
 #       a warm worker: imports the comma-separated standard-library modules of PRELOAD (those
-#       that import silently), says `ready`, then forks one child per request read on stdin,
+#       that import silently), replays the import statements of the file STATEMENTS that import
+#       cleanly (each tried first in a forked probe child: no exception, warning or output, no
+#       file, thread, process, path, hook, environment, filter or signal change), writing what
+#       became of each to preimported.txt beside it, says `ready`, then forks one child per request read on stdin,
 #       one job at a time, in the job folder whose work/ and tmp/ are its HOME and TMPDIR.
 #       After each job it kills what the job left (its process group; with MODE `isolated`,
 #       alone in a sandbox's PID namespace, every other process there) and empties work/,
@@ -363,7 +366,154 @@ def _kill_others(select):
     return False
 
 
-def _serve(preload, mode):
+# What a module may change when it is imported, and the words that say it did.
+_STATE_WORDS = (
+    "opens a file or socket",
+    "starts a thread",
+    "starts a process",
+    "changes sys.path",
+    "changes sys.meta_path",
+    "changes sys.path_hooks",
+    "sets sys.excepthook",
+    "sets sys.displayhook",
+    "changes os.environ",
+    "changes the working folder",
+    "changes the warning filters",
+    "sets a signal handler",
+)
+
+
+def _handler(signal, n):
+    try:
+        return signal.getsignal(n)
+    except (ValueError, OSError):
+        return None
+
+
+def _state(signal, warnings):
+    """What an import must leave as it found it, for _check."""
+    tasks = os.listdir("/proc/self/task")
+    kids = ""
+    for t in tasks:
+        try:
+            with open("/proc/self/task/%s/children" % t) as f:
+                kids += f.read()
+        except OSError:
+            pass
+    return (
+        sorted(os.listdir("/proc/self/fd")),
+        len(tasks),
+        kids.strip(),
+        list(sys.path),
+        list(sys.meta_path),
+        list(sys.path_hooks),
+        sys.excepthook,
+        sys.displayhook,
+        dict(os.environ),
+        os.getcwd(),
+        list(warnings.filters),
+        [_handler(signal, n) for n in range(1, signal.NSIG)],
+    )
+
+
+def _check(stmt, out, signal, warnings):
+    """Runs the import statement `stmt` (in a probe child, whose output goes to the file `out`):
+    "" when it imports cleanly (no exception, warning or output, and nothing of _STATE_WORDS
+    changed), else why not."""
+    signal.alarm(60)  # an import that hangs is not clean
+    size = os.fstat(out).st_size
+    before = _state(signal, warnings)
+    try:
+        with warnings.catch_warnings(record=True) as seen:
+            warnings.simplefilter("always")
+            exec(compile(stmt, "<preload>", "exec"), {"__name__": "__preload__"})
+        sys.stdout.flush()
+        sys.stderr.flush()
+    except BaseException as e:
+        return "raises %s" % type(e).__name__
+    if seen:
+        return "warns (%s)" % seen[0].category.__name__
+    if os.fstat(out).st_size != size:
+        return "writes output"
+    after = _state(signal, warnings)
+    for word, a, b in zip(_STATE_WORDS, before, after):
+        if a != b:
+            return word
+    return ""
+
+
+def _probe(statements, folder):
+    """Tries `statements` in order in a forked child, so that nothing of a failed attempt stays
+    in the worker, up to the first that does not import cleanly: "" for each clean one, then
+    why the first other one is not (fewer answers than statements: the child died there)."""
+    r, w = os.pipe()
+    pid = os.fork()
+    if pid == 0:
+        os.close(r)
+        import signal, warnings
+
+        out = os.open(folder + "/probe.out", os.O_RDWR | os.O_CREAT | os.O_TRUNC, 0o600)
+        os.dup2(out, 1)
+        os.dup2(out, 2)
+        for stmt in statements:
+            try:
+                why = _check(stmt, out, signal, warnings)
+            except BaseException as e:
+                why = "cannot be checked (%s)" % type(e).__name__
+            os.write(w, ("%s\n" % (why or "ok")).encode("utf-8", "backslashreplace"))
+            if why:
+                break
+        os._exit(0)
+    os.close(w)
+    answers = _read_all(r).decode("utf-8", "replace").splitlines()
+    os.close(r)
+    os.waitpid(pid, 0)
+    return ["" if a == "ok" else a for a in answers]
+
+
+def _replay(path):
+    """Replays the import statements of the file `path` (one a line) that import cleanly, so
+    that forked children inherit what they load; writes what became of each to
+    preimported.txt beside it. The statements are tried in a probe child first, in order,
+    and a new probe child takes over after one that is not clean: a later statement is judged
+    in the state the worker will be in."""
+    folder = os.path.dirname(path)
+    with open(path, encoding="utf-8") as f:
+        statements = [line.rstrip("\n") for line in f if line.strip()]
+    report = []
+    # Whatever an import might still print must not reach docmatrix through stdout.
+    saved = os.dup(1)
+    null = os.open(os.devnull, os.O_WRONLY)
+    os.dup2(null, 1)
+    i = 0
+    while i < len(statements):
+        answers = _probe(statements[i:], folder)
+        if not answers:
+            answers = ["ended while importing"]
+        for stmt, why in zip(statements[i:], answers):
+            if not why:
+                before = set(sys.modules)
+                try:
+                    exec(compile(stmt, "<preload>", "exec"), {"__name__": "__preload__"})
+                except BaseException as e:
+                    for m in set(sys.modules) - before:
+                        del sys.modules[m]
+                    why = "raises %s" % type(e).__name__
+            report.append("no\t%s\t%s" % (stmt, why) if why else "ok\t%s" % stmt)
+        i += len(answers)
+    sys.stdout.flush()
+    os.dup2(saved, 1)
+    os.close(saved)
+    os.close(null)
+    try:
+        os.unlink(folder + "/probe.out")
+    except OSError:
+        pass
+    with open(folder + "/preimported.txt", "w", encoding="utf-8") as f:
+        f.write("".join(line + "\n" for line in report))
+
+
+def _serve(preload, mode, statements=None):
     import select
 
     if preload:
@@ -382,6 +532,8 @@ def _serve(preload, mode):
                 # Not silent on this version: leave it for the snippet to import.
                 for m in set(sys.modules) - before:
                     del sys.modules[m]
+    if statements:
+        _replay(statements)
     import gc
     import faulthandler  # built in; every child registers its stack dump with it
 
@@ -471,7 +623,7 @@ def _serve(preload, mode):
 
 
 if sys.argv[1] == "serve":
-    _serve(sys.argv[2], sys.argv[3])
+    _serve(sys.argv[2], sys.argv[3], sys.argv[4] if len(sys.argv) > 4 else None)
 else:
     _code = _run(sys.argv[2], float(sys.argv[3]), sys.argv[4:])
     del _run, _q, _child, _serve

@@ -26,6 +26,10 @@ pub(crate) fn block_file(i: usize) -> String {
 /// The files the driver writes in a job's directory: its events, and its stack dump.
 pub(crate) const EVENTS_FILE: &str = "events.jsonl";
 pub(crate) const STACK_FILE: &str = "stack.txt";
+/// The import statements a warm worker replays, in its folder.
+pub(crate) const STATEMENTS_FILE: &str = "preload.py";
+/// What the worker made of them: `ok\tSTATEMENT` or `no\tSTATEMENT\tWHY`, a line each.
+pub(crate) const PREIMPORTED_FILE: &str = "preimported.txt";
 
 /// When the driver dumps its stacks, as a Unix time: late enough to show where the program
 /// was stuck, early enough to be written before the kill at the timeout, counted from now
@@ -65,15 +69,25 @@ pub fn raises(job: &Job) -> Vec<String> {
 /// The interpreter's arguments to start a warm worker that preloads `preload`.
 /// The worker's command line: `isolated` when it runs alone in a sandbox's PID namespace,
 /// where it may kill every other process of that namespace after each job.
-pub(crate) fn serve_args(preload: &[String], isolated: bool) -> Vec<OsString> {
-    vec![
+/// With `statements`, a file of import statements (one a line) the worker replays after its
+/// preloads, keeping those that import cleanly (see [`statements_for`]).
+pub(crate) fn serve_args(
+    preload: &[String],
+    isolated: bool,
+    statements: Option<&Path>,
+) -> Vec<OsString> {
+    let mut args: Vec<OsString> = vec![
         "-I".into(),
         "-c".into(),
         DRIVER.into(),
         "serve".into(),
         preload.join(",").into(),
         if isolated { "isolated" } else { "shared" }.into(),
-    ]
+    ];
+    if let Some(p) = statements {
+        args.push(p.into());
+    }
+    args
 }
 
 /// Where a block's line was reported: the block file and the 1-based line.
@@ -451,15 +465,144 @@ const SLOW_TO_FORK: &[&str] = &[
     "zoneinfo",
 ];
 
-/// Splits a run's preloads into the lean worker's (everything but [`SLOW_TO_FORK`]) and the
-/// rich worker's (everything).
+/// Splits a run's preloads into the lean worker's (everything but [`SLOW_TO_FORK`] and the
+/// import statements) and the rich worker's (everything).
 pub(crate) fn preload_tiers(preload: &[String]) -> (Vec<String>, Vec<String>) {
     let lean = preload
         .iter()
-        .filter(|m| !SLOW_TO_FORK.contains(&m.as_str()))
+        .filter(|m| !SLOW_TO_FORK.contains(&m.as_str()) && !is_statement(m))
         .cloned()
         .collect();
     (lean, preload.to_vec())
+}
+
+/// The import statements at the head of `code`: the top-level `import` and `from … import`
+/// statements before its first other statement (comments, blank lines, a docstring and
+/// `from __future__` imports may come before or between them), one a line (a parenthesised
+/// list joined), and the top-level import statements that come later.
+fn head_imports(code: &str) -> (Vec<String>, Vec<String>) {
+    let mut head = Vec::new();
+    let mut in_head = true;
+    let mut late = Vec::new();
+    let mut docstring_allowed = true;
+    let mut lines = code.lines();
+    while let Some(line) = lines.next() {
+        let t = line.trim_end();
+        if t.trim_start().is_empty() || t.trim_start().starts_with('#') {
+            continue;
+        }
+        if line.starts_with([' ', '\t']) {
+            // Inside a block: not a top-level statement (and the head has ended).
+            in_head = false;
+            continue;
+        }
+        if !(t.starts_with("import ") || t.starts_with("from ")) {
+            let quote = ["\"\"\"", "'''"].into_iter().find(|q| t.starts_with(q));
+            if let (true, Some(q)) = (docstring_allowed, quote) {
+                docstring_allowed = false;
+                if !t[3..].contains(q) {
+                    for more in lines.by_ref() {
+                        if more.contains(q) {
+                            break;
+                        }
+                    }
+                }
+                continue;
+            }
+            docstring_allowed = false;
+            in_head = false;
+            continue;
+        }
+        docstring_allowed = false;
+        let mut stmt = t.to_string();
+        if t.contains('(') && !t.contains(')') {
+            for more in lines.by_ref() {
+                stmt.push(' ');
+                stmt.push_str(more.trim());
+                if more.contains(')') {
+                    break;
+                }
+            }
+        }
+        if stmt.starts_with("from __future__") {
+            continue;
+        }
+        if stmt.ends_with('\\') || stmt.contains(';') {
+            // Continued lines and several statements on a line: not replayed.
+            in_head = false;
+        }
+        if in_head {
+            head.push(stmt);
+        } else {
+            late.push(stmt);
+        }
+    }
+    (head, late)
+}
+
+/// The top-level module a statement imports (`a` of `import a.b as c`, `from a.b import c`);
+/// `None` for a relative import.
+fn statement_module(stmt: &str) -> Option<&str> {
+    let rest = stmt
+        .strip_prefix("import ")
+        .or_else(|| stmt.strip_prefix("from "))?;
+    let first = rest.split([' ', ',', '.']).next()?;
+    (!first.is_empty()).then_some(first)
+}
+
+/// The import statements a warm worker may replay for `codes` (every example of the run): the
+/// head imports ([`head_imports`]) of modules other than the standard-library ones docmatrix
+/// preloads by name ([`PRELOADABLE`]), sorted, without repeats. The worker keeps only those that
+/// import cleanly on its version.
+pub fn statements_for<'a>(codes: impl IntoIterator<Item = &'a str>) -> Vec<String> {
+    let mut found = std::collections::BTreeSet::new();
+    for code in codes {
+        for stmt in head_imports(code).0 {
+            if statement_module(&stmt).is_some_and(|m| !PRELOADABLE.contains(&m)) {
+                found.insert(stmt);
+            }
+        }
+    }
+    found.into_iter().collect()
+}
+
+/// What a job's blocks say about third-party modules a warm worker pre-imported.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Preimports {
+    /// They import some at their head: a worker that pre-imported them saves the time.
+    Wanted,
+    /// They import none: either worker does.
+    Indifferent,
+    /// They must not run where modules were pre-imported: they import a third-party module
+    /// after other code (an example that sets an environment variable or patches something
+    /// before the import must see it run), or look into `sys.modules` or `importlib`.
+    Refused,
+}
+
+/// [`Preimports`] for a job's blocks.
+pub fn preimports<'a>(codes: impl IntoIterator<Item = &'a str>) -> Preimports {
+    let third_party = |s: &String| statement_module(s).is_some_and(|m| !PRELOADABLE.contains(&m));
+    let mut wanted = false;
+    for code in codes {
+        if code.contains("sys.modules") || code.contains("importlib") {
+            return Preimports::Refused;
+        }
+        let (head, late) = head_imports(code);
+        if late.iter().any(third_party) {
+            return Preimports::Refused;
+        }
+        wanted |= head.iter().any(third_party);
+    }
+    if wanted {
+        Preimports::Wanted
+    } else {
+        Preimports::Indifferent
+    }
+}
+
+/// Whether a preload is an import statement (replayed) rather than a module name.
+pub(crate) fn is_statement(preload: &str) -> bool {
+    preload.contains(' ')
 }
 
 /// The preloadable modules that `codes` import (`import a.b`, `from a import b`), sorted.
@@ -501,6 +644,51 @@ pub fn preload_for<'a>(codes: impl IntoIterator<Item = &'a str>) -> Vec<String> 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn head_imports_are_the_imports_before_other_code() {
+        let code = "\"\"\"Doc.\"\"\"\nfrom __future__ import annotations\n# note\nimport json\nfrom pydantic import (\n    BaseModel,\n    Field,\n)\nimport rich.console as rc\n\nx = 1\nimport attrs\nif x:\n    import yaml\n";
+        let (head, late) = head_imports(code);
+        assert_eq!(
+            head,
+            [
+                "import json",
+                "from pydantic import ( BaseModel, Field, )",
+                "import rich.console as rc"
+            ]
+        );
+        assert_eq!(late, ["import attrs"]);
+        assert_eq!(
+            statements_for([code]),
+            [
+                "from pydantic import ( BaseModel, Field, )",
+                "import rich.console as rc"
+            ]
+        );
+        assert_eq!(statement_module("from .local import x"), None);
+    }
+
+    #[test]
+    fn jobs_that_need_a_fresh_import_refuse_preimports() {
+        assert_eq!(preimports(["import httpx\nhttpx.get"]), Preimports::Wanted);
+        assert_eq!(
+            preimports(["import json\nprint(1)"]),
+            Preimports::Indifferent
+        );
+        assert_eq!(
+            preimports(["import os\nos.environ['A'] = '1'\nimport httpx\n"]),
+            Preimports::Refused
+        );
+        assert_eq!(
+            preimports(["import httpx\nimport sys\nprint(sys.modules)"]),
+            Preimports::Refused
+        );
+        // One block of a group that needs a fresh import: the whole job does.
+        assert_eq!(
+            preimports(["import httpx\n", "x = 1\nimport rich\n"]),
+            Preimports::Refused
+        );
+    }
 
     #[test]
     fn preloads_only_known_stdlib_imports() {

@@ -27,7 +27,7 @@ use std::time::{Duration, Instant};
 use super::process::{read_result, ProcessExecutor};
 use crate::lang::python;
 use crate::model::Job;
-use crate::model::JobResult;
+use crate::model::{JobResult, Preimport};
 use crate::run::Executor;
 use crate::sys::interrupt;
 use crate::sys::process::{self, Ender, Exit, Limits};
@@ -35,6 +35,9 @@ use crate::sys::sandbox::{Sandbox, View};
 
 /// How long a worker may take to import its preloads and say `ready`.
 const START_TIMEOUT: Duration = Duration::from_secs(20);
+/// The same for a worker that replays the examples' import statements: it imports the
+/// libraries the docs document, twice (in a probe child, then for itself).
+const REPLAY_START_TIMEOUT: Duration = Duration::from_secs(180);
 
 struct Worker {
     child: Mutex<Child>,
@@ -113,6 +116,8 @@ pub struct WarmExecutor {
     /// scheduler's threads.
     launcher: Mutex<Option<mpsc::Sender<Launch>>>,
     launcher_thread: Option<std::thread::JoinHandle<()>>,
+    /// By interpreter: what its first worker that replayed import statements made of them.
+    preimports: Mutex<BTreeMap<PathBuf, Vec<Preimport>>>,
 }
 
 /// The workers of one interpreter and tier.
@@ -189,7 +194,16 @@ fn spawn_worker(
     limits: &Limits,
 ) -> io::Result<Child> {
     let isolated = matches!(sandbox, Sandbox::Bwrap { .. });
-    let args = python::serve_args(preload, isolated);
+    let (statements, names): (Vec<String>, Vec<String>) = preload
+        .iter()
+        .cloned()
+        .partition(|p| python::is_statement(p));
+    // The import statements to replay go in a file of the worker's folder.
+    let file = dir.join(python::STATEMENTS_FILE);
+    if !statements.is_empty() {
+        std::fs::write(&file, statements.join("\n") + "\n")?;
+    }
+    let args = python::serve_args(&names, isolated, (!statements.is_empty()).then_some(&*file));
     let (work, tmp) = (dir.join("work"), dir.join("tmp"));
     let view = View {
         job_dir: dir.to_path_buf(),
@@ -213,7 +227,12 @@ fn spawn_worker(
 /// Waits for a spawned worker to say `ready`: the worker, or why it did not start.
 fn await_ready(mut child: Child, interpreter: &Path, dir: PathBuf) -> io::Result<Worker> {
     let stdout = child.stdout.take();
-    let ready = stdout.map(|s| read_ready(File::from(OwnedFd::from(s))));
+    let timeout = if dir.join(python::STATEMENTS_FILE).is_file() {
+        REPLAY_START_TIMEOUT
+    } else {
+        START_TIMEOUT
+    };
+    let ready = stdout.map(|s| read_ready(File::from(OwnedFd::from(s)), timeout));
     if !matches!(ready, Some(Ok(true))) {
         process::kill_group(child.id());
         let _ = child.wait();
@@ -235,8 +254,8 @@ fn await_ready(mut child: Child, interpreter: &Path, dir: PathBuf) -> io::Result
 }
 
 /// Waits for the worker's `ready` line.
-fn read_ready(mut out: File) -> io::Result<bool> {
-    let deadline = Instant::now() + START_TIMEOUT;
+fn read_ready(mut out: File, timeout: Duration) -> io::Result<bool> {
+    let deadline = Instant::now() + timeout;
     let mut got = Vec::new();
     let mut buf = [0u8; 256];
     while !got.contains(&b'\n') {
@@ -442,7 +461,27 @@ impl WarmExecutor {
             share,
             launcher: Mutex::new(Some(tx)),
             launcher_thread: Some(launcher_thread),
+            preimports: Mutex::new(BTreeMap::new()),
         })
+    }
+
+    /// Keeps what the worker in `dir` made of the import statements, if it replayed any and
+    /// it is the first of `interpreter` to have.
+    fn note_preimports(&self, interpreter: &Path, dir: &Path) {
+        let Ok(text) = std::fs::read_to_string(dir.join(python::PREIMPORTED_FILE)) else {
+            return;
+        };
+        let mut seen = self.preimports.lock().unwrap_or_else(|e| e.into_inner());
+        seen.entry(interpreter.to_path_buf()).or_insert_with(|| {
+            text.lines()
+                .filter_map(|l| {
+                    let mut f = l.splitn(3, '\t');
+                    let (kind, statement) = (f.next()?, f.next()?.to_string());
+                    let refused = (kind != "ok").then(|| f.next().unwrap_or("").to_string());
+                    Some(Preimport { statement, refused })
+                })
+                .collect()
+        });
     }
 
     /// How many workers were started and are still running (idle: between runs, all are).
@@ -514,8 +553,11 @@ impl WarmExecutor {
                 .ok()
                 .and_then(Result::ok)
                 .and_then(|child| await_ready(child, interpreter, dir.clone()).ok());
-            if w.is_none() {
-                let _ = std::fs::remove_dir_all(&dir);
+            match &w {
+                None => {
+                    let _ = std::fs::remove_dir_all(&dir);
+                }
+                Some(w) => self.note_preimports(interpreter, &w.dir),
             }
             w
         });
@@ -623,12 +665,17 @@ impl Executor for WarmExecutor {
             .iter()
             .filter(|m| !self.lean.contains(m))
             .collect();
-        let needs_rich = !rich_only.is_empty()
-            && job.members.iter().any(|m| {
-                python::preload_for([&*m.code])
-                    .iter()
-                    .any(|x| rich_only.contains(&x))
-            });
+        let codes = job.members.iter().map(|m| &*m.code);
+        let needs_rich = match python::preimports(codes.clone()) {
+            python::Preimports::Wanted => !rich_only.is_empty(),
+            python::Preimports::Refused => false,
+            python::Preimports::Indifferent => {
+                !rich_only.is_empty()
+                    && python::preload_for(codes)
+                        .iter()
+                        .any(|x| rich_only.contains(&x))
+            }
+        };
         let tier = if needs_rich { Tier::Rich } else { Tier::Lean };
         let acquired = self
             .acquire(&job.interpreter, tier)
@@ -649,6 +696,13 @@ impl Executor for WarmExecutor {
 
     fn sandbox(&self) -> crate::sys::sandbox::SandboxKind {
         self.fallback.sandbox.kind()
+    }
+
+    fn preimports(&self) -> BTreeMap<PathBuf, Vec<Preimport>> {
+        self.preimports
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .clone()
     }
 }
 
