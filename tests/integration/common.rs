@@ -112,6 +112,23 @@ pub fn statuses(e: &Value) -> String {
         .join(" ")
 }
 
+/// Every cell of a JSON report: (the example's line, the version, the result), in order.
+pub fn cells(doc: &Value) -> Vec<(u64, &str, &Value)> {
+    doc["examples"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .flat_map(|e| {
+            let line = e["line"].as_u64().unwrap_or(0);
+            e["results"]
+                .as_object()
+                .into_iter()
+                .flatten()
+                .map(move |(v, r)| (line, v.as_str(), r))
+        })
+        .collect()
+}
+
 /// The 1-based line of the first line of `file` containing `needle`.
 pub fn line_of(file: &Path, needle: &str) -> u64 {
     let text = std::fs::read_to_string(file).expect("fixture readable");

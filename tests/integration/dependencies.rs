@@ -649,26 +649,17 @@ assert absent
     };
     let warm = run("warm");
     let fresh = run("process");
-    let cells = |doc: &serde_json::Value| -> Vec<String> {
-        doc["examples"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .flat_map(|e| {
-                e["results"]
-                    .as_object()
-                    .unwrap()
-                    .iter()
-                    .map(|(v, o)| format!("{}:{v} {} {}", e["line"], o["status"], o["error"]))
-                    .collect::<Vec<_>>()
-            })
+    let shown = |doc: &serde_json::Value| -> Vec<String> {
+        cells(doc)
+            .into_iter()
+            .map(|(line, v, o)| format!("{line}:{v} {} {}", o["status"], o["error"]))
             .collect()
     };
-    assert_eq!(cells(&warm), cells(&fresh));
+    assert_eq!(shown(&warm), shown(&fresh));
     assert!(
-        cells(&warm).iter().all(|c| c.contains(" \"pass\" ")),
+        shown(&warm).iter().all(|c| c.contains(" \"pass\" ")),
         "{:#?}",
-        cells(&warm)
+        shown(&warm)
     );
     // What the workers ran ahead, and what they left to each example, per version.
     for v in ["3.9", "3.10", "3.11", "3.12"] {

@@ -244,16 +244,10 @@ fn jobs_start_with_no_signal_blocked_and_their_pools_end() {
         ]);
         let examples = doc["examples"].as_array().unwrap();
         assert_eq!(examples.len(), 17);
-        let failed: Vec<String> = examples
-            .iter()
-            .flat_map(|e| {
-                e["results"]
-                    .as_object()
-                    .unwrap()
-                    .iter()
-                    .filter(|(_, r)| r["status"] != "pass")
-                    .map(move |(v, r)| format!("line {} on {v}: {r}", e["line"]))
-            })
+        let failed: Vec<String> = cells(&doc)
+            .into_iter()
+            .filter(|(_, _, r)| r["status"] != "pass")
+            .map(|(line, v, r)| format!("line {line} on {v}: {r}"))
             .collect();
         assert!(
             failed.is_empty(),
