@@ -63,7 +63,7 @@ impl std::fmt::Display for Origin {
 
 /// An import statement of the examples that the warm workers did not run ahead, and why (it
 /// printed, warned, raised, started a thread, ...).
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
 pub struct NotPreimported {
     pub statement: String,
     pub why: String,

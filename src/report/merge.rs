@@ -134,11 +134,28 @@ pub fn merge(inputs: Vec<(String, Report)>) -> Result<Report, String> {
         .examples
         .sort_by(|a, b| (&a.file, a.line).cmp(&(&b.file, b.line)));
 
-    // Interpreters: the first run that found one, per version.
+    // Interpreters: the first run that found one, per version, with what every run of that
+    // interpreter imported ahead of its examples (each shard imports only its own examples'
+    // statements), sorted as a whole run sorts them.
     for v in &merged.versions {
-        let found = all
+        let mut found = all
             .iter()
             .find_map(|(_, r)| r.interpreters.get(v).cloned().flatten());
+        if let Some(i) = &mut found {
+            let same: Vec<_> = all
+                .iter()
+                .filter_map(|(_, r)| r.interpreters.get(v).cloned().flatten())
+                .filter(|o| o.path == i.path)
+                .collect();
+            let preimported: BTreeSet<_> =
+                same.iter().flat_map(|o| o.preimported.clone()).collect();
+            let refused: BTreeSet<_> = same
+                .iter()
+                .flat_map(|o| o.not_preimported.clone())
+                .collect();
+            i.preimported = preimported.into_iter().collect();
+            i.not_preimported = refused.into_iter().collect();
+        }
         merged.interpreters.insert(*v, found);
     }
     // Sandboxed only if every run that ran something was.

@@ -344,6 +344,18 @@ fn first_line(s: &str) -> &str {
     s.lines().next().unwrap_or("").trim_end()
 }
 
+/// The standard library's top-level module names on every supported version, one a line
+/// after `#` comments.
+const STDLIB: &str = include_str!("stdlib.txt");
+
+/// Whether `module` (a top-level name) is outside the standard library: a library an example
+/// installs, or a module of the docs' own. Only those are worth importing ahead of time; the
+/// standard library's are cheap, or warn (`distutils`), and the ones that are safe are
+/// [`PRELOADABLE`].
+fn is_third_party(module: &str) -> bool {
+    !STDLIB.lines().any(|l| !l.starts_with('#') && l == module)
+}
+
 /// Standard-library modules a warm worker may import ahead of time: on every supported
 /// version they import without output, warnings, threads or other side effects. A worker
 /// imports only those that the examples of the run import, and drops any that warn.
@@ -540,25 +552,36 @@ fn head_imports(code: &str) -> (Vec<String>, Vec<String>) {
     (head, late)
 }
 
-/// The top-level module a statement imports (`a` of `import a.b as c`, `from a.b import c`);
-/// `None` for a relative import.
-fn statement_module(stmt: &str) -> Option<&str> {
-    let rest = stmt
-        .strip_prefix("import ")
-        .or_else(|| stmt.strip_prefix("from "))?;
-    let first = rest.split([' ', ',', '.']).next()?;
-    (!first.is_empty()).then_some(first)
+/// The top-level modules a statement imports (`a` of `import a.b as c` and of `from a.b import
+/// c`, `a` and `d` of `import a, d`); none for a relative import.
+fn statement_modules(stmt: &str) -> Vec<&str> {
+    fn top(name: &str) -> &str {
+        name.split(['.', ' ']).next().unwrap_or("")
+    }
+    let names: Vec<&str> = if let Some(rest) = stmt.strip_prefix("import ") {
+        rest.split(',').map(|n| top(n.trim())).collect()
+    } else if let Some(rest) = stmt.strip_prefix("from ") {
+        vec![top(rest.trim_start())]
+    } else {
+        Vec::new()
+    };
+    names.into_iter().filter(|n| !n.is_empty()).collect()
+}
+
+/// Whether a statement imports a module outside the standard library ([`is_third_party`]).
+fn imports_third_party(stmt: &str) -> bool {
+    statement_modules(stmt).into_iter().any(is_third_party)
 }
 
 /// The import statements a warm worker may replay for `codes` (every example of the run): the
-/// head imports ([`head_imports`]) of modules other than the standard-library ones docmatrix
-/// preloads by name ([`PRELOADABLE`]), sorted, without repeats. The worker keeps only those that
+/// head imports ([`head_imports`]) of modules outside the standard library, sorted, without
+/// repeats. The worker keeps only those that
 /// import cleanly on its version.
 pub fn statements_for<'a>(codes: impl IntoIterator<Item = &'a str>) -> Vec<String> {
     let mut found = std::collections::BTreeSet::new();
     for code in codes {
         for stmt in head_imports(code).0 {
-            if statement_module(&stmt).is_some_and(|m| !PRELOADABLE.contains(&m)) {
+            if imports_third_party(&stmt) {
                 found.insert(stmt);
             }
         }
@@ -581,7 +604,7 @@ pub enum Preimports {
 
 /// [`Preimports`] for a job's blocks.
 pub fn preimports<'a>(codes: impl IntoIterator<Item = &'a str>) -> Preimports {
-    let third_party = |s: &String| statement_module(s).is_some_and(|m| !PRELOADABLE.contains(&m));
+    let third_party = |s: &String| imports_third_party(s);
     let mut wanted = false;
     for code in codes {
         if code.contains("sys.modules") || code.contains("importlib") {
@@ -665,7 +688,16 @@ mod tests {
                 "import rich.console as rc"
             ]
         );
-        assert_eq!(statement_module("from .local import x"), None);
+        assert!(statement_modules("from .local import x").is_empty());
+        assert_eq!(
+            statement_modules("import os.path as p, attrs"),
+            ["os", "attrs"]
+        );
+        // The standard library is cheap to import or warns (`distutils`): never replayed.
+        assert_eq!(
+            statements_for(["import os\nimport distutils\nimport tomllib\nimport attr, json"]),
+            ["import attr, json"]
+        );
     }
 
     #[test]
