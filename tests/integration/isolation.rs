@@ -385,3 +385,66 @@ fn the_worker_fills_the_allocators_free_blocks_before_forking() {
         }
     }
 }
+
+/// Runs the driver's `_replay` on a statements file in an interpreter with the driver's
+/// functions, counting its probe children: prints the number of probes, then preimported.txt.
+const REPLAY_PROBE: &str = r#"
+import os, sys
+exec(compile(sys.argv[1].split("\nif sys.argv[1] ==")[0], "driver", "exec"))
+sys.path.insert(0, sys.argv[2])
+probes = []
+_real_probe = _probe
+def _probe(statements, folder):
+    probes.append(statements[0])
+    return _real_probe(statements, folder)
+_replay(sys.argv[2] + "/preload.py")
+sys.stderr.write("%d\n" % len(probes))
+with open(sys.argv[2] + "/preimported.txt") as f:
+    sys.stderr.write(f.read())
+"#;
+
+/// A module whose bare import is not clean is refused for every statement of it after one
+/// probe; a list an earlier worker checked is replayed without a probe.
+#[test]
+fn replays_judge_a_module_once_and_trust_a_checked_list() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    std::fs::create_dir(d.join("chatty")).unwrap();
+    std::fs::write(d.join("chatty/__init__.py"), "print('hello')\nA = B = 1\n").unwrap();
+    std::fs::write(d.join("quiet.py"), "C = 3\n").unwrap();
+    std::fs::write(d.join("chatty/sub.py"), "D = 4\n").unwrap();
+    let replay = |statements: &str| {
+        std::fs::write(d.join("preload.py"), statements).unwrap();
+        let python = "/root/.pyenv/versions/3.12.1/bin/python3.12";
+        let out = std::process::Command::new(python)
+            .args(["-I", "-c", REPLAY_PROBE, python::DRIVER])
+            .arg(d)
+            .output()
+            .unwrap();
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        // Nothing an import printed reaches stdout, where the worker talks to docmatrix.
+        assert_eq!(String::from_utf8_lossy(&out.stdout), "");
+        String::from_utf8_lossy(&out.stderr).into_owned()
+    };
+    let judged =
+        replay("from chatty import A\nfrom chatty.sub import D\nimport chatty\nimport quiet\n");
+    assert_eq!(
+        judged,
+        "2\n\
+         no\tfrom chatty import A\twrites output\n\
+         no\tfrom chatty.sub import D\twrites output\n\
+         no\timport chatty\twrites output\n\
+         ok\timport quiet\n"
+    );
+    // Checked by an earlier worker: run as they are, no probe (even the chatty one, whose
+    // output goes nowhere), and a failure is still reported.
+    let trusted = replay("# checked\nimport quiet\nimport chatty\nimport missing_one\n");
+    assert_eq!(
+        trusted,
+        "0\nok\timport quiet\nok\timport chatty\nno\timport missing_one\traises ModuleNotFoundError\n"
+    );
+}

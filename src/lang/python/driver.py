@@ -471,36 +471,76 @@ def _probe(statements, folder):
     return ["" if a == "ok" else a for a in answers]
 
 
+def _top(stmt):
+    """The top-level module an import statement imports first (`a` of `from a.b import c`)."""
+    return stmt.split()[1].split(".")[0].rstrip(",")
+
+
 def _replay(path):
     """Replays the import statements of the file `path` (one a line) that import cleanly, so
     that forked children inherit what they load; writes what became of each to
-    preimported.txt beside it. The statements are tried in a probe child first, in order,
-    and a new probe child takes over after one that is not clean: a later statement is judged
-    in the state the worker will be in."""
+    preimported.txt beside it.
+
+    The statements are tried in a probe child first, in order, and a new probe child takes
+    over after one that is not clean: a later statement is judged in the state the worker will
+    be in. Each run of statements of one top-level module is preceded by a bare `import M`
+    (not reported unless it is refused): every statement of M runs it first, so when it is not
+    clean none of them is, for the same reason, and one probe tells it for them all.
+
+    A file whose first line is `# checked` holds statements an earlier worker of this
+    interpreter found clean, in the same order: they are run without probes."""
     folder = os.path.dirname(path)
     with open(path, encoding="utf-8") as f:
-        statements = [line.rstrip("\n") for line in f if line.strip()]
+        lines = [line.rstrip("\n") for line in f if line.strip()]
+    checked = bool(lines) and lines[0] == "# checked"
+    statements = lines[1:] if checked else lines
     report = []
     # Whatever an import might still print must not reach docmatrix through stdout.
     saved = os.dup(1)
     null = os.open(os.devnull, os.O_WRONLY)
     os.dup2(null, 1)
-    i = 0
-    while i < len(statements):
-        answers = _probe(statements[i:], folder)
-        if not answers:
-            answers = ["ended while importing"]
-        for stmt, why in zip(statements[i:], answers):
-            if not why:
-                before = set(sys.modules)
-                try:
-                    exec(compile(stmt, "<preload>", "exec"), {"__name__": "__preload__"})
-                except BaseException as e:
-                    for m in set(sys.modules) - before:
-                        del sys.modules[m]
-                    why = "raises %s" % type(e).__name__
+
+    def run(stmt):
+        before = set(sys.modules)
+        try:
+            exec(compile(stmt, "<preload>", "exec"), {"__name__": "__preload__"})
+        except BaseException as e:
+            for m in set(sys.modules) - before:
+                del sys.modules[m]
+            return "raises %s" % type(e).__name__
+        return ""
+
+    if checked:
+        for stmt in statements:
+            why = run(stmt)
             report.append("no\t%s\t%s" % (stmt, why) if why else "ok\t%s" % stmt)
-        i += len(answers)
+    else:
+        # The sequence to probe: (statement, reported) with the bare imports inserted.
+        seq = []
+        for stmt in statements:
+            top = _top(stmt)
+            if not seq or _top(seq[-1][0]) != top:
+                seq.append(("import " + top, False))
+            seq.append((stmt, True))
+        i = 0
+        while i < len(seq):
+            answers = _probe([stmt for stmt, _ in seq[i:]], folder)
+            if not answers:
+                answers = ["ended while importing"]
+            for (stmt, reported), why in zip(seq[i:], answers):
+                if not why:
+                    why = run(stmt)
+                if reported:
+                    report.append("no\t%s\t%s" % (stmt, why) if why else "ok\t%s" % stmt)
+            i += len(answers)
+            last, reported = seq[i - 1]
+            if not reported and answers[-1]:
+                # The bare import of a module is not clean: neither is any statement of it.
+                top = _top(last)
+                while i < len(seq) and _top(seq[i][0]) == top:
+                    if seq[i][1]:
+                        report.append("no\t%s\t%s" % (seq[i][0], answers[-1]))
+                    i += 1
     sys.stdout.flush()
     os.dup2(saved, 1)
     os.close(saved)

@@ -172,6 +172,9 @@ type Launched = (PathBuf, mpsc::Receiver<io::Result<Child>>);
 struct Launch {
     interpreter: PathBuf,
     preload: Vec<String>,
+    /// The import statements of `preload` were found clean by an earlier worker of this
+    /// interpreter: replayed without probes.
+    checked: bool,
     dir: PathBuf,
     reply: mpsc::Sender<io::Result<Child>>,
 }
@@ -189,6 +192,7 @@ enum Tier {
 fn spawn_worker(
     interpreter: &Path,
     preload: &[String],
+    checked: bool,
     sandbox: &Sandbox,
     dir: &Path,
     limits: &Limits,
@@ -201,7 +205,8 @@ fn spawn_worker(
     // The import statements to replay go in a file of the worker's folder.
     let file = dir.join(python::STATEMENTS_FILE);
     if !statements.is_empty() {
-        std::fs::write(&file, statements.join("\n") + "\n")?;
+        let head = if checked { "# checked\n" } else { "" };
+        std::fs::write(&file, format!("{head}{}\n", statements.join("\n")))?;
     }
     let args = python::serve_args(&names, isolated, (!statements.is_empty()).then_some(&*file));
     let (work, tmp) = (dir.join("work"), dir.join("tmp"));
@@ -429,7 +434,14 @@ impl WarmExecutor {
                 .name("docmatrix-launcher".into())
                 .spawn(move || {
                     for l in rx {
-                        let w = spawn_worker(&l.interpreter, &l.preload, &sandbox, &l.dir, &limits);
+                        let w = spawn_worker(
+                            &l.interpreter,
+                            &l.preload,
+                            l.checked,
+                            &sandbox,
+                            &l.dir,
+                            &limits,
+                        );
                         let _ = l.reply.send(w);
                     }
                 })?
@@ -498,9 +510,27 @@ impl WarmExecutor {
     /// Makes a job folder for a new worker and asks the launcher thread for the worker; the
     /// answer comes on the returned channel.
     fn launch(&self, interpreter: &Path, tier: Tier) -> Option<Launched> {
+        let mut checked = false;
         let preload = match tier {
             Tier::Lean => self.lean.clone(),
-            Tier::Rich => self.rich.clone(),
+            Tier::Rich => {
+                // After the first rich worker of this interpreter, the others replay what it
+                // kept, without probing every statement again (a worker a job left unclean is
+                // replaced: on docs whose examples start servers, that is often).
+                let seen = self.preimports.lock().unwrap_or_else(|e| e.into_inner());
+                match seen.get(interpreter) {
+                    Some(found) => {
+                        checked = true;
+                        let kept = found.iter().filter(|p| p.refused.is_none());
+                        let names = self.rich.iter().filter(|p| !python::is_statement(p));
+                        names
+                            .cloned()
+                            .chain(kept.map(|p| p.statement.clone()))
+                            .collect()
+                    }
+                    None => self.rich.clone(),
+                }
+            }
         };
         let n = self.next_worker.fetch_add(1, Ordering::Relaxed);
         let dir = self.root.path().join(format!("w{n}"));
@@ -511,6 +541,7 @@ impl WarmExecutor {
         let sent = self.launcher.lock().ok()?.as_ref()?.send(Launch {
             interpreter: interpreter.to_path_buf(),
             preload,
+            checked,
             dir: dir.clone(),
             reply,
         });
