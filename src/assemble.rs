@@ -67,7 +67,17 @@ pub fn cells(
         let stderr = (failed && !result.stderr.is_empty()).then_some(result.stderr);
         for (member, block) in job.members.iter().zip(result.blocks) {
             let at = block.at;
+            // On a page: the earlier block whose failure left this one's name undefined.
+            let after = block.after.and_then(|k| job.members.get(k));
             let mut o = outcome(block);
+            if let (Some(e), Some(m)) = (&mut o.error, after) {
+                let b = &examples[m.example];
+                e.push_str(&format!(
+                    " (the block at {}:{}, which failed, defines it)",
+                    b.file.display(),
+                    b.line
+                ));
+            }
             if o.not_reached == Some(NotReached::AfterFailure) {
                 if let Some(b) = first_bad {
                     o.reason = Some(format!(

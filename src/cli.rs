@@ -620,7 +620,7 @@ fn extract(a: ExtractArgs) -> Result<i32, Error> {
                 .iter()
                 .map(|s| {
                     let a = &s.annotations;
-                    serde_json::json!({
+                    let mut block = serde_json::json!({
                         "file": s.file,
                         "line": s.line,
                         "end_line": s.end_line,
@@ -645,7 +645,11 @@ fn extract(a: ExtractArgs) -> Result<i32, Error> {
                             serde_json::json!({"line": line, "message": message})
                         }),
                         "code": &*s.code,
-                    })
+                    });
+                    if s.session {
+                        block["session"] = true.into();
+                    }
+                    block
                 })
                 .collect();
             let doc = serde_json::json!({

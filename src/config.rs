@@ -56,6 +56,13 @@ pub struct FileConfig {
     pub extras: Option<Vec<String>>,
     /// Per-version overrides: `[environment."3.9"]`.
     pub environment: Option<BTreeMap<String, EnvironmentFile>>,
+    /// Python run before every Python example and session (Sphinx's `doctest_global_setup`).
+    pub setup: Option<String>,
+    /// A file of Python run the same way (relative to this file); not with `setup`.
+    pub setup_file: Option<PathBuf>,
+    /// Files in page mode (patterns as `exclude`): their Python examples run in order in one
+    /// namespace, each judged on its own.
+    pub pages: Option<Vec<String>>,
 }
 
 /// `[environment."3.X"]`: the dependencies of one version, instead of the top-level ones.
@@ -177,6 +184,8 @@ pub struct Inputs {
     pub include_bases: Vec<PathBuf>,
     /// The slice of the examples to run (`--partition`); all of them when `None`.
     pub partition: Option<Partition>,
+    /// The files in page mode (`pages`).
+    pub pages: GlobSet,
 }
 
 /// How jobs run.
@@ -210,6 +219,8 @@ pub struct PythonOptions {
     pub offline: bool,
     /// `install-project = true`: the project, built as a wheel, in every environment.
     pub project: Option<crate::env::Project>,
+    /// `setup` / `setup-file`: Python run before the examples.
+    pub setup: Option<std::sync::Arc<str>>,
 }
 
 /// `[shell]`, resolved.
@@ -307,7 +318,7 @@ fn check_supported(versions: &[PyVersion]) -> Result<Vec<PyVersion>, String> {
     Ok(versions.to_vec())
 }
 
-fn build_globs(patterns: &[String]) -> Result<GlobSet, Error> {
+fn build_globs(patterns: &[String], what: &str) -> Result<GlobSet, Error> {
     let mut b = GlobSetBuilder::new();
     for p in patterns {
         let p = p.trim_start_matches("./").trim_end_matches('/');
@@ -318,12 +329,12 @@ fn build_globs(patterns: &[String]) -> Result<GlobSet, Error> {
             format!("**/{p}/**"),
         ] {
             let glob =
-                Glob::new(&pat).map_err(|e| Error::Usage(format!("exclude pattern `{p}`: {e}")))?;
+                Glob::new(&pat).map_err(|e| Error::Usage(format!("{what} pattern `{p}`: {e}")))?;
             b.add(glob);
         }
     }
     b.build()
-        .map_err(|e| Error::Usage(format!("exclude patterns: {e}")))
+        .map_err(|e| Error::Usage(format!("{what} patterns: {e}")))
 }
 
 impl Config {
@@ -479,6 +490,20 @@ impl Config {
             }
             _ => None,
         };
+        let setup = match (&file.setup, &file.setup_file) {
+            (Some(_), Some(_)) => {
+                return Err(cerr("setup and setup-file: give one of them".into()));
+            }
+            (Some(code), None) => Some(code.as_str().into()),
+            (None, Some(p)) => {
+                let path = abs(p);
+                let code = std::fs::read_to_string(&path).map_err(|e| {
+                    cerr(format!("setup-file: cannot read {}: {e}", path.display()))
+                })?;
+                Some(code.into())
+            }
+            (None, None) => None,
+        };
         let dependencies: BTreeMap<PyVersion, crate::env::Spec> = versions
             .iter()
             .map(|v| (*v, overrides.get(v).cloned().unwrap_or_else(|| top.clone())))
@@ -489,7 +514,8 @@ impl Config {
             versions,
             inputs: Inputs {
                 paths,
-                exclude: build_globs(&exclude_patterns)?,
+                exclude: build_globs(&exclude_patterns, "exclude")?,
+                pages: build_globs(file.pages.as_deref().unwrap_or_default(), "pages")?,
                 exclude_patterns,
                 respect_gitignore: !o.no_ignore && file.respect_gitignore.unwrap_or(true),
                 include_root: includes.root.as_ref().map(|r| base_dir.join(r)),
@@ -512,6 +538,7 @@ impl Config {
                 dependencies,
                 offline: o.offline,
                 project,
+                setup,
             },
             shell: ShellOptions {
                 run: o.run_shell || shell.run.unwrap_or(false),

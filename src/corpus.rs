@@ -156,6 +156,12 @@ pub fn load(config: &Config) -> Result<Corpus, Error> {
             .sort_by(|a, b| (&a.file, a.line).cmp(&(&b.file, b.line)));
         corpus.unread.sort();
     }
+    // Files the config puts in page mode, unless a block or the file says otherwise.
+    for s in &mut corpus.snippets {
+        if s.annotations.page.is_none() && discover::matches(&s.file, &config.inputs.pages) {
+            s.annotations.page = Some(true);
+        }
+    }
     if corpus.files.is_empty() {
         let roots: Vec<String> = config
             .inputs

@@ -39,9 +39,10 @@ fn is_markdown(path: &Path) -> bool {
         .is_some_and(|e| e.eq_ignore_ascii_case("md") || e.eq_ignore_ascii_case("markdown"))
 }
 
-fn excluded(path: &Path, exclude: &GlobSet) -> bool {
+/// Whether `path` (as walked) matches one of the patterns of `set` (`exclude`, `pages`).
+pub(crate) fn matches(path: &Path, set: &GlobSet) -> bool {
     let clean = path.strip_prefix("./").unwrap_or(path);
-    exclude.is_match(clean)
+    set.is_match(clean)
 }
 
 /// Whether `dir` holds a `CACHEDIR.TAG` that starts with the standard signature.
@@ -122,7 +123,7 @@ fn walk(root: &Path, exclude: &GlobSet, ignore_files: bool) -> ignore::Walk {
         .git_global(ignore_files)
         .sort_by_file_name(Ord::cmp)
         .filter_entry(move |e| {
-            if excluded(e.path(), &exclude) {
+            if matches(e.path(), &exclude) {
                 return false;
             }
             if !e.file_type().is_some_and(|t| t.is_dir()) {

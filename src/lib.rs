@@ -93,6 +93,7 @@ pub fn plan_options(config: &Config) -> plan::Options {
     plan::Options {
         default_timeout: config.run.timeout,
         shell_run: config.shell.run,
+        setup: config.python.setup.clone(),
         docker_build: config.docker.build,
         docker_timeout: config.docker.timeout,
     }

@@ -77,6 +77,7 @@ mod tests {
             tab: None,
             sources: Vec::new(),
             include_error: None,
+            session: false,
         }
     }
 

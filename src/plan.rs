@@ -21,16 +21,19 @@ pub struct Plan {
     pub shared: Vec<(usize, PyVersion, usize)>,
 }
 
-/// The units of `examples` (indices, in order): a lone example, or all the examples of one
-/// group in one file, in order. A unit runs as one program, and a partition never splits one.
+/// The units of `examples` (indices, in order): a lone example, all the examples of one
+/// group in one file, in order, or the Python examples of a page ([`is_page`]) that are in no
+/// group. A unit runs as one program, and a partition never splits one.
 pub(crate) fn units<S: std::borrow::Borrow<Snippet>>(examples: &[S]) -> Vec<Vec<usize>> {
     let mut units: Vec<Vec<usize>> = Vec::new();
-    let mut group_unit: BTreeMap<(PathBuf, String), usize> = BTreeMap::new();
+    // A page's key is the file's and no group name (`None`).
+    let mut group_unit: BTreeMap<(PathBuf, Option<String>), usize> = BTreeMap::new();
     for (i, s) in examples.iter().enumerate() {
         let s = s.borrow();
+        let page = is_page(s);
         match &s.annotations.group {
-            // Only Python blocks share state in a group.
-            Some(g) if s.lang == Lang::Python => {
+            // Only Python blocks share state in a group or a page.
+            g if s.lang == Lang::Python && (g.is_some() || page) => {
                 let key = (s.file.clone(), g.clone());
                 match group_unit.get(&key) {
                     Some(&u) => units[u].push(i),
@@ -46,10 +49,22 @@ pub(crate) fn units<S: std::borrow::Borrow<Snippet>>(examples: &[S]) -> Vec<Vec<
     units
 }
 
-/// How non-Python blocks are planned.
+/// Whether `s` is one of its page's examples: a Python block of a file in page mode (the
+/// `page` annotation, file-wide or from the config's `pages`) that is in no group, and not
+/// one that runs without the setup code (`setup=false`: it runs on its own).
+pub(crate) fn is_page(s: &Snippet) -> bool {
+    s.lang == Lang::Python
+        && s.annotations.page == Some(true)
+        && s.annotations.group.is_none()
+        && s.annotations.setup != Some(false)
+}
+
+/// How blocks are planned.
 #[derive(Debug, Clone)]
 pub struct Options {
     pub default_timeout: Duration,
+    /// Python run before every Python job whose first block does not say `setup=false`.
+    pub setup: Option<std::sync::Arc<str>>,
     /// Shell blocks run unless they say `no-run` (else only with `run`).
     pub shell_run: bool,
     /// Dockerfile blocks are built (where an engine answers: the runner decides that).
@@ -62,6 +77,7 @@ impl Options {
     pub(crate) fn python_only(default_timeout: Duration) -> Self {
         Options {
             default_timeout,
+            setup: None,
             shell_run: false,
             docker_build: true,
             docker_timeout: Duration::from_secs(300),
@@ -196,6 +212,23 @@ pub fn plan(examples: &[Snippet], versions: &[PyVersion], sites: &Sites, opts: &
                     continue;
                 }
             };
+            // On a page, a block that rules a version out is left out of the page's program there.
+            let page = is_page(&examples[unit[0]]);
+            if page {
+                run.retain(|&i| match &examples[i].annotations.requires {
+                    Some(req) if !req.matches(v) => {
+                        let reason = format!("requires {req}");
+                        out.decided
+                            .push((i, v, Outcome::decided(Status::NotApplicable, reason)));
+                        false
+                    }
+                    _ => true,
+                });
+                if run.is_empty() {
+                    continue;
+                }
+            }
+            let first = &examples[run[0]];
             // A version that any block of the unit rules out is ruled out for the whole unit.
             let excluded = run.iter().find_map(|&i| {
                 let s = &examples[i];
@@ -266,7 +299,13 @@ pub fn plan(examples: &[Snippet], versions: &[PyVersion], sites: &Sites, opts: &
                     .parent()
                     .map_or_else(|| PathBuf::from(c), |d| d.join(c))
             });
+            let setup = match (kind, first.annotations.setup) {
+                (JobKind::Python, None | Some(true)) => opts.setup.clone(),
+                _ => None,
+            };
             out.jobs.push(Job {
+                page,
+                setup,
                 kind,
                 network: first.annotations.network,
                 context,
@@ -279,6 +318,7 @@ pub fn plan(examples: &[Snippet], versions: &[PyVersion], sites: &Sites, opts: &
                         example: i,
                         code: examples[i].code.clone(),
                         raises: examples[i].annotations.raises.clone(),
+                        session: examples[i].session,
                     })
                     .collect(),
             });

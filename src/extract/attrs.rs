@@ -139,6 +139,10 @@ pub(crate) fn apply(
             ("run", Some("false" | "no" | "0")) | ("no-run" | "norun", None) => {
                 ann.run = Some(false)
             }
+            ("page", None | Some("true" | "yes" | "1")) => ann.page = Some(true),
+            ("page", Some("false" | "no" | "0")) => ann.page = Some(false),
+            ("setup", None | Some("true" | "yes" | "1")) => ann.setup = Some(true),
+            ("setup", Some("false" | "no" | "0")) | ("no-setup", None) => ann.setup = Some(false),
             ("network", None | Some("true" | "yes" | "1")) => ann.network = true,
             ("network", Some("false" | "no" | "0")) => ann.network = false,
             ("context", Some(v)) if !v.is_empty() => ann.context = Some(v.to_string()),

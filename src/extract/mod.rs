@@ -247,10 +247,14 @@ impl Open {
             ));
         }
         let info = self.info.trim().to_string();
-        let (lang, rest, myst) = split_info(&info);
+        let (mut lang, rest, myst) = split_info(&info);
+        let session_word = is_session_word(&info);
+        if session_word {
+            lang = Lang::Python;
+        }
         let comment = self.comment.take();
         let (mut code, mut code_lines) = self.line_map(index);
-        if myst {
+        if myst || (session_word && info.starts_with("{doctest}")) {
             (code, code_lines) = drop_myst_options(code, code_lines);
         }
         let mut ann = Annotations::default();
@@ -272,6 +276,7 @@ impl Open {
         if ann.requires.is_none() {
             ann.requires = tabs.iter().rev().find_map(|l| tab_requires(l));
         }
+        let session = lang == Lang::Python && (session_word || starts_with_prompt(&code));
         Snippet {
             file: file.to_path_buf(),
             line,
@@ -286,8 +291,36 @@ impl Open {
             tab: tabs.last().map(|l| l.to_string()),
             sources: Vec::new(),
             include_error: None,
+            session,
         }
     }
+}
+
+/// Whether an info string names a Python interactive session: `pycon`, `pycon3`,
+/// `python-repl`, `py-repl`, `doctest`, MyST's `{doctest}` directive.
+fn is_session_word(info: &str) -> bool {
+    let word = match myst_directive(info) {
+        Some(name) => name,
+        None => {
+            let t = info.trim_start_matches('{').trim_start();
+            let t = t.trim_start_matches('.');
+            let end = t
+                .find(|c: char| c.is_whitespace() || c == '{' || c == '}')
+                .unwrap_or(t.len());
+            &t[..end]
+        }
+    };
+    matches!(
+        word.to_ascii_lowercase().as_str(),
+        "pycon" | "pycon3" | "python-repl" | "py-repl" | "doctest"
+    )
+}
+
+/// Whether the first line of `code` that is not blank starts with the `>>>` prompt.
+pub(crate) fn starts_with_prompt(code: &str) -> bool {
+    code.lines()
+        .find(|l| !l.trim().is_empty())
+        .is_some_and(|l| l.trim_start() == ">>>" || l.trim_start().starts_with(">>> "))
 }
 
 /// Reads `s`'s inline script metadata (PEP 723) into its annotations: the `dependencies` join
@@ -494,6 +527,8 @@ fn merge(base: &Annotations, own: &Annotations, _info: &str, _lang: &Lang) -> An
         context: own.context.clone().or_else(|| base.context.clone()),
         ignore: base.ignore.iter().chain(&own.ignore).cloned().collect(),
         deps: base.deps.iter().chain(&own.deps).cloned().collect(),
+        page: own.page.or(base.page),
+        setup: own.setup.or(base.setup),
     }
 }
 

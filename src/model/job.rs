@@ -17,6 +17,8 @@ pub struct Member {
     /// The example's code, shared with its snippet and its jobs on other versions.
     pub code: std::sync::Arc<str>,
     pub raises: Option<String>,
+    /// The code is an interactive session ([`super::Snippet::session`]).
+    pub session: bool,
 }
 
 /// What a job runs.
@@ -46,6 +48,10 @@ pub struct Job {
     pub network: bool,
     /// A Dockerfile's build context folder (`context=`, resolved against its Markdown file).
     pub context: Option<PathBuf>,
+    /// The members are a page's examples: a failing one does not stop the ones after it.
+    pub page: bool,
+    /// Python code run before the first member, in the same namespace (`setup` in the config).
+    pub setup: Option<std::sync::Arc<str>>,
 }
 
 /// The result of one job: one [`BlockResult`] per member, and the process's traces.
@@ -85,6 +91,10 @@ pub struct BlockResult {
     /// A session's output against the guide's (see [`crate::lang::shell::session::diff`]).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub diff: Option<String>,
+    /// On a page: the member before this one that failed and would have defined the name this
+    /// one's `NameError` is about.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub after: Option<usize>,
 }
 
 impl BlockResult {
@@ -98,6 +108,7 @@ impl BlockResult {
             reason: None,
             not_reached: None,
             diff: None,
+            after: None,
         }
     }
 

@@ -157,6 +157,11 @@ pub struct Annotations {
     /// `deps="httpx rich>=13"`, and the `dependencies` of inline script metadata (PEP 723):
     /// what the block needs installed besides the configured dependencies.
     pub deps: Vec<String>,
+    /// `page` (usually file-wide): the file's Python examples run in order in one namespace,
+    /// each judged on its own (`Some(false)`: this block stays out of the page).
+    pub page: Option<bool>,
+    /// `setup=false` / `no-setup`: the configured setup code does not run before this block.
+    pub setup: Option<bool>,
 }
 
 /// One fenced code block of a Markdown file.
@@ -189,6 +194,9 @@ pub struct Snippet {
     /// Why the block's includes could not be read: (Markdown line, message). The example
     /// fails with it on every version.
     pub include_error: Option<(usize, String)>,
+    /// A Python interactive session (`pycon`, `doctest`, or `>>> ` first): its statements run
+    /// one by one and their output is compared with the lines below each, as `doctest` does.
+    pub session: bool,
 }
 
 /// A run of code lines included from a file.

@@ -83,9 +83,15 @@ impl CachingExecutor {
         field(job.interpreter.as_os_str().as_encoded_bytes());
         field(fp.as_bytes());
         field(&job.timeout.as_millis().to_le_bytes());
+        field(if job.page { b"page" } else { b"program" });
+        field(job.setup.as_deref().unwrap_or("").as_bytes());
         for m in &job.members {
             field(m.code.as_bytes());
-            field(m.raises.as_deref().unwrap_or("-").as_bytes());
+            // What the driver is told of the block: its expected exception, or a session.
+            field(match (m.session, m.raises.as_deref()) {
+                (true, _) => b">>>",
+                (false, r) => r.unwrap_or("-").as_bytes(),
+            });
         }
         key.hex()
     }

@@ -207,6 +207,8 @@ mod tests {
                 timeout: Duration::from_secs(i as u64),
                 network: false,
                 context: None,
+                page: false,
+                setup: None,
             })
             .collect()
     }

@@ -20,6 +20,8 @@ mod isolation;
 mod layers;
 mod matrix;
 mod misbehave;
+mod pages;
 mod realdocs;
 mod reports;
+mod sessions;
 mod shell;

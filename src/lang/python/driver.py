@@ -4,9 +4,15 @@
 #
 #   python -I -c <this> run JOB_DIR DUMP_AT RAISES [RAISES ...]
 #       runs JOB_DIR/block_0.py, block_1.py, ... (RAISES is an exception name or "-" per
-#       block), reporting to JOB_DIR/events.jsonl. Just before the job's timeout (DUMP_AT, a
-#       Unix time; 0 for never) faulthandler writes every thread's stack to JOB_DIR/stack.txt,
-#       so that a timeout can name the line the program was stuck on.
+#       block, or ">>>" for an interactive session, whose statements run one by one as the
+#       doctest module runs them, their output compared), reporting to JOB_DIR/events.jsonl.
+#       Top-level `await` runs on an event loop of the job's, as `python -m asyncio` allows.
+#       JOB_DIR/setup.py, if there, runs first in the same namespace (the config's `setup`);
+#       with a file JOB_DIR/page the job is a page: a block that fails does not stop the ones
+#       after it, and a later NameError names the failed block that would have bound the name
+#       (`after`). Just before the job's timeout (DUMP_AT, a Unix time; 0 for never)
+#       faulthandler writes every thread's stack to JOB_DIR/stack.txt, so that a timeout can
+#       name the line the program was stuck on.
 #   python -I -c <this> serve PRELOAD MODE [STATEMENTS]
 #       a warm worker: imports the comma-separated standard-library modules of PRELOAD (those
 #       that import silently), replays the import statements of the file STATEMENTS that import
@@ -117,6 +123,11 @@ def _read_all(fd):
         chunks.append(chunk)
 
 
+_TOP_LEVEL_AWAIT = 0x2000  # ast.PyCF_ALLOW_TOP_LEVEL_AWAIT (3.8+), without importing ast
+_CO_COROUTINE = 0x80  # inspect.CO_COROUTINE: the code awaits at top level
+_LOOP = []  # the job's event loop for top-level `await`, made at its first use
+
+
 def _compile(path):
     """A block's code object, or the exception compiling it raised."""
     try:
@@ -125,9 +136,133 @@ def _compile(path):
             source = _read_all(fd)
         finally:
             os.close(fd)
-        return compile(source, path, "exec", dont_inherit=True)
+        return compile(source, path, "exec", _TOP_LEVEL_AWAIT, dont_inherit=True)
     except BaseException as e:
         return e
+
+
+def _exec(code, ns, *_):
+    """Runs `code` in `ns`; code that awaits at top level runs on the job's event loop, which
+    stays for the blocks and session statements after it, as in `python -m asyncio`."""
+    if not code.co_flags & _CO_COROUTINE:
+        exec(code, ns)
+        return
+    if not _LOOP:
+        import asyncio
+
+        _LOOP.append(asyncio.new_event_loop())
+        asyncio.set_event_loop(_LOOP[0])
+    _LOOP[0].run_until_complete(eval(code, ns))
+
+
+def _binds(source):
+    """The names a block's top-level code binds (assignments, definitions, imports, loop and
+    `with` targets), outside function and class bodies: on a page, what a later block may miss
+    when this one fails before binding them."""
+    import ast
+
+    try:
+        tree = ast.parse(source)
+    except (SyntaxError, ValueError):
+        return set()
+    names = set()
+    todo = list(tree.body)
+    while todo:
+        node = todo.pop()
+        if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
+            names.add(node.name)
+            todo.extend(node.decorator_list)
+            continue
+        if isinstance(node, (ast.Import, ast.ImportFrom)):
+            for a in node.names:
+                names.add(a.asname or a.name.split(".")[0])
+            continue
+        if isinstance(node, ast.Name) and isinstance(node.ctx, ast.Store):
+            names.add(node.id)
+        if isinstance(node, ast.Lambda):
+            continue
+        todo.extend(ast.iter_child_nodes(node))
+    return names
+
+
+def _missing(e, undefined):
+    """On a page: the earlier block that failed before binding the name a NameError is about."""
+    if type(e) is not NameError or not undefined:
+        return None
+    name = getattr(e, "name", None)  # 3.10+
+    if name is None:
+        parts = str(e).split("'")
+        name = parts[1] if len(parts) > 2 else None
+    return undefined.get(name)
+
+
+def _session(path, ns, fd, i, undefined=None):
+    """Runs the interactive session in `path` statement by statement in `ns`, as the doctest
+    module does (ELLIPSIS and NORMALIZE_WHITESPACE on, `# doctest:` directives honoured); 0
+    when every statement printed what the page shows, else 1 after reporting the first that
+    did not."""
+    import doctest
+
+    with open(path, encoding="utf-8", errors="surrogateescape") as f:
+        text = f.read()
+    try:
+        test = doctest.DocTestParser().get_doctest(text, {}, "session", path, 0)
+    except ValueError as e:
+        # "line 3 of the docstring for session has inconsistent leading whitespace: ..."
+        words = str(e).split()
+        line = int(words[1]) if len(words) > 1 and words[0] == "line" and words[1].isdigit() else None
+        _emit(fd, "fail", i, type="ValueError", message=str(e).replace("the docstring for session", "the session"),
+              lineno=line, file=path, phase="compile")
+        return 1
+    test.globs = ns  # the job's namespace, not the copy DocTest makes
+    found = []
+
+    class Runner(doctest.DocTestRunner):
+        def report_start(self, out, test, example):
+            pass
+
+        def report_success(self, out, test, example, got):
+            pass
+
+        def report_failure(self, out, test, example, got):
+            found.append((example, got, None))
+
+        def report_unexpected_exception(self, out, test, example, exc_info):
+            found.append((example, None, exc_info))
+            if undefined is not None:
+                for name in _binds(example.source) - set(ns):
+                    undefined[name] = i
+
+    earlier = dict(undefined or {})  # the blocks before this one that failed
+    future = doctest._extract_future_flags(ns)  # what `from __future__` the job imported
+    doctest.exec = _exec  # doctest's own `exec` call, so that top-level `await` runs too
+    runner = Runner(optionflags=doctest.ELLIPSIS | doctest.NORMALIZE_WHITESPACE)
+    runner.run(test, compileflags=future | _TOP_LEVEL_AWAIT, out=lambda s: None, clear_globs=False)
+    if not found:
+        return 0
+    example, got, exc_info = found[0]
+    more = len(found) - 1
+    if exc_info is None:
+        import difflib
+
+        diff = []
+        for line in difflib.ndiff(example.want.splitlines(), got.splitlines()):
+            if line[:1] in "-+ ":
+                diff.append(line[0] + line[2:])
+        _emit(fd, "differs", i, lineno=example.lineno + 1, file=path, diff="\n".join(diff), more=more)
+    else:
+        e = exc_info[1]
+        try:
+            msg = str(e)
+        except BaseException:
+            msg = "<unprintable %s>" % type(e).__name__
+        _emit(fd, "fail", i, type=type(e).__name__, message=msg, lineno=example.lineno + 1, file=path,
+              phase="run", more=more, after=_missing(e, earlier))
+        import traceback
+
+        tb = exc_info[2].tb_next if exc_info[2] is not None else None
+        sys.stderr.write("".join(traceback.format_exception(type(e), e, tb)))
+    return 1
 
 
 def _run(job_dir, dump_at, raises_list):
@@ -146,6 +281,11 @@ def _run(job_dir, dump_at, raises_list):
             faulthandler.register(_SIGUSR1, file=stack_fd, all_threads=True)
     blocks = [(job_dir + "/block_%d.py" % i, r) for i, r in enumerate(raises_list)]
     files = set(b[0] for b in blocks)
+    # A page: every block runs, whatever became of the ones before (their names, missing when
+    # they failed, are remembered so that a later NameError can say which block to look at).
+    page = os.path.exists(job_dir + "/page")
+    undefined = {} if page else None  # name -> the failed block that would have bound it
+    status = 0
 
     main = type(sys)("__main__")
     ns = main.__dict__
@@ -153,23 +293,63 @@ def _run(job_dir, dump_at, raises_list):
     sys.modules["__main__"] = main
     sys.path.insert(0, os.getcwd())
 
+    setup = job_dir + "/setup.py"
+    if os.path.exists(setup):
+        sys.argv[:] = [setup]
+        ns["__file__"] = setup
+        code = _compile(setup)
+        try:
+            if isinstance(code, BaseException):
+                raise code.with_traceback(None)
+            _exec(code, ns)
+        except BaseException as e:
+            # No block can be judged without the setup the docs assume: each fails with it.
+            try:
+                msg = e.msg if isinstance(e, SyntaxError) else str(e)
+            except BaseException:
+                msg = "<unprintable %s>" % type(e).__name__
+            for i in range(len(blocks)):
+                _emit(fd, "fail", i, type=type(e).__name__, message=msg, phase="setup",
+                      lineno=e.lineno if isinstance(e, SyntaxError) else None)
+            t = None if isinstance(code, BaseException) else e.__traceback__
+            while t is not None and t.tb_frame.f_code.co_filename != setup:
+                t = t.tb_next
+            e.__traceback__ = t
+            _display(e)
+            os.close(fd)
+            return 1
+
     for i, (path, raises) in enumerate(blocks):
-        raises = None if raises == "-" else raises
+        session = raises == ">>>"
+        raises = None if raises in ("-", ">>>") else raises
         sys.argv[:] = [path]
         ns["__file__"] = path
         os.write(fd, b'{"ev":"start","block":%d}\n' % i)
+        if session:
+            if _session(path, ns, fd, i, undefined):
+                if page:
+                    status = 1
+                    continue
+                os.close(fd)
+                return 1
+            os.write(fd, b'{"ev":"ok","block":%d}\n' % i)
+            continue
         compiled = False
         try:
             code = _compile(path)
             if isinstance(code, BaseException):
                 raise code.with_traceback(None)
             compiled = True
-            exec(code, ns)
+            _exec(code, ns)
         except BaseException as e:
             tb = e.__traceback__
             if raises is not None and _matches(e, raises):
                 os.write(fd, b'{"ev":"ok","block":%d}\n' % i)
                 continue
+            if page and compiled:
+                with open(path, "rb") as f:
+                    for name in _binds(f.read()) - set(ns):
+                        undefined[name] = i
             where = None
             while tb is not None:
                 if tb.tb_frame.f_code.co_filename in files:
@@ -177,11 +357,14 @@ def _run(job_dir, dump_at, raises_list):
                 tb = tb.tb_next
             if isinstance(e, SystemExit):
                 c = e.code
-                status = _exit_code(e)
-                _emit(fd, "exit", i, code=status, message=None if c is None or isinstance(c, int) else str(c),
+                code = _exit_code(e)
+                _emit(fd, "exit", i, code=code, message=None if c is None or isinstance(c, int) else str(c),
                      lineno=where and where[1], file=where and where[0])
+                if page:
+                    status = status or code
+                    continue
                 os.close(fd)
-                return status
+                return code
             if where is not None:
                 frame_file, lineno = where
             else:
@@ -195,23 +378,38 @@ def _run(job_dir, dump_at, raises_list):
             if isinstance(e, SyntaxError) and not compiled:
                 msg = e.msg
             _emit(fd, "fail", i, type=type(e).__name__, message=msg, lineno=lineno, file=frame_file,
-                 phase="compile" if not compiled else "run")
+                 phase="compile" if not compiled else "run", after=_missing(e, undefined))
             # Shown as the interpreter shows an uncaught exception (without the driver's frame):
             # through sys.excepthook, the snippet's own if it set one. Its C default prints what
             # `python block.py` prints (the traceback module differs on 3.9 to 3.12) and imports
             # nothing (the traceback module cost a failing child 1.3 to 2.2 ms).
-            e.__traceback__ = None if not compiled else e.__traceback__.tb_next
+            if compiled:
+                # From the block's first frame: not the driver's, nor the event loop's of a block
+                # that awaits at top level.
+                first = e.__traceback__.tb_next
+                t = first
+                while t is not None and t.tb_frame.f_code.co_filename not in files:
+                    t = t.tb_next
+                e.__traceback__ = t or first
+            else:
+                e.__traceback__ = None
             _display(e)
+            if page:
+                status = 1
+                continue
             os.close(fd)
             return 1
         if raises is not None:
             _emit(fd, "noraise", i, type=raises)
-            os.close(fd)
             sys.stderr.write("docmatrix: expected %s to be raised, but the block finished\n" % raises)
+            if page:
+                status = 1
+                continue
+            os.close(fd)
             return 1
         os.write(fd, b'{"ev":"ok","block":%d}\n' % i)
     os.close(fd)
-    return 0
+    return status
 
 
 def _child(job_dir, dump_at, raises_list):

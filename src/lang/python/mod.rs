@@ -23,6 +23,26 @@ pub(crate) fn block_file(i: usize) -> String {
     format!("block_{i}.py")
 }
 
+/// The setup code of a job ([`Job::setup`]), run first in the blocks' namespace.
+pub(crate) const SETUP_FILE: &str = "setup.py";
+/// Present when the job is a page ([`Job::page`]): a failing block does not end the program.
+pub(crate) const PAGE_FILE: &str = "page";
+
+/// Writes what the driver reads of `job` into its folder `dir`: the blocks (see
+/// [`block_file`]), the setup code, and the page marker.
+pub(crate) fn write_job(job: &Job, dir: &Path) -> std::io::Result<()> {
+    for (i, m) in job.members.iter().enumerate() {
+        std::fs::write(dir.join(block_file(i)), m.code.as_bytes())?;
+    }
+    if let Some(setup) = &job.setup {
+        std::fs::write(dir.join(SETUP_FILE), setup.as_bytes())?;
+    }
+    if job.page {
+        std::fs::write(dir.join(PAGE_FILE), b"")?;
+    }
+    Ok(())
+}
+
 /// The files the driver writes in a job's directory: its events, and its stack dump.
 pub(crate) const EVENTS_FILE: &str = "events.jsonl";
 pub(crate) const STACK_FILE: &str = "stack.txt";
@@ -58,11 +78,18 @@ pub fn args(job: &Job, dir: &Path) -> Vec<OsString> {
     a
 }
 
-/// Each block's expected exception, or `-`.
+/// What the driver is told of an interactive session block in place of its expected exception.
+const SESSION: &str = ">>>";
+
+/// Each block's expected exception, `-` for none, or [`SESSION`].
 pub fn raises(job: &Job) -> Vec<String> {
     job.members
         .iter()
-        .map(|m| m.raises.clone().unwrap_or_else(|| "-".into()))
+        .map(|m| match (&m.raises, m.session) {
+            (_, true) => SESSION.into(),
+            (Some(r), false) => r.clone(),
+            (None, false) => "-".into(),
+        })
         .collect()
 }
 
@@ -106,7 +133,8 @@ enum Event {
     Start { block: usize },
     /// The block finished.
     Ok { block: usize },
-    /// The block raised `ty`.
+    /// The block raised `ty` (for a session: a statement did, unexpectedly, and `more`
+    /// other statements failed after it).
     Fail {
         block: usize,
         #[serde(rename = "type")]
@@ -114,6 +142,22 @@ enum Event {
         message: Option<String>,
         #[serde(flatten)]
         place: Place,
+        #[serde(default)]
+        more: usize,
+        /// `setup` when the configured setup code raised it (every block fails with it).
+        phase: Option<String>,
+        /// On a page: the earlier block that failed before binding the name of this NameError.
+        after: Option<usize>,
+    },
+    /// A session's statement printed other output than the page shows: `diff`, lines of
+    /// the page's (`-`), the version's (`+`) and both (` `); `more` other statements failed.
+    Differs {
+        block: usize,
+        #[serde(flatten)]
+        place: Place,
+        diff: String,
+        #[serde(default)]
+        more: usize,
     },
     /// The block finished without raising the exception its `raises` names.
     Noraise {
@@ -137,6 +181,7 @@ impl Event {
             Event::Start { block }
             | Event::Ok { block }
             | Event::Fail { block, .. }
+            | Event::Differs { block, .. }
             | Event::Noraise { block, .. }
             | Event::Exit { block, .. } => *block,
         }
@@ -237,19 +282,43 @@ pub(crate) fn interpret(
             Event::Start { .. } => State::Started,
             Event::Ok { .. } => State::Done(BlockResult::new(Status::Pass)),
             Event::Fail {
-                ty, message, place, ..
+                ty,
+                message,
+                place,
+                more,
+                phase,
+                after,
+                ..
             } => {
                 let ty = ty.unwrap_or_else(|| "Exception".into());
-                let error = match message.as_deref() {
+                let mut error = match message.as_deref() {
                     Some("") | None => ty.clone(),
                     Some(m) => format!("{ty}: {}", first_line(m)),
-                };
+                } + &more_failed(more);
+                let setup = phase.as_deref() == Some("setup");
+                if setup {
+                    error = format!("the setup code failed: {error}");
+                }
                 State::Done(BlockResult {
-                    at: at(&place),
+                    at: if setup { None } else { at(&place) },
                     exit_code: Some(1),
+                    after: after.filter(|&k| k < i),
                     ..BlockResult::fail(Some(&ty), error)
                 })
             }
+            Event::Differs {
+                place, diff, more, ..
+            } => State::Done(BlockResult {
+                at: at(&place),
+                diff: Some(diff),
+                ..BlockResult::fail(
+                    Some("output mismatch"),
+                    format!(
+                        "printed other output than the guide shows{}",
+                        more_failed(more)
+                    ),
+                )
+            }),
             Event::Noraise { ty, .. } => State::Done(BlockResult::fail(
                 None,
                 format!(
@@ -340,6 +409,15 @@ pub(crate) fn interpret(
     out
 }
 
+/// How a session's failure says that more of its statements failed after the first.
+fn more_failed(more: usize) -> String {
+    match more {
+        0 => String::new(),
+        1 => " (and 1 more statement of the session)".into(),
+        n => format!(" (and {n} more statements of the session)"),
+    }
+}
+
 fn first_line(s: &str) -> &str {
     s.lines().next().unwrap_or("").trim_end()
 }
@@ -380,6 +458,7 @@ const PRELOADABLE: &[&str] = &[
     "datetime",
     "decimal",
     "difflib",
+    "doctest",
     "dis",
     "email",
     "enum",
@@ -638,8 +717,17 @@ pub fn preload_for<'a>(codes: impl IntoIterator<Item = &'a str>) -> Vec<String> 
         if code.contains("strptime") {
             found.insert("_strptime".to_string());
         }
+        // A session runs through `doctest` (20 to 30 ms to import, with `pdb`), and code that
+        // awaits at top level on an `asyncio` event loop.
+        if crate::extract::starts_with_prompt(code) {
+            found.insert("doctest".to_string());
+        }
+        if code.contains("await ") || code.contains("async ") {
+            found.insert("asyncio".to_string());
+        }
         for line in code.lines() {
             let line = line.trim_start();
+            let line = line.strip_prefix(">>> ").unwrap_or(line);
             let names: Vec<&str> = if let Some(rest) = line.strip_prefix("import ") {
                 rest.split(',').collect()
             } else if let Some(rest) = line.strip_prefix("from ") {

@@ -69,9 +69,7 @@ impl ProcessExecutor {
         let tmp = dir.path().join("tmp");
         std::fs::create_dir(&work)?;
         std::fs::create_dir(&tmp)?;
-        for (i, m) in job.members.iter().enumerate() {
-            std::fs::write(dir.path().join(python::block_file(i)), m.code.as_bytes())?;
-        }
+        python::write_job(job, dir.path())?;
         let args = python::args(job, dir.path());
         let view = sandbox::View {
             job_dir: dir.path().to_path_buf(),

@@ -646,9 +646,7 @@ impl WarmExecutor {
         id: u64,
         dir: &Path,
     ) -> io::Result<Option<JobResult>> {
-        for (i, m) in job.members.iter().enumerate() {
-            std::fs::write(dir.join(python::block_file(i)), m.code.as_bytes())?;
-        }
+        python::write_job(job, dir)?;
         for f in ["out", "err", "status"] {
             mkfifo(&dir.join(f))?;
         }
