@@ -196,9 +196,22 @@ def _missing(e, undefined):
     return undefined.get(name)
 
 
+def _exception_lines(got):
+    """The exception lines (type and message) of the last traceback in `got`, doctest's output
+    of a statement that raised: what follows the stack's indented lines."""
+    lines = got.splitlines(True)
+    start = 0
+    for n, line in enumerate(lines):
+        if line.startswith("Traceback (most recent call last):"):
+            start = n + 1
+    while start < len(lines) and lines[start][:1] in (" ", "\t"):
+        start += 1
+    return "".join(lines[start:])
+
+
 def _session(path, ns, fd, i, undefined=None):
     """Runs the interactive session in `path` statement by statement in `ns`, as the doctest
-    module does (ELLIPSIS and NORMALIZE_WHITESPACE on, `# doctest:` directives honoured); 0
+    module does (ELLIPSIS, NORMALIZE_WHITESPACE and IGNORE_EXCEPTION_DETAIL on, `# doctest:` directives honoured); 0
     when every statement printed what the page shows, else 1 after reporting the first that
     did not."""
     import doctest
@@ -236,7 +249,12 @@ def _session(path, ns, fd, i, undefined=None):
     earlier = dict(undefined or {})  # the blocks before this one that failed
     future = doctest._extract_future_flags(ns)  # what `from __future__` the job imported
     doctest.exec = _exec  # doctest's own `exec` call, so that top-level `await` runs too
-    runner = Runner(optionflags=doctest.ELLIPSIS | doctest.NORMALIZE_WHITESPACE)
+    # An expected exception is compared on its type: its message often changes between
+    # versions (`__init__()` became `A.__init__()` in 3.10) while the example still works, as
+    # Sphinx's doctest extension and pytest's IGNORE_EXCEPTION_DETAIL judge it;
+    # `# doctest: -IGNORE_EXCEPTION_DETAIL` compares the message too.
+    flags = doctest.ELLIPSIS | doctest.NORMALIZE_WHITESPACE | doctest.IGNORE_EXCEPTION_DETAIL
+    runner = Runner(optionflags=flags)
     runner.run(test, compileflags=future | _TOP_LEVEL_AWAIT, out=lambda s: None, clear_globs=False)
     if not found:
         return 0
@@ -245,8 +263,13 @@ def _session(path, ns, fd, i, undefined=None):
     if exc_info is None:
         import difflib
 
+        want = example.want
+        if example.exc_msg is not None:
+            # An expected exception that came with another message, or another exception:
+            # compare the exception lines, not the page's `...` with the version's stack.
+            want, got = example.exc_msg, _exception_lines(got)
         diff = []
-        for line in difflib.ndiff(example.want.splitlines(), got.splitlines()):
+        for line in difflib.ndiff(want.splitlines(), got.splitlines()):
             if line[:1] in "-+ ":
                 diff.append(line[0] + line[2:])
         _emit(fd, "differs", i, lineno=example.lineno + 1, file=path, diff="\n".join(diff), more=more)
