@@ -448,3 +448,151 @@ fn replays_judge_a_module_once_and_trust_a_checked_list() {
         "0\nok\timport quiet\nok\timport chatty\nno\timport missing_one\traises ModuleNotFoundError\n"
     );
 }
+
+/// Printed first by every job of the reuse test: `clean` when nothing of an earlier job is
+/// left, no other process in the sandbox (bwrap's init is 1, the worker 2) and nothing in the
+/// scratch folders but the folders that lead to the job folder; else what is left.
+const LEFTOVERS: &str = r#"
+keep = os.path.dirname(os.environ["HOME"])
+def _left(d):
+    return [e for e in os.listdir(d) if not (keep + "/").startswith(os.path.join(d, e) + "/")]
+procs = [p for p in os.listdir("/proc") if p.isdigit() and int(p) not in (1, 2, os.getpid())]
+found = {d: _left(d) for d in (os.environ["HOME"], os.environ["TMPDIR"], "/tmp", "/dev/shm")}
+found = {d: v for d, v in found.items() if v}
+where = "in a worker" if os.getppid() == 2 else "in process %d of %d" % (os.getpid(), os.getppid())
+print(where, "clean" if not procs and not found else "left: %s %s" % (procs, found))
+"#;
+
+/// What the reuse test's jobs leave behind: (file, head imports, the mess). Those that import
+/// `asyncio` or `subprocess` run in the rich worker, the others in the lean one.
+const MESSES: &[(&str, &str, &str)] = &[
+    (
+        "a_processes.md",
+        "import asyncio, os, subprocess, sys",
+        r#"asyncio.run(asyncio.sleep(0))
+# A daemon in a session of its own, and a child never waited for.
+subprocess.Popen([sys.executable, "-c", "import time; time.sleep(60)"], start_new_session=True)
+subprocess.Popen([sys.executable, "-c", "pass"])"#,
+    ),
+    (
+        "b_readonly.md",
+        "import asyncio, os",
+        r#"for d in ("/tmp", os.environ["TMPDIR"]):
+    os.makedirs(d + "/ro/deep")
+    with open(d + "/ro/deep/f", "w") as f:
+        f.write("x")
+    os.chmod(d + "/ro/deep/f", 0o400)
+    os.chmod(d + "/ro/deep", 0o500)
+    os.chmod(d + "/ro", 0)"#,
+    ),
+    (
+        "c_shm.md",
+        "import asyncio, multiprocessing, os",
+        r#"lock = multiprocessing.Lock()
+with open("/dev/shm/left", "w") as f:
+    f.write("x")
+os.chmod("/dev/shm/left", 0)
+os.mkfifo("/dev/shm/fifo")"#,
+    ),
+    (
+        "d_pycache.md",
+        "import asyncio, os, sys",
+        r#"with open("helper.py", "w") as f:
+    f.write("X = 1\n")
+sys.path.insert(0, os.getcwd())
+import helper
+os.makedirs(os.path.expanduser("~/.cache/lib"))
+os.symlink("/etc/hostname", os.path.expanduser("~/link"))"#,
+    ),
+    (
+        "e_lean.md",
+        "import os",
+        r#"if os.fork() == 0:
+    os.setsid()
+    if os.fork() == 0:
+        os.execv(sys.executable, [sys.executable, "-c", "import time; time.sleep(60)"])
+    os._exit(0)
+if os.fork() == 0:
+    os._exit(0)  # a zombie: its parent never waits
+with open(os.environ["TMPDIR"] + "/f", "w") as f:
+    f.write("x")
+os.mkfifo("/tmp/fifo")"#,
+    ),
+];
+
+/// A warm worker outlives the jobs it runs, rich ones included: jobs that leave processes (a
+/// daemon in its own session, a child never waited for, a zombie) and files (read-only trees,
+/// FIFOs, files in /dev/shm, `__pycache__`, symlinks) in every scratch folder run, one after
+/// another, in the first worker of their interpreter and tier, and each starts with nothing of
+/// the ones before it left. Only a job that leaves what the worker cannot remove (a scratch
+/// folder it made read-only, with a file in it) costs its worker, and the next job runs in a
+/// fresh worker: not in the ending one, where it was lost and ran again in a fresh process.
+#[test]
+fn workers_outlive_jobs_that_leave_things_behind() {
+    if docmatrix::sys::which("bwrap").is_none() {
+        skip_unless_ci("bwrap");
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let block = |imports: &str, mess: &str| {
+        format!("# Job\n\n```python\n{imports}, sys\n{LEFTOVERS}\n{mess}\nprint('done')\n```\n")
+    };
+    for (file, imports, mess) in MESSES {
+        std::fs::write(dir.path().join(file), block(imports, mess)).unwrap();
+    }
+    // Last in file order: a HOME made read-only with a file in it, which the worker cannot
+    // empty (it opens up the folders inside the scratch folders, not the scratch folders).
+    let stuck = r#"with open("f", "w") as f:
+    f.write("x")
+os.chmod(".", 0o500)"#;
+    std::fs::write(
+        dir.path().join("z_stuck.md"),
+        block("import asyncio, os", stuck),
+    )
+    .unwrap();
+    let versions = "3.9,3.10,3.11,3.12";
+    let (prepared, process, interpreters) =
+        planned(dir.path(), &[dir.path().to_path_buf()], versions);
+    assert_eq!(interpreters.len(), 4);
+    let preload = python::preload_for(prepared.examples.iter().map(|s| &*s.code));
+    let warm = WarmExecutor::new(&interpreters, &preload, process).unwrap();
+    let file_of = |job: &docmatrix::model::Job| {
+        let e = &prepared.examples[job.members[0].example];
+        format!("{} on {}", e.file.display(), job.version)
+    };
+    let (messy, stuck): (Vec<_>, Vec<_>) = prepared
+        .plan
+        .jobs
+        .iter()
+        .partition(|j| !file_of(j).contains("z_stuck"));
+    assert_eq!((messy.len(), stuck.len()), (5 * 4, 4));
+    let run = |job: &docmatrix::model::Job| {
+        let r = warm.execute(job);
+        assert_eq!(
+            r.stdout.trim_end(),
+            "in a worker clean\ndone",
+            "{}: {:?} {}",
+            file_of(job),
+            r.blocks,
+            r.stderr
+        );
+    };
+    // One job at a time, twice over: every job follows a messy one of its worker.
+    for _ in 0..2 {
+        messy.iter().for_each(|j| run(j));
+    }
+    // A lean and a rich worker per interpreter, for 40 jobs.
+    assert_eq!(warm.started(), 2 * 4, "workers were replaced");
+    for job in &stuck {
+        run(job);
+    }
+    // The next job starts clean in a fresh rich worker (not in the ending one), which the jobs
+    // after it keep.
+    for _ in 0..3 {
+        messy
+            .iter()
+            .filter(|j| file_of(j).contains("a_processes"))
+            .for_each(|j| run(j));
+    }
+    assert_eq!(warm.started(), 3 * 4, "one new worker per stuck job");
+}

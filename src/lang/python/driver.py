@@ -26,7 +26,8 @@
 #         run \t ID \t JOB_DIR \t DUMP_AT \t RAISES ...   the child runs the job with its
 #             stdout and stderr on the FIFOs JOB_DIR/out and JOB_DIR/err, in JOB_DIR/work;
 #             when it ends, its wait status and CPU time (user + system, in microseconds,
-#             from wait4) are written to the FIFO JOB_DIR/status
+#             from wait4) are written to the FIFO JOB_DIR/status, followed by `retire` when
+#             something of the job could not be killed or removed: the worker then ends
 #         dump \t ID                                        the child writes its stacks
 #             to JOB_DIR/stack.txt (SIGUSR1 to faulthandler), before a timeout's kill
 #         kill \t ID                                        kills the child's process group
@@ -836,14 +837,17 @@ def _serve(preload, mode, statements=None):
                 clean = _kill_others(select) if isolated else True
                 for d in scratch:
                     clean = _empty(d, keep) and clean
+                # `retire`: docmatrix must not hand this worker another job (it would be lost,
+                # and run again in a fresh process) but start another worker.
                 try:
                     s = os.open(job_dir + "/status", os.O_WRONLY | os.O_NONBLOCK)
-                    os.write(s, b"%d %d\n" % (status, int((usage.ru_utime + usage.ru_stime) * 1e6)))
+                    cpu = int((usage.ru_utime + usage.ru_stime) * 1e6)
+                    os.write(s, b"%d %d%s\n" % (status, cpu, b"" if clean else b" retire"))
                     os.close(s)
                 except OSError:
                     pass
                 if not clean:
-                    return  # docmatrix starts another worker rather than reuse this one
+                    return
                 continue
             data = os.read(0, 65536)
             if not data:

@@ -6,7 +6,8 @@
 //! blocks and three FIFOs — `out`, `err` and `status` — into that folder, opens their read
 //! ends, and writes one request line to the worker; the child puts its stdout and stderr on
 //! the first two, and the worker writes the child's wait status to the third when it ends and
-//! the worker has killed what the job left running and emptied the scratch folders. The
+//! the worker has killed what the job left running and emptied the scratch folders (or, when
+//! it could not, says `retire` there and ends: it is replaced before the next job). The
 //! child behaves as `python block.py` in a fresh folder would (see docs/architecture.md for
 //! the one documented difference: preloaded standard-library modules). Where a worker cannot
 //! start, or dies, its jobs fall back to [`ProcessExecutor`].
@@ -333,6 +334,9 @@ struct WarmEnder<'a> {
     lost: bool,
     /// The child's CPU time, from the worker's `wait4` (the status line's second field).
     cpu: Option<Duration>,
+    /// The worker could not kill or remove all the job left, and ends (the status line's
+    /// third field, `retire`): it must get no other job.
+    retiring: bool,
 }
 
 impl WarmEnder<'_> {
@@ -357,6 +361,7 @@ impl WarmEnder<'_> {
             .next()
             .and_then(|us| us.parse::<u64>().ok())
             .map(Duration::from_micros);
+        self.retiring = fields.next() == Some("retire");
         Some(exit)
     }
 }
@@ -494,6 +499,14 @@ impl WarmExecutor {
                 })
                 .collect()
         });
+    }
+
+    /// How many workers have been launched, every interpreter and tier together: a worker a
+    /// job left unclean is replaced, and its replacement counts too. (Counting processes whose
+    /// command line says `serve` counts every job's child and every probe child as well: they
+    /// are forked from a worker and keep its command line.)
+    pub fn started(&self) -> u64 {
+        self.next_worker.load(Ordering::Relaxed)
     }
 
     /// How many workers were started and are still running (idle: between runs, all are).
@@ -677,11 +690,16 @@ impl WarmExecutor {
             got: Vec::new(),
             lost: false,
             cpu: None,
+            retiring: false,
         };
         let record = process::supervise(Some(out), Some(err), &mut ender, &limits, start)?;
         if ender.lost {
             worker.alive.store(false, Ordering::Relaxed);
             return Ok(None);
+        }
+        if ender.retiring {
+            // Ending, and maybe not yet gone: retired now, not given the next job.
+            worker.alive.store(false, Ordering::Relaxed);
         }
         Ok(Some(read_result(job, dir, record)))
     }
