@@ -1,4 +1,4 @@
-# Runs the `>>>` sessions of a Markdown file with the standard doctest module (ELLIPSIS, IGNORE_EXCEPTION_DETAIL and
+# Runs the `>>>` sessions of a Markdown file with the standard doctest module (ELLIPSIS and
 # NORMALIZE_WHITESPACE), printing per fenced block its opening line and its first failure:
 # the cross-check of fixtures/sessions/. Usage: python3.X bench/doctest_check.py FILE.md
 import doctest, re, sys
@@ -24,5 +24,5 @@ for start, lang, body in blocks:
     class R(doctest.DocTestRunner):
         def report_failure(self, out, t, ex, got): fails.append(("differs", start + ex.lineno + 1))
         def report_unexpected_exception(self, out, t, ex, exc): fails.append((exc[0].__name__, start + ex.lineno + 1))
-    R(optionflags=doctest.ELLIPSIS | doctest.NORMALIZE_WHITESPACE | doctest.IGNORE_EXCEPTION_DETAIL).run(test, out=lambda s: None)
+    R(optionflags=doctest.ELLIPSIS | doctest.NORMALIZE_WHITESPACE).run(test, out=lambda s: None)
     print(start, fails[:1] if fails else "pass")

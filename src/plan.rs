@@ -319,6 +319,8 @@ pub fn plan(examples: &[Snippet], versions: &[PyVersion], sites: &Sites, opts: &
                         code: examples[i].code.clone(),
                         raises: examples[i].annotations.raises.clone(),
                         session: examples[i].session,
+                        sphinx: examples[i].session
+                            && crate::extract::is_sphinx_doctest(&examples[i].info),
                     })
                     .collect(),
             });

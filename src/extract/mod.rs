@@ -473,6 +473,12 @@ fn split_info(info: &str) -> (Lang, &str, bool) {
     (Lang::from_word(&info[..end]), &info[end..], false)
 }
 
+/// Whether an info string is MyST's `{doctest}` directive: Sphinx's doctest extension runs
+/// those blocks, with its own defaults (see `_session` in the Python driver).
+pub(crate) fn is_sphinx_doctest(info: &str) -> bool {
+    myst_directive(info) == Some("doctest")
+}
+
 /// `code-block` of `{code-block} python`: a MyST directive's name.
 fn myst_directive(info: &str) -> Option<&str> {
     let rest = info.strip_prefix('{')?;

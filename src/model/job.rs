@@ -19,6 +19,9 @@ pub struct Member {
     pub raises: Option<String>,
     /// The code is an interactive session ([`super::Snippet::session`]).
     pub session: bool,
+    /// The session is MyST's `{doctest}` directive: judged as Sphinx's doctest extension
+    /// judges it (exception details ignored, no `__name__` in the namespace).
+    pub sphinx: bool,
 }
 
 /// What a job runs.

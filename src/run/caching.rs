@@ -88,10 +88,7 @@ impl CachingExecutor {
         for m in &job.members {
             field(m.code.as_bytes());
             // What the driver is told of the block: its expected exception, or a session.
-            field(match (m.session, m.raises.as_deref()) {
-                (true, _) => b">>>",
-                (false, r) => r.unwrap_or("-").as_bytes(),
-            });
+            field(crate::lang::python::mark(m).as_bytes());
         }
         key.hex()
     }

@@ -4,8 +4,9 @@
 #
 #   python -I -c <this> run JOB_DIR DUMP_AT RAISES [RAISES ...]
 #       runs JOB_DIR/block_0.py, block_1.py, ... (RAISES is an exception name or "-" per
-#       block, or ">>>" for an interactive session, whose statements run one by one as the
-#       doctest module runs them, their output compared), reporting to JOB_DIR/events.jsonl.
+#       block, or ">>>" for an interactive session, ">>>sphinx" for MyST's {doctest}), whose
+#       statements run one by one as the doctest module runs them, their output compared),
+#       reporting to JOB_DIR/events.jsonl.
 #       Top-level `await` runs on an event loop of the job's, as `python -m asyncio` allows.
 #       JOB_DIR/setup.py, if there, runs first in the same namespace (the config's `setup`);
 #       with a file JOB_DIR/page the job is a page: a block that fails does not stop the ones
@@ -210,11 +211,13 @@ def _exception_lines(got):
     return "".join(lines[start:])
 
 
-def _session(path, ns, fd, i, undefined=None):
+def _session(path, ns, fd, i, undefined=None, sphinx=False):
     """Runs the interactive session in `path` statement by statement in `ns`, as the doctest
-    module does (ELLIPSIS, NORMALIZE_WHITESPACE and IGNORE_EXCEPTION_DETAIL on, `# doctest:` directives honoured); 0
+    module does (ELLIPSIS and NORMALIZE_WHITESPACE on, `# doctest:` directives honoured); 0
     when every statement printed what the page shows, else 1 after reporting the first that
-    did not."""
+    did not. A `sphinx` session (MyST's `{doctest}`) runs as Sphinx's doctest extension runs
+    it: IGNORE_EXCEPTION_DETAIL on too, and no `__name__` in the namespace (a class defined
+    there prints as `<class 'A'>`)."""
     import doctest
 
     with open(path, encoding="utf-8", errors="surrogateescape") as f:
@@ -250,13 +253,16 @@ def _session(path, ns, fd, i, undefined=None):
     earlier = dict(undefined or {})  # the blocks before this one that failed
     future = doctest._extract_future_flags(ns)  # what `from __future__` the job imported
     doctest.exec = _exec  # doctest's own `exec` call, so that top-level `await` runs too
-    # An expected exception is compared on its type: its message often changes between
-    # versions (`__init__()` became `A.__init__()` in 3.10) while the example still works, as
-    # Sphinx's doctest extension and pytest's IGNORE_EXCEPTION_DETAIL judge it;
-    # `# doctest: -IGNORE_EXCEPTION_DETAIL` compares the message too.
-    flags = doctest.ELLIPSIS | doctest.NORMALIZE_WHITESPACE | doctest.IGNORE_EXCEPTION_DETAIL
+    flags = doctest.ELLIPSIS | doctest.NORMALIZE_WHITESPACE
+    if sphinx:
+        flags |= doctest.IGNORE_EXCEPTION_DETAIL  # Sphinx's doctest_default_flags
+        name = ns.pop("__name__", None)
     runner = Runner(optionflags=flags)
-    runner.run(test, compileflags=future | _TOP_LEVEL_AWAIT, out=lambda s: None, clear_globs=False)
+    try:
+        runner.run(test, compileflags=future | _TOP_LEVEL_AWAIT, out=lambda s: None, clear_globs=False)
+    finally:
+        if sphinx and name is not None:
+            ns["__name__"] = name
     if not found:
         return 0
     example, got, exc_info = found[0]
@@ -344,13 +350,14 @@ def _run(job_dir, dump_at, raises_list):
             return 1
 
     for i, (path, raises) in enumerate(blocks):
-        session = raises == ">>>"
-        raises = None if raises in ("-", ">>>") else raises
+        session = raises.startswith(">>>")
+        sphinx = raises == ">>>sphinx"
+        raises = None if raises == "-" or session else raises
         sys.argv[:] = [path]
         ns["__file__"] = path
         os.write(fd, b'{"ev":"start","block":%d}\n' % i)
         if session:
-            if _session(path, ns, fd, i, undefined):
+            if _session(path, ns, fd, i, undefined, sphinx):
                 if page:
                     status = 1
                     continue
