@@ -103,3 +103,45 @@ fn the_sandbox_blocks_writes_outside_and_the_network() {
     }
     assert!(!target.exists());
 }
+
+/// A Python example that fails because the network is off is `blocked` ("needs the network"),
+/// not failed, in a program and in a session, warm and fresh; a message that names a path in
+/// the example's home names it `~/…`, the same on every run.
+#[test]
+fn python_examples_that_need_the_network_are_blocked_and_paths_are_stable() {
+    let dir = tempfile::tempdir().unwrap();
+    let md = dir.path().join("guide.md");
+    std::fs::write(
+        &md,
+        "# Fetching\n\n\
+         ```python\nimport urllib.request\nurllib.request.urlopen('http://docmatrix-test.invalid/')\n```\n\n\
+         ```pycon\n>>> import urllib.request\n>>> urllib.request.urlopen('http://docmatrix-test.invalid/').status\n200\n```\n\n\
+         ```python\nimport os\nopen(os.path.expanduser('~/.netrc'))\n```\n",
+    )
+    .unwrap();
+    for isolation in ["warm", "process"] {
+        let (code, doc) = validate_json(&[
+            md.to_str().unwrap(),
+            "--python",
+            "3.12",
+            "--no-cache",
+            "--isolation",
+            isolation,
+        ]);
+        assert_eq!(code, 1, "{doc}");
+        for line in [3, 8] {
+            let r = &example(&doc, "guide.md", line)["results"]["3.12"];
+            assert_eq!(r["status"], "blocked", "{isolation}: {r}");
+            let reason = r["reason"].as_str().unwrap();
+            assert!(
+                reason.starts_with("needs the network: URLError: <urlopen error [Errno -"),
+                "{isolation}: {reason}"
+            );
+        }
+        let r = &example(&doc, "guide.md", 14)["results"]["3.12"];
+        assert_eq!(
+            r["error"], "FileNotFoundError: [Errno 2] No such file or directory: '~/.netrc'",
+            "{isolation}"
+        );
+    }
+}

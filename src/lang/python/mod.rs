@@ -12,6 +12,7 @@ use serde::Deserialize;
 pub mod process;
 pub mod warm;
 
+use crate::lang::netfail;
 use crate::model::{BlockResult, Job, NotReached, Status};
 use crate::sys::process::{Exit, RunRecord};
 
@@ -303,6 +304,18 @@ pub(crate) fn interpret(
                 let setup = phase.as_deref() == Some("setup");
                 if setup {
                     error = format!("the setup code failed: {error}");
+                }
+                // The example tried the network, which the sandbox has off: not decided here.
+                let network = match (setup, message.as_deref()) {
+                    (false, Some(m)) => netfail::needs_network(&format!("{ty}: {}", first_line(m))),
+                    _ => None,
+                };
+                if let Some(evidence) = network {
+                    let mut b = BlockResult::new(Status::Blocked);
+                    b.reason = Some(format!("{}: {evidence}", netfail::NEEDS_NETWORK));
+                    b.at = at(&place);
+                    states[i] = State::Done(b);
+                    continue;
                 }
                 State::Done(BlockResult {
                     at: if setup { None } else { at(&place) },

@@ -42,7 +42,24 @@ pub(crate) fn read_result(job: &Job, dir: &Path, record: process::RunRecord) -> 
         Exit::TimedOut => std::fs::read_to_string(dir.join(python::STACK_FILE)).unwrap_or_default(),
         _ => String::new(),
     };
-    let blocks = python::interpret(job, &events, &stack, &record);
+    let mut blocks = python::interpret(job, &events, &stack, &record);
+    // A message that names a path in the job folder (`~/.netrc` read from HOME) names it as the
+    // example sees it, not by the throwaway folder's name: the same text on every run.
+    let (home, tmp, folder) = (
+        format!("{}/work", dir.display()),
+        format!("{}/tmp", dir.display()),
+        format!("{}/", dir.display()),
+    );
+    for b in &mut blocks {
+        for text in [&mut b.error, &mut b.reason].into_iter().flatten() {
+            if text.contains(&folder) {
+                *text = text
+                    .replace(&home, "~")
+                    .replace(&tmp, "$TMPDIR")
+                    .replace(&folder, "");
+            }
+        }
+    }
     let failed = blocks.iter().any(|b| b.status != Status::Pass);
     let stderr = if failed {
         // Tracebacks name the block files by their path in the throwaway job folder: drop the
