@@ -65,18 +65,40 @@ pub fn cells(
             .iter()
             .any(|b| b.status == Status::Fail || b.status == Status::Timeout);
         let stderr = (failed && !result.stderr.is_empty()).then_some(result.stderr);
+        let statuses: Vec<Status> = result.blocks.iter().map(|b| b.status).collect();
         for (member, block) in job.members.iter().zip(result.blocks) {
             let at = block.at;
             // On a page: the earlier block whose failure left this one's name undefined.
-            let after = block.after.and_then(|k| job.members.get(k));
+            let after = block
+                .after
+                .and_then(|k| Some((job.members.get(k)?, *statuses.get(k)?)));
             let mut o = outcome(block);
-            if let (Some(e), Some(m)) = (&mut o.error, after) {
-                let b = &examples[m.example];
-                e.push_str(&format!(
-                    " (the block at {}:{}, which failed, defines it)",
-                    b.file.display(),
-                    b.line
-                ));
+            match after {
+                // That block needed the network: this one is not decided here either.
+                Some((m, Status::Blocked)) => {
+                    let b = &examples[m.example];
+                    o.reason = Some(format!(
+                        "{}: the block at {}:{}, which defines a name it uses",
+                        crate::lang::netfail::NEEDS_NETWORK,
+                        b.file.display(),
+                        b.line
+                    ));
+                    o.error = None;
+                    o.error_type = None;
+                    o.exit_code = None;
+                    o.status = Status::Blocked;
+                }
+                Some((m, _)) => {
+                    if let Some(e) = &mut o.error {
+                        let b = &examples[m.example];
+                        e.push_str(&format!(
+                            " (the block at {}:{}, which failed, defines it)",
+                            b.file.display(),
+                            b.line
+                        ));
+                    }
+                }
+                None => {}
             }
             if o.not_reached == Some(NotReached::AfterFailure) {
                 if let Some(b) = first_bad {

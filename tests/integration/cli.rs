@@ -144,4 +144,24 @@ fn python_examples_that_need_the_network_are_blocked_and_paths_are_stable() {
             "{isolation}"
         );
     }
+    // On a page, a block that uses what a blocked block defines is blocked too.
+    let page = dir.path().join("page.md");
+    std::fs::write(
+        &page,
+        "<!-- docmatrix-file: page -->\n# Page\n\n\
+         ```python\nimport urllib.request\nbody = urllib.request.urlopen('http://docmatrix-test.invalid/').read()\n```\n\n\
+         ```python\nprint(len(body))\n```\n",
+    )
+    .unwrap();
+    let (code, doc) = validate_json(&[page.to_str().unwrap(), "--python", "3.12", "--no-cache"]);
+    assert_eq!(code, 0, "{doc}");
+    let r = &example(&doc, "page.md", 9)["results"]["3.12"];
+    assert_eq!(r["status"], "blocked", "{r}");
+    assert_eq!(
+        r["reason"],
+        format!(
+            "needs the network: the block at {}:4, which defines a name it uses",
+            page.display()
+        )
+    );
 }
