@@ -130,13 +130,110 @@ pub fn unit_deps(examples: &[Snippet], unit: &[usize]) -> Vec<String> {
     deps
 }
 
+/// The file name a block's info string gives it (`title="main.py"`, `filename=…`), without
+/// its folders.
+fn title_of(s: &Snippet) -> Option<&str> {
+    s.foreign_attrs.iter().find_map(|a| {
+        let (k, v) = a.split_once('=')?;
+        if !matches!(k, "title" | "filename" | "file") {
+            return None;
+        }
+        let v = v.trim_matches(|c| c == '"' || c == '\'');
+        let name = v.rsplit('/').next()?;
+        (!name.is_empty()).then_some(name)
+    })
+}
+
+/// The files `python FILE.py …` in `commands` runs (`python`, `python3`, `python3.X`, options
+/// before the file allowed), in order, without repeats.
+fn python_files(commands: &[crate::lang::shell::session::Command]) -> Vec<String> {
+    let mut files: Vec<String> = Vec::new();
+    for c in commands {
+        for line in c.text.split(['\n', ';', '&', '|']) {
+            let Some(words) = shlex::split(line) else {
+                continue;
+            };
+            let mut words = words
+                .into_iter()
+                .skip_while(|w| w.contains('=') && !w.starts_with('-'));
+            let Some(program) = words.next() else {
+                continue;
+            };
+            let program = program.rsplit('/').next().unwrap_or(&program).to_string();
+            let is_python = program == "python"
+                || program.strip_prefix("python").is_some_and(|v| {
+                    !v.is_empty() && v.chars().all(|c| c.is_ascii_digit() || c == '.')
+                });
+            if !is_python {
+                continue;
+            }
+            // The first word that is not an option is the program file.
+            if let Some(file) = words.find(|w| !w.starts_with('-')) {
+                let file = file.strip_prefix("./").unwrap_or(&file).to_string();
+                if file.ends_with(".py") && !file.contains('/') && !files.contains(&file) {
+                    files.push(file);
+                }
+            }
+        }
+    }
+    files
+}
+
+/// The page's programs a console session runs (`$ python main.py Camila`), each under the name
+/// the session runs it by: the last Python program block before the session, in its file,
+/// whose title is that name (`title="main.py"`), else the last untitled Python program block
+/// before it that no other name took.
+pub(crate) fn session_programs(examples: &[Snippet], i: usize) -> Vec<(String, usize)> {
+    let s = &examples[i];
+    if s.lang != Lang::Session {
+        return Vec::new();
+    }
+    let names = python_files(&crate::lang::shell::session::parse(&s.code));
+    if names.is_empty() {
+        return Vec::new();
+    }
+    let before: Vec<(usize, &Snippet)> = examples[..i]
+        .iter()
+        .enumerate()
+        .filter(|(_, p)| p.file == s.file && p.lang == Lang::Python && !p.session)
+        .collect();
+    let mut taken: Vec<usize> = Vec::new();
+    let mut files = Vec::new();
+    let mut untitled = Vec::new();
+    for name in names {
+        match before
+            .iter()
+            .rposition(|(_, p)| title_of(p) == Some(name.as_str()))
+        {
+            Some(k) => {
+                taken.push(k);
+                files.push((name, before[k].0));
+            }
+            None => untitled.push(name),
+        }
+    }
+    for name in untitled {
+        let k = (0..before.len())
+            .rev()
+            .find(|k| !taken.contains(k) && title_of(before[*k].1).is_none());
+        if let Some(k) = k {
+            taken.push(k);
+            files.push((name, before[k].0));
+        }
+    }
+    files.sort();
+    files
+}
+
 /// The job kind of a block, and whether it runs (`Err(reason)` when it is only checked).
-fn kind_of(s: &Snippet, o: &Options) -> Result<JobKind, &'static str> {
+/// A console session that runs the page's programs (`programs`) runs.
+fn kind_of(s: &Snippet, o: &Options, programs: bool) -> Result<JobKind, &'static str> {
     match s.lang {
         Lang::Python => Ok(JobKind::Python),
         Lang::Session if crate::lang::shell::powershell(s).is_some() => {
             Err("not run: a PowerShell session (docmatrix runs POSIX shell)")
         }
+        Lang::Session if programs && s.annotations.run != Some(false) => Ok(JobKind::Session),
         Lang::Shell(_) | Lang::Session if !s.annotations.run.unwrap_or(o.shell_run) => {
             Err("not run: static checks only (the `run` annotation runs it)")
         }
@@ -169,6 +266,19 @@ pub fn plan(examples: &[Snippet], versions: &[PyVersion], sites: &Sites, opts: &
 
     // Jobs of one interpreter share its path.
     let mut shared: BTreeMap<PathBuf, std::sync::Arc<std::path::Path>> = BTreeMap::new();
+    // The program blocks a console session runs (`$ python main.py Camila`), and that session:
+    // they run there, with the session's arguments, not on their own (unless `args=`).
+    let mut run_by: BTreeMap<usize, usize> = BTreeMap::new();
+    for (i, s) in examples.iter().enumerate() {
+        if s.lang == Lang::Session
+            && s.annotations.skip.is_none()
+            && s.annotations.run != Some(false)
+        {
+            for (_, k) in session_programs(examples, i) {
+                run_by.entry(k).or_insert(i);
+            }
+        }
+    }
     let no_interpreter: std::sync::Arc<std::path::Path> = std::path::Path::new("").into();
     for unit in &units {
         let deps = unit_deps(examples, unit);
@@ -198,11 +308,29 @@ pub fn plan(examples: &[Snippet], versions: &[PyVersion], sites: &Sites, opts: &
                     None => run.push(i),
                 }
             }
+            if let (&[k], Some(&by)) = (&run[..], run_by.get(&run[0])) {
+                let s = &examples[k];
+                if s.annotations.args.is_none() && s.annotations.group.is_none() && !is_page(s) {
+                    let b = &examples[by];
+                    let reason = format!(
+                        "run by the console session at {}:{}",
+                        b.file.display(),
+                        b.line
+                    );
+                    out.decided
+                        .push((k, v, Outcome::decided(Status::Skipped, reason)));
+                    continue;
+                }
+            }
             if run.is_empty() {
                 continue;
             }
             let first = &examples[run[0]];
-            let kind = match kind_of(first, opts) {
+            let files: Vec<(String, std::sync::Arc<str>)> = session_programs(examples, run[0])
+                .into_iter()
+                .map(|(name, k)| (name, examples[k].code.clone()))
+                .collect();
+            let kind = match kind_of(first, opts, !files.is_empty()) {
                 Ok(k) => k,
                 Err(reason) => {
                     for &i in &run {
@@ -306,6 +434,7 @@ pub fn plan(examples: &[Snippet], versions: &[PyVersion], sites: &Sites, opts: &
             out.jobs.push(Job {
                 page,
                 setup,
+                files,
                 kind,
                 network: first.annotations.network,
                 context,
@@ -321,6 +450,7 @@ pub fn plan(examples: &[Snippet], versions: &[PyVersion], sites: &Sites, opts: &
                         session: examples[i].session,
                         sphinx: examples[i].session
                             && crate::extract::is_sphinx_doctest(&examples[i].info),
+                        args: examples[i].annotations.args.clone().unwrap_or_default(),
                     })
                     .collect(),
             });
@@ -341,7 +471,17 @@ fn share_identical_jobs(plan: &mut Plan, examples: &[Snippet]) {
     }
     // The code by its BLAKE3 digest, computed once per example (not per version); the
     // interpreter by its path, shared by every job of a version.
-    type Key = (PyVersion, String, [u8; 32], Option<String>, Duration, bool);
+    // Then what else the driver is told of the block: its arguments, whether it is a session
+    // (and a Sphinx one), whether it is a page.
+    type Key = (
+        PyVersion,
+        String,
+        [u8; 32],
+        Option<String>,
+        Duration,
+        bool,
+        (Vec<String>, bool, bool, bool),
+    );
     let mut digests: BTreeMap<usize, [u8; 32]> = BTreeMap::new();
     let mut first: std::collections::HashMap<Key, usize> = std::collections::HashMap::new();
     let mut shared = Vec::new();
@@ -363,6 +503,7 @@ fn share_identical_jobs(plan: &mut Plan, examples: &[Snippet]) {
             m.raises.clone(),
             j.timeout,
             j.network,
+            (m.args.clone(), m.session, m.sphinx, j.page),
         );
         match first.get(&key) {
             Some(&owner) => {

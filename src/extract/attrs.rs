@@ -147,6 +147,10 @@ pub(crate) fn apply(
             ("network", Some("false" | "no" | "0")) => ann.network = false,
             ("context", Some(v)) if !v.is_empty() => ann.context = Some(v.to_string()),
             ("deps", Some(v)) => ann.deps.extend(v.split_whitespace().map(str::to_string)),
+            ("args", Some(v)) => match shlex::split(v) {
+                Some(args) => ann.args = Some(args),
+                None => warnings.push(format!("args: unbalanced quotes in `{v}`")),
+            },
             ("ignore", Some(v)) => ann.ignore.extend(
                 v.split(|c: char| c == ',' || c.is_whitespace())
                     .filter(|s| !s.is_empty())
@@ -154,7 +158,7 @@ pub(crate) fn apply(
             ),
             (
                 k @ ("requires" | "group" | "raises" | "timeout" | "reason" | "context" | "ignore"
-                | "deps"),
+                | "deps" | "args"),
                 None,
             ) => warnings.push(format!("`{k}` needs a value, as in {k}=…")),
             (k, _) if origin == Origin::InfoString && is_foreign(k) => foreign.push(display(a)),

@@ -535,6 +535,7 @@ fn merge(base: &Annotations, own: &Annotations, _info: &str, _lang: &Lang) -> An
         deps: base.deps.iter().chain(&own.deps).cloned().collect(),
         page: own.page.or(base.page),
         setup: own.setup.or(base.setup),
+        args: own.args.clone().or_else(|| base.args.clone()),
     }
 }
 

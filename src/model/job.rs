@@ -22,6 +22,8 @@ pub struct Member {
     /// The session is MyST's `{doctest}` directive: judged as Sphinx's doctest extension
     /// judges it (exception details ignored, no `__name__` in the namespace).
     pub sphinx: bool,
+    /// The program's command-line arguments (`args=`).
+    pub args: Vec<String>,
 }
 
 /// What a job runs.
@@ -55,6 +57,9 @@ pub struct Job {
     pub page: bool,
     /// Python code run before the first member, in the same namespace (`setup` in the config).
     pub setup: Option<std::sync::Arc<str>>,
+    /// Files written into the job's working folder before it runs: for a console session, the
+    /// page's programs it runs (`$ python main.py`), by file name.
+    pub files: Vec<(String, std::sync::Arc<str>)>,
 }
 
 /// The result of one job: one [`BlockResult`] per member, and the process's traces.

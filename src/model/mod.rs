@@ -162,6 +162,9 @@ pub struct Annotations {
     pub page: Option<bool>,
     /// `setup=false` / `no-setup`: the configured setup code does not run before this block.
     pub setup: Option<bool>,
+    /// `args="Camila --formal"`: the command-line arguments a Python program block runs with
+    /// (`sys.argv[1:]`), split as a POSIX shell splits them.
+    pub args: Option<Vec<String>>,
 }
 
 /// One fenced code block of a Markdown file.

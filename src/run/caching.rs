@@ -85,10 +85,19 @@ impl CachingExecutor {
         field(&job.timeout.as_millis().to_le_bytes());
         field(if job.page { b"page" } else { b"program" });
         field(job.setup.as_deref().unwrap_or("").as_bytes());
+        field(&job.files.len().to_le_bytes());
+        for (name, code) in &job.files {
+            field(name.as_bytes());
+            field(code.as_bytes());
+        }
         for m in &job.members {
             field(m.code.as_bytes());
             // What the driver is told of the block: its expected exception, or a session.
             field(crate::lang::python::mark(m).as_bytes());
+            field(&m.args.len().to_le_bytes());
+            for a in &m.args {
+                field(a.as_bytes());
+            }
         }
         key.hex()
     }

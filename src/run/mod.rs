@@ -209,6 +209,7 @@ mod tests {
                 context: None,
                 page: false,
                 setup: None,
+                files: Vec::new(),
             })
             .collect()
     }

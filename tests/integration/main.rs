@@ -21,6 +21,7 @@ mod layers;
 mod matrix;
 mod misbehave;
 mod pages;
+mod programs;
 mod realdocs;
 mod reports;
 mod sessions;

@@ -354,6 +354,11 @@ def _run(job_dir, dump_at, raises_list):
         sphinx = raises == ">>>sphinx"
         raises = None if raises == "-" or session else raises
         sys.argv[:] = [path]
+        try:  # the program's arguments (`args=`), each ended by a NUL
+            with open(path + ".args", "rb") as f:
+                sys.argv += [a.decode("utf-8", "surrogateescape") for a in f.read().split(b"\0")[:-1]]
+        except FileNotFoundError:
+            pass
         ns["__file__"] = path
         os.write(fd, b'{"ev":"start","block":%d}\n' % i)
         if session:

@@ -34,6 +34,15 @@ pub(crate) const PAGE_FILE: &str = "page";
 pub(crate) fn write_job(job: &Job, dir: &Path) -> std::io::Result<()> {
     for (i, m) in job.members.iter().enumerate() {
         std::fs::write(dir.join(block_file(i)), m.code.as_bytes())?;
+        if !m.args.is_empty() {
+            // `block_N.py.args`: the program's arguments, each ended by a NUL.
+            let mut bytes = Vec::new();
+            for a in &m.args {
+                bytes.extend_from_slice(a.as_bytes());
+                bytes.push(0);
+            }
+            std::fs::write(dir.join(format!("{}.args", block_file(i))), bytes)?;
+        }
     }
     if let Some(setup) = &job.setup {
         std::fs::write(dir.join(SETUP_FILE), setup.as_bytes())?;

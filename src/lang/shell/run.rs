@@ -89,6 +89,16 @@ impl Runner {
             std::fs::create_dir(d)?;
         }
         shims(&bin, &job.interpreter, job.version.to_string().as_str())?;
+        // The page's programs the session runs, under the names it runs them by: written
+        // beside the job (the working folder is a fresh one inside the sandbox), and copied
+        // into the working folder by the session's driver.
+        let programs = dir.path().join("programs");
+        if !job.files.is_empty() {
+            std::fs::create_dir(&programs)?;
+            for (name, code) in &job.files {
+                std::fs::write(programs.join(name), code.as_bytes())?;
+            }
+        }
 
         let session = match job.kind {
             JobKind::Session => Some(session::parse(code)).filter(|c| !c.is_empty()),
@@ -101,7 +111,15 @@ impl Runner {
         let (program, args) = match &session {
             Some(cmds) => {
                 let driver = dir.path().join("session.sh");
-                std::fs::write(&driver, session_driver(cmds))?;
+                let mut text = String::new();
+                if !job.files.is_empty() {
+                    let from = shlex::try_quote(&programs.to_string_lossy())
+                        .map_err(|e| std::io::Error::other(e.to_string()))?
+                        .into_owned();
+                    text.push_str(&format!("cp -p -- {from}/* . || exit 125\n"));
+                }
+                text.push_str(&session_driver(cmds));
+                std::fs::write(&driver, text)?;
                 (shell_program(Shell::Bash), vec![driver.into_os_string()])
             }
             None => {

@@ -1,0 +1,77 @@
+//! Programs and the console sessions that run them (`$ python main.py Camila`), and `args=`.
+
+use crate::common::*;
+
+const CLI: &str = "fixtures/programs/cli.md";
+
+#[test]
+fn terminal_snapshot_of_programs_and_their_sessions() {
+    let mut run = cmd(&[
+        "validate",
+        "--no-config",
+        "--no-progress",
+        "--color",
+        "never",
+        CLI,
+    ]);
+    stable_cmd().bind(|| insta_cmd::assert_cmd_snapshot!("programs_terminal", run));
+}
+
+/// A session runs the page's program under the name it uses, with its arguments, on every
+/// version (without `--run-shell`); the program is not run alone; `args=` gives a program its
+/// command line.
+#[test]
+fn sessions_run_the_programs_of_their_page() {
+    let (code, doc) = validate_json(&[CLI]);
+    assert_eq!(code, 1);
+    let shown: Vec<String> = doc["examples"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| format!("{} {}", e["line"], statuses(e)))
+        .collect();
+    assert_eq!(
+        shown,
+        [
+            "5 skipped skipped skipped skipped",
+            "23 pass pass pass pass",
+            "32 fail fail fail fail",
+            "40 skipped skipped skipped skipped",
+            "50 pass pass pass pass",
+            // argparse's "optional arguments:" became "options:" in 3.10.
+            "57 fail pass pass pass",
+            "73 pass pass pass pass",
+        ]
+    );
+    let program = &example(&doc, "cli.md", 5)["results"]["3.12"];
+    assert_eq!(
+        program["reason"],
+        "run by the console session at fixtures/programs/cli.md:23"
+    );
+    let stale = &example(&doc, "cli.md", 32)["results"]["3.9"];
+    assert_eq!(stale["diff"], "-Hello Rui!\n+Hello Rui");
+}
+
+/// The program is part of the session's cache key: an edit to it re-runs the session.
+#[test]
+fn editing_the_program_reruns_its_session() {
+    let dir = tempfile::tempdir().unwrap();
+    let md = dir.path().join("guide.md");
+    let page = |greeting: &str| {
+        format!(
+            "# Guide\n\n```python title=\"hello.py\"\nimport sys\nprint(\"{greeting}\", sys.argv[1])\n```\n\n```console\n$ python hello.py Ana\nHello Ana\n```\n"
+        )
+    };
+    let cache = dir.path().join("cache");
+    let c = cache.to_str().unwrap();
+    let args = [md.to_str().unwrap(), "--python", "3.12", "--cache-dir", c];
+    std::fs::write(&md, page("Hello")).unwrap();
+    let (code, doc) = validate_json(&args);
+    assert_eq!(code, 0, "{doc}");
+    std::fs::write(&md, page("Hi")).unwrap();
+    let (code, doc) = validate_json(&args);
+    assert_eq!(code, 1, "{doc}");
+    let r = &example(&doc, "guide.md", 8)["results"]["3.12"];
+    assert_eq!(r["diff"], "-Hello Ana\n+Hi Ana");
+    assert!(r.get("cached").is_none(), "{r}");
+}
