@@ -155,7 +155,22 @@ fn python_files(commands: &[crate::lang::shell::session::Command]) -> Vec<String
             };
             let mut words = words
                 .into_iter()
-                .skip_while(|w| w.contains('=') && !w.starts_with('-'));
+                .skip_while(|w| w.contains('=') && !w.starts_with('-'))
+                .peekable();
+            // `uv run [OPTIONS] python …`: the session's `uv` runs the command as it is.
+            if words.next_if(|w| w == "uv").is_some() {
+                if words.next_if(|w| w == "run").is_none() {
+                    continue;
+                }
+                while let Some(w) = words.next_if(|w| w.starts_with('-')) {
+                    if matches!(
+                        w.as_str(),
+                        "--with" | "--python" | "-p" | "--group" | "--extra"
+                    ) {
+                        words.next();
+                    }
+                }
+            }
             let Some(program) = words.next() else {
                 continue;
             };
@@ -308,7 +323,8 @@ pub fn plan(examples: &[Snippet], versions: &[PyVersion], sites: &Sites, opts: &
                     None => run.push(i),
                 }
             }
-            if let (&[k], Some(&by)) = (&run[..], run_by.get(&run[0])) {
+            let by = run.first().and_then(|i| run_by.get(i));
+            if let (&[k], Some(&by)) = (&run[..], by) {
                 let s = &examples[k];
                 if s.annotations.args.is_none() && s.annotations.group.is_none() && !is_page(s) {
                     let b = &examples[by];

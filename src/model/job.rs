@@ -26,6 +26,19 @@ pub struct Member {
     pub args: Vec<String>,
 }
 
+impl Member {
+    /// What the Python driver is told of the block: its expected exception, `-` for none,
+    /// `>>>` for an interactive session, `>>>sphinx` for MyST's `{doctest}`.
+    pub fn mark(&self) -> &str {
+        match (&self.raises, self.session, self.sphinx) {
+            (_, true, false) => ">>>",
+            (_, true, true) => ">>>sphinx",
+            (Some(r), false, _) => r,
+            (None, false, _) => "-",
+        }
+    }
+}
+
 /// What a job runs.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum JobKind {

@@ -93,7 +93,7 @@ impl CachingExecutor {
         for m in &job.members {
             field(m.code.as_bytes());
             // What the driver is told of the block: its expected exception, or a session.
-            field(crate::lang::python::mark(m).as_bytes());
+            field(m.mark().as_bytes());
             field(&m.args.len().to_le_bytes());
             for a in &m.args {
                 field(a.as_bytes());

@@ -41,6 +41,8 @@ fn sessions_run_the_programs_of_their_page() {
             // argparse's "optional arguments:" became "options:" in 3.10.
             "57 fail pass pass pass",
             "73 pass pass pass pass",
+            // `uv run --with rich python main.py …`
+            "83 pass pass pass pass",
         ]
     );
     let program = &example(&doc, "cli.md", 5)["results"]["3.12"];

@@ -88,24 +88,9 @@ pub fn args(job: &Job, dir: &Path) -> Vec<OsString> {
     a
 }
 
-/// What the driver is told of an interactive session block in place of its expected
-/// exception: [`SESSION`], or [`SPHINX_SESSION`] for MyST's `{doctest}`.
-const SESSION: &str = ">>>";
-const SPHINX_SESSION: &str = ">>>sphinx";
-
-/// What the driver is told of a member: its expected exception, `-` for none, or a session.
-pub(crate) fn mark(m: &crate::model::Member) -> &str {
-    match (&m.raises, m.session, m.sphinx) {
-        (_, true, false) => SESSION,
-        (_, true, true) => SPHINX_SESSION,
-        (Some(r), false, _) => r,
-        (None, false, _) => "-",
-    }
-}
-
-/// Each block's mark (see [`mark`]).
+/// Each block's mark for the driver (see [`crate::model::Member::mark`]).
 pub fn raises(job: &Job) -> Vec<String> {
-    job.members.iter().map(|m| mark(m).to_string()).collect()
+    job.members.iter().map(|m| m.mark().to_string()).collect()
 }
 
 /// The interpreter's arguments to start a warm worker that preloads `preload`.

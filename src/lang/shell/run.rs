@@ -183,7 +183,29 @@ fn result(blocks: Vec<BlockResult>, duration: Duration, stderr: String) -> JobRe
     }
 }
 
-/// `python`, `python3`, `python3.X` → the interpreter; `pip`, `pip3`, `pip3.X` → its pip.
+/// `uv` in a session: `uv run [OPTIONS] COMMAND…` runs the command in the version's
+/// environment, which is already the one on `PATH` (docs write `uv run python main.py`);
+/// anything else says that it is not available here.
+const UV_SHIM: &str = r#"#!/bin/sh
+if [ "$1" = run ]; then
+    shift
+    while [ $# -gt 0 ]; do
+        case "$1" in
+            --with|--with-requirements|--python|-p|--group|--extra|--package|--project|--directory|--env-file|--index|--index-url|--default-index)
+                shift 2 ;;
+            --) shift; break ;;
+            -*) shift ;;
+            *) break ;;
+        esac
+    done
+    exec "$@"
+fi
+echo "docmatrix: only \`uv run COMMAND\` works in a session (the version's environment is already on PATH)" >&2
+exit 127
+"#;
+
+/// `python`, `python3`, `python3.X` → the interpreter; `pip`, `pip3`, `pip3.X` → its pip;
+/// `uv run` → the command itself (see [`UV_SHIM`]).
 fn shims(bin: &Path, interpreter: &Path, version: &str) -> std::io::Result<()> {
     use std::os::unix::fs::{symlink, PermissionsExt};
     for name in [
@@ -202,6 +224,9 @@ fn shims(bin: &Path, interpreter: &Path, version: &str) -> std::io::Result<()> {
         std::fs::write(&p, &pip)?;
         std::fs::set_permissions(&p, std::fs::Permissions::from_mode(0o755))?;
     }
+    let uv = bin.join("uv");
+    std::fs::write(&uv, UV_SHIM)?;
+    std::fs::set_permissions(&uv, std::fs::Permissions::from_mode(0o755))?;
     Ok(())
 }
 
