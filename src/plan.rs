@@ -194,10 +194,47 @@ fn python_files(commands: &[crate::lang::shell::session::Command]) -> Vec<String
     files
 }
 
+/// The name of the file a block's code was included from, when it all comes from one file
+/// (`--8<-- "docs_src/app/main.py"` gives `main.py`).
+fn included_name(s: &Snippet) -> Option<&str> {
+    let first = s.sources.first()?;
+    if s.sources.iter().any(|o| o.path != first.path) {
+        return None;
+    }
+    first.path.file_name()?.to_str()
+}
+
+/// The top-level modules a program imports by name (`import items`, `from reigns import app`),
+/// from its unindented import statements, in order.
+fn imported_modules(code: &str) -> Vec<&str> {
+    let mut out: Vec<&str> = Vec::new();
+    for line in code.lines() {
+        let names: Vec<&str> = if let Some(rest) = line.strip_prefix("import ") {
+            rest.split(',')
+                .filter_map(|n| n.split_whitespace().next())
+                .collect()
+        } else if let Some(rest) = line.strip_prefix("from ") {
+            rest.split_whitespace().next().into_iter().collect()
+        } else {
+            continue;
+        };
+        for n in names {
+            let top = n.split('.').next().unwrap_or(n);
+            if !top.is_empty() && !n.starts_with('.') && !out.contains(&top) {
+                out.push(top);
+            }
+        }
+    }
+    out
+}
+
 /// The page's programs a console session runs (`$ python main.py Camila`), each under the name
 /// the session runs it by: the last Python program block before the session, in its file,
-/// whose title is that name (`title="main.py"`), else the last untitled Python program block
-/// before it that no other name took.
+/// whose title is that name (`title="main.py"`), else whose code is included from a file of
+/// that name, else the last untitled Python program block before it that no other name took
+/// (an included one first). The modules those programs import by name (`import items`) come
+/// with them when the page has them, found the same way by title or included file
+/// (`items.py`), so a program split over several files runs as the page shows it.
 pub(crate) fn session_programs(examples: &[Snippet], i: usize) -> Vec<(String, usize)> {
     let s = &examples[i];
     if s.lang != Lang::Session {
@@ -213,13 +250,24 @@ pub(crate) fn session_programs(examples: &[Snippet], i: usize) -> Vec<(String, u
         .filter(|(_, p)| p.file == s.file && p.lang == Lang::Python && !p.session)
         .collect();
     let mut taken: Vec<usize> = Vec::new();
-    let mut files = Vec::new();
+    let mut files: Vec<(String, usize)> = Vec::new();
+    // The block named `name`: by its title, else by the file it was included from.
+    let named = |name: &str, taken: &[usize]| {
+        let free = |k: &usize| !taken.contains(k);
+        let titled = (0..before.len())
+            .rev()
+            .find(|k| free(k) && title_of(before[*k].1) == Some(name));
+        titled.or_else(|| {
+            (0..before.len()).rev().find(|k| {
+                free(k)
+                    && title_of(before[*k].1).is_none()
+                    && included_name(before[*k].1) == Some(name)
+            })
+        })
+    };
     let mut untitled = Vec::new();
     for name in names {
-        match before
-            .iter()
-            .rposition(|(_, p)| title_of(p) == Some(name.as_str()))
-        {
+        match named(&name, &taken) {
             Some(k) => {
                 taken.push(k);
                 files.push((name, before[k].0));
@@ -228,12 +276,33 @@ pub(crate) fn session_programs(examples: &[Snippet], i: usize) -> Vec<(String, u
         }
     }
     for name in untitled {
+        // The last untitled program block before the session; one whose code comes from a
+        // file (an include) first: pages that include their programs show fragments of them
+        // inline, and a fragment is not what the session runs.
+        let free = |k: &usize| !taken.contains(k) && title_of(before[*k].1).is_none();
         let k = (0..before.len())
             .rev()
-            .find(|k| !taken.contains(k) && title_of(before[*k].1).is_none());
+            .find(|k| free(k) && !before[*k].1.sources.is_empty())
+            .or_else(|| (0..before.len()).rev().find(free));
         if let Some(k) = k {
             taken.push(k);
             files.push((name, before[k].0));
+        }
+    }
+    // The page's modules the programs import, and theirs in turn.
+    let mut next = 0;
+    while next < files.len() {
+        let code = examples[files[next].1].code.clone();
+        next += 1;
+        for module in imported_modules(&code) {
+            let name = format!("{module}.py");
+            if files.iter().any(|(n, _)| *n == name) {
+                continue;
+            }
+            if let Some(k) = named(&name, &taken) {
+                taken.push(k);
+                files.push((name, before[k].0));
+            }
         }
     }
     files.sort();
@@ -538,6 +607,12 @@ fn share_identical_jobs(plan: &mut Plan, examples: &[Snippet]) {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn imported_modules_are_the_top_level_names_of_unindented_imports() {
+        let code = "import os, items as it\nfrom reigns.sub import x\nfrom . import rel\n    import inner\nimport os\n";
+        assert_eq!(imported_modules(code), ["os", "items", "reigns"]);
+    }
 
     fn python(line: usize, code: &str) -> Snippet {
         let mut s = crate::extract::extract(

@@ -683,3 +683,35 @@ assert absent
         assert!(fresh["interpreters"][v].get("preimported").is_none());
     }
 }
+
+/// A console session's `python` is the version's environment (found on the Typer docs: a
+/// linked interpreter ran without its environment, and every program failed to import typer).
+#[test]
+fn console_sessions_run_their_programs_in_the_environment() {
+    let Some(uv) = uv() else { return };
+    let p = project("dependencies = [\"dmdemo_parcel\"]\n");
+    std::fs::write(
+        p.dir.path().join("docs/guide.md"),
+        "```python title=\"main.py\"\nimport sys\nimport dmdemo_parcel\nprint(dmdemo_parcel.VALUE, sys.argv[1])\nraise SystemExit(sys.prefix == sys.base_prefix)\n```\n\n\
+         ```console\n$ python main.py Ada\n42 Ada\n$ python3 -c 'import dmdemo_parcel; print(dmdemo_parcel.VALUE)'\n42\n```\n\n\
+         ```console\n$ python -c 'import os; print(os.getcwd())'\n.\n$ python main.py Bo > out.txt; cat $PWD/out.txt\n42 Bo\n```\n",
+    )
+    .unwrap();
+    let (code, doc) = p.validate(Some(&uv), &[], &[]);
+    let got: Vec<String> = doc["examples"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| format!("{}: {}", e["line"], statuses(e)))
+        .collect();
+    assert_eq!(
+        got,
+        [
+            "1: skipped skipped skipped skipped",
+            "8: pass pass pass pass",
+            "15: pass pass pass pass",
+        ],
+        "{doc:#}"
+    );
+    assert_eq!(code, 0);
+}

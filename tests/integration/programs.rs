@@ -43,6 +43,9 @@ fn sessions_run_the_programs_of_their_page() {
             "73 pass pass pass pass",
             // `uv run --with rich python main.py …`
             "83 pass pass pass pass",
+            // stdout before stderr, as on a terminal; `$?` is the program's status.
+            "91 skipped skipped skipped skipped",
+            "99 pass pass pass pass",
         ]
     );
     let program = &example(&doc, "cli.md", 5)["results"]["3.12"];
@@ -76,4 +79,62 @@ fn editing_the_program_reruns_its_session() {
     let r = &example(&doc, "guide.md", 8)["results"]["3.12"];
     assert_eq!(r["diff"], "-Hello Ana\n+Hi Ana");
     assert!(r.get("cached").is_none(), "{r}");
+}
+
+/// Without a title, a session runs the included program rather than a fragment shown after it.
+#[test]
+fn a_session_runs_the_included_program_not_a_fragment_after_it() {
+    let (code, doc) = validate_json(&["fixtures/programs/included.md"]);
+    let shown: Vec<String> = doc["examples"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| format!("{} {}", e["line"], statuses(e)))
+        .collect();
+    assert_eq!(
+        shown,
+        [
+            "6 skipped skipped skipped skipped",
+            "12 pass pass pass pass",
+            "20 pass pass pass pass",
+        ],
+        "{doc:#}"
+    );
+    assert_eq!(code, 0);
+    assert_eq!(
+        example(&doc, "included.md", 6)["results"]["3.9"]["reason"],
+        "run by the console session at fixtures/programs/included.md:20"
+    );
+}
+
+/// A program split over files: the session runs the file included (or titled) under the name
+/// it uses, with the page's modules that program imports beside it.
+#[test]
+fn a_session_runs_a_program_with_the_modules_it_imports() {
+    let (code, doc) = validate_json(&["fixtures/programs/modules.md"]);
+    let shown: Vec<String> = doc["examples"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| format!("{} {}", e["line"], statuses(e)))
+        .collect();
+    assert_eq!(
+        shown,
+        [
+            "5 skipped skipped skipped skipped",
+            "11 skipped skipped skipped skipped",
+            "17 pass pass pass pass",
+            "25 skipped skipped skipped skipped",
+            "29 skipped skipped skipped skipped",
+            "36 pass pass pass pass",
+        ],
+        "{doc:#}"
+    );
+    assert_eq!(code, 0);
+    for (line, session) in [(5, 17), (11, 17), (25, 36), (29, 36)] {
+        assert_eq!(
+            example(&doc, "modules.md", line)["results"]["3.10"]["reason"],
+            format!("run by the console session at fixtures/programs/modules.md:{session}")
+        );
+    }
 }

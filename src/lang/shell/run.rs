@@ -148,13 +148,18 @@ impl Runner {
             // retry still prints the connection error that shows why.
             cmd.env("PIP_RETRIES", "1");
         }
+        if session.is_some() {
+            // What a terminal shows: Python writes its output a line at a time on a terminal,
+            // so a line printed before an error message comes before it, as the page shows.
+            cmd.env("PYTHONUNBUFFERED", "1");
+        }
         let limits = Limits {
             timeout: job.timeout,
             ..self.limits.clone()
         };
         let record = process::run(&mut cmd, &limits)?;
-        let stdout = record.stdout.text();
-        let stderr = record.stderr.text();
+        let stdout = stable_paths(&record.stdout.text(), dir.path());
+        let stderr = stable_paths(&record.stderr.text(), dir.path());
         let block = match &session {
             Some(cmds) => judge_session(cmds, &stdout, record.exit, job),
             None => judge_script(&stdout, &stderr, record.exit, job),
@@ -170,6 +175,21 @@ impl Runner {
             ..result(vec![block], record.duration, kept)
         })
     }
+}
+
+/// Output that names a path in the throwaway job folder (a traceback's `.../work/main.py`) names
+/// it as the example sees it: relative to its working folder, `~`, or `$TMPDIR`; the same text
+/// on every run, so it can match the page and the cache.
+fn stable_paths(text: &str, dir: &Path) -> String {
+    let folder = format!("{}/", dir.display());
+    if !text.contains(&folder) {
+        return text.to_string();
+    }
+    text.replace(&format!("{folder}work/"), "")
+        .replace(&format!("{folder}work"), ".")
+        .replace(&format!("{folder}home"), "~")
+        .replace(&format!("{folder}tmp"), "$TMPDIR")
+        .replace(&folder, "")
 }
 
 fn result(blocks: Vec<BlockResult>, duration: Duration, stderr: String) -> JobResult {
@@ -207,18 +227,21 @@ exit 127
 /// `python`, `python3`, `python3.X` → the interpreter; `pip`, `pip3`, `pip3.X` → its pip;
 /// `uv run` → the command itself (see [`UV_SHIM`]).
 fn shims(bin: &Path, interpreter: &Path, version: &str) -> std::io::Result<()> {
-    use std::os::unix::fs::{symlink, PermissionsExt};
+    use std::os::unix::fs::PermissionsExt;
+    // Scripts, not symlinks: a virtual environment's interpreter finds its pyvenv.cfg beside the
+    // path it was started by, so a link to it from here would run without the environment.
+    let quoted = interpreter.display().to_string().replace('\'', r"'\''");
+    let python = format!("#!/bin/sh\nexec '{quoted}' \"$@\"\n");
     for name in [
         "python".to_string(),
         "python3".into(),
         format!("python{version}"),
     ] {
-        symlink(interpreter, bin.join(name))?;
+        let p = bin.join(name);
+        std::fs::write(&p, &python)?;
+        std::fs::set_permissions(&p, std::fs::Permissions::from_mode(0o755))?;
     }
-    let pip = format!(
-        "#!/bin/sh\nexec '{}' -m pip \"$@\"\n",
-        interpreter.display().to_string().replace('\'', r"'\''")
-    );
+    let pip = format!("#!/bin/sh\nexec '{quoted}' -m pip \"$@\"\n");
     for name in ["pip".to_string(), "pip3".into(), format!("pip{version}")] {
         let p = bin.join(name);
         std::fs::write(&p, &pip)?;
@@ -263,9 +286,13 @@ fn script_command(shell: Shell, script: &Path) -> (PathBuf, Vec<OsString>) {
 /// A bash program running the commands in order, each one's output between markers. A command
 /// with answers (prompt notations) reads them as its standard input, from a here-document.
 fn session_driver(cmds: &[session::Command]) -> String {
-    let mut s = String::from("exec 2>&1\n");
+    // Each command sees the previous one's `$?` (`$ echo $?` after a failing program), not the
+    // status of the driver's markers: `__dm_status` keeps it and `__dm_return` restores it.
+    let mut s = String::from("exec 2>&1\n__dm_status=0\n__dm_return() { return \"$1\"; }\n");
     for (i, c) in cmds.iter().enumerate() {
-        s.push_str(&format!("printf '\\036DM {i}\\n'\n"));
+        s.push_str(&format!(
+            "printf '\\036DM {i}\\n'\n__dm_return \"$__dm_status\"\n"
+        ));
         if c.input.is_empty() {
             s.push_str(&c.text);
             s.push('\n');
@@ -282,7 +309,9 @@ fn session_driver(cmds: &[session::Command]) -> String {
             s.push_str(&end);
             s.push('\n');
         }
-        s.push_str(&format!("printf '\\n\\036DMEND {i} %s\\n' \"$?\"\n"));
+        s.push_str(&format!(
+            "__dm_status=$?\nprintf '\\n\\036DMEND {i} %s\\n' \"$__dm_status\"\n"
+        ));
     }
     s
 }
