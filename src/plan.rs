@@ -234,7 +234,7 @@ fn imported_modules(code: &str) -> Vec<&str> {
 /// that name, else the last untitled Python program block before it that no other name took
 /// (an included one first). The modules those programs import by name (`import items`) come
 /// with them when the page has them, found the same way by title or included file
-/// (`items.py`), so a program split over several files runs as the page shows it.
+/// (`items.py`; before the session, else after it), so a program split over several files runs as the page shows it.
 pub(crate) fn session_programs(examples: &[Snippet], i: usize) -> Vec<(String, usize)> {
     let s = &examples[i];
     if s.lang != Lang::Session {
@@ -289,7 +289,23 @@ pub(crate) fn session_programs(examples: &[Snippet], i: usize) -> Vec<(String, u
             files.push((name, before[k].0));
         }
     }
-    // The page's modules the programs import, and theirs in turn.
+    // The page's modules the programs import, and theirs in turn: shown before the session,
+    // else after it (pages that list a program's other files further down).
+    let after: Vec<(usize, &Snippet)> = examples
+        .iter()
+        .enumerate()
+        .skip(i + 1)
+        .filter(|(_, p)| p.file == s.file && p.lang == Lang::Python && !p.session)
+        .collect();
+    let later = |name: &str, files: &[(String, usize)]| {
+        let is = |p: &Snippet| {
+            title_of(p) == Some(name) || (title_of(p).is_none() && included_name(p) == Some(name))
+        };
+        after
+            .iter()
+            .find(|(j, p)| is(p) && !files.iter().any(|(_, k)| k == j))
+            .map(|(j, _)| *j)
+    };
     let mut next = 0;
     while next < files.len() {
         let code = examples[files[next].1].code.clone();
@@ -302,6 +318,8 @@ pub(crate) fn session_programs(examples: &[Snippet], i: usize) -> Vec<(String, u
             if let Some(k) = named(&name, &taken) {
                 taken.push(k);
                 files.push((name, before[k].0));
+            } else if let Some(j) = later(&name, &files) {
+                files.push((name, j));
             }
         }
     }

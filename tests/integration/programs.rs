@@ -127,11 +127,15 @@ fn a_session_runs_a_program_with_the_modules_it_imports() {
             "25 skipped skipped skipped skipped",
             "29 skipped skipped skipped skipped",
             "36 pass pass pass pass",
+            "43 skipped skipped skipped skipped",
+            "49 pass pass pass pass",
+            // shown after the session that runs it
+            "54 skipped skipped skipped skipped",
         ],
         "{doc:#}"
     );
     assert_eq!(code, 0);
-    for (line, session) in [(5, 17), (11, 17), (25, 36), (29, 36)] {
+    for (line, session) in [(5, 17), (11, 17), (25, 36), (29, 36), (43, 49), (54, 49)] {
         assert_eq!(
             example(&doc, "modules.md", line)["results"]["3.10"]["reason"],
             format!("run by the console session at fixtures/programs/modules.md:{session}")
