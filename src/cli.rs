@@ -23,10 +23,19 @@ use docmatrix::sys::sandbox::{Sandbox, SandboxMode};
 
 mod outputs;
 
+/// `docmatrix --version` (long form): the version and how the binary was built, so that an
+/// installed binary can be told from a debug build (the wheel's test checks it).
+const LONG_VERSION: &str = if cfg!(debug_assertions) {
+    concat!(env!("CARGO_PKG_VERSION"), " (debug build)")
+} else {
+    concat!(env!("CARGO_PKG_VERSION"), " (release build)")
+};
+
 #[derive(Debug, Parser)]
 #[command(
     name = "docmatrix",
     version,
+    long_version = LONG_VERSION,
     about = "Validate the code examples of Markdown guides on every Python version",
     propagate_version = true
 )]

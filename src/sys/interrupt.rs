@@ -209,8 +209,12 @@ pub fn stop_all() {
 /// descendants (a daemonised grandchild) becomes its child instead of init's, for
 /// [`reap_orphans`] and [`stop_all`] to find. `false` where the kernel refuses.
 pub fn become_subreaper() -> bool {
+    #[cfg(target_os = "linux")]
     // SAFETY: plain prctl on this process.
-    unsafe { libc::prctl(libc::PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0) == 0 }
+    return unsafe { libc::prctl(libc::PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0) == 0 };
+    // Other systems have no subreapers: orphans go to init, as they would without docmatrix.
+    #[cfg(not(target_os = "linux"))]
+    false
 }
 
 /// At the end of a run, once every job is done and every process docmatrix spawned has been

@@ -4,6 +4,7 @@
 pub mod interrupt;
 pub mod process;
 pub mod sandbox;
+#[cfg(target_os = "linux")]
 pub(crate) mod seccomp;
 
 use std::path::{Path, PathBuf};

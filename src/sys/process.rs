@@ -8,7 +8,7 @@
 use std::collections::VecDeque;
 use std::fs::File;
 use std::io::{self, Read};
-use std::os::fd::{AsRawFd, FromRawFd, OwnedFd, RawFd};
+use std::os::fd::{AsRawFd, OwnedFd, RawFd};
 use std::os::unix::process::{CommandExt, ExitStatusExt};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
@@ -120,6 +120,7 @@ pub struct RunRecord {
 pub(crate) fn set_limits(memory: Option<u64>) -> io::Result<()> {
     // SAFETY: async-signal-safe libc calls only, between fork and exec.
     unsafe {
+        #[cfg(target_os = "linux")]
         libc::prctl(libc::PR_SET_PDEATHSIG, libc::SIGKILL);
         let no_core = libc::rlimit {
             rlim_cur: 0,
@@ -144,11 +145,20 @@ pub(crate) fn kill_group(pgid: u32) {
     }
 }
 
+/// A descriptor that becomes readable when `pid` exits (Linux 5.3+); `None` where the system
+/// has none, and the caller polls instead.
+#[cfg(target_os = "linux")]
 pub(crate) fn pidfd_open(pid: u32) -> Option<OwnedFd> {
     // SAFETY: plain syscall; a negative result means unsupported or gone.
     let fd = unsafe { libc::syscall(libc::SYS_pidfd_open, pid as libc::pid_t, 0) };
     // SAFETY: on success the kernel handed us a new descriptor that we alone own.
-    (fd >= 0).then(|| unsafe { OwnedFd::from_raw_fd(fd as RawFd) })
+    (fd >= 0).then(|| unsafe { <OwnedFd as std::os::fd::FromRawFd>::from_raw_fd(fd as RawFd) })
+}
+
+/// Other systems have no process descriptors: the caller polls.
+#[cfg(not(target_os = "linux"))]
+pub(crate) fn pidfd_open(_pid: u32) -> Option<OwnedFd> {
+    None
 }
 
 pub(crate) fn poll_fds(fds: &mut [libc::pollfd], timeout: Duration) -> io::Result<usize> {

@@ -179,16 +179,7 @@ impl Sandbox {
         }
         // The sandbox's own root (the folders bwrap made for its mounts) is read-only too.
         c.args(["--remount-ro", "/", "--cap-drop", "ALL"]);
-        let mut fds = Vec::new();
-        for secret in secret_files() {
-            let empty = super::seccomp::memfd_with(b"")?;
-            c.arg("--ro-bind-data").arg(empty.as_raw_fd().to_string());
-            c.arg(secret);
-            fds.push(empty);
-        }
-        let filter = super::seccomp::memfd_with(super::seccomp::bytes())?;
-        c.arg("--seccomp").arg(filter.as_raw_fd().to_string());
-        fds.push(filter);
+        let fds = bwrap_descriptors(&mut c)?;
         c.arg("--chdir").arg(cwd).arg("--").arg(program).args(args);
         let keep = KeepOpen(fds);
         // SAFETY: fcntl is async-signal-safe; the descriptor stays open as long as the
@@ -320,8 +311,32 @@ fn secret_dirs() -> impl Iterator<Item = &'static PathBuf> {
     etc_secrets().iter().filter(|p| p.is_dir())
 }
 
+/// The descriptors a bwrap command reads: an empty file for each secret file, and the
+/// seccomp filter. Kept open until the command has started.
+#[cfg(target_os = "linux")]
+fn bwrap_descriptors(c: &mut Command) -> std::io::Result<Vec<std::os::fd::OwnedFd>> {
+    let mut fds = Vec::new();
+    for secret in secret_files() {
+        let empty = super::seccomp::memfd_with(b"")?;
+        c.arg("--ro-bind-data").arg(empty.as_raw_fd().to_string());
+        c.arg(secret);
+        fds.push(empty);
+    }
+    let filter = super::seccomp::memfd_with(super::seccomp::bytes())?;
+    c.arg("--seccomp").arg(filter.as_raw_fd().to_string());
+    fds.push(filter);
+    Ok(fds)
+}
+
+/// bubblewrap is Linux's; elsewhere a bwrap sandbox is never chosen (none is found).
+#[cfg(not(target_os = "linux"))]
+fn bwrap_descriptors(_c: &mut Command) -> std::io::Result<Vec<std::os::fd::OwnedFd>> {
+    Err(std::io::Error::other("the bubblewrap sandbox needs Linux"))
+}
+
 /// Secret files are replaced by an empty file each: bwrap copies it from a descriptor of its
 /// own (a device such as /dev/null cannot be opened in a user namespace's mounts).
+#[cfg(target_os = "linux")]
 fn secret_files() -> impl Iterator<Item = &'static PathBuf> {
     etc_secrets().iter().filter(|p| !p.is_dir())
 }

@@ -176,11 +176,20 @@ pub fn bytes() -> &'static [u8] {
 /// end and closes it, and descriptors shared between spawns would share the offset).
 /// Close-on-exec: the spawn clears that flag in the child, for bwrap alone.
 pub(crate) fn memfd_with(data: &[u8]) -> io::Result<OwnedFd> {
+    // The system call itself, not glibc's wrapper (glibc 2.27+): the binary of the wheel links
+    // only symbols of glibc 2.17 (manylinux2014), and Linux has had the call since 3.17.
     // SAFETY: a valid C string; the descriptor returned is ours alone.
-    let fd = unsafe { libc::memfd_create(c"docmatrix-seccomp".as_ptr(), libc::MFD_CLOEXEC) };
+    let fd = unsafe {
+        libc::syscall(
+            libc::SYS_memfd_create,
+            c"docmatrix-seccomp".as_ptr(),
+            libc::MFD_CLOEXEC,
+        )
+    };
     if fd < 0 {
         return Err(io::Error::last_os_error());
     }
+    let fd = i32::try_from(fd).map_err(|_| io::Error::other("memfd_create: bad descriptor"))?;
     // SAFETY: a fresh descriptor we own.
     let owned = unsafe { OwnedFd::from_raw_fd(fd) };
     let mut file = std::fs::File::from(owned);

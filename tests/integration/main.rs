@@ -9,6 +9,7 @@ mod ci_reports;
 mod cli;
 mod containers;
 mod dependencies;
+mod dist;
 mod dockerfile;
 mod endings;
 mod extraction;
