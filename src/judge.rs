@@ -16,6 +16,9 @@ pub enum Policy {
     Ok,
     Fail,
     Skipped,
+    /// Nothing passed and something could not be decided here (it needs the network, an
+    /// image that cannot be pulled): neither ok nor failed, and not skipped by anyone's choice.
+    Blocked,
 }
 
 /// The verdict on one example.
@@ -119,10 +122,15 @@ pub fn judge(
             .get(v)
             .is_some_and(|o| matches!(o.status, Status::Pass | Status::Unavailable))
     });
+    let blocked = versions
+        .iter()
+        .any(|v| results.get(v).is_some_and(|o| o.status == Status::Blocked));
     Verdict {
         measured,
         policy: if ran_or_missing {
             Policy::Ok
+        } else if blocked {
+            Policy::Blocked
         } else {
             Policy::Skipped
         },

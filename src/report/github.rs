@@ -163,12 +163,10 @@ pub fn render(r: &Report) -> String {
     let s = &r.summary;
     let _ = writeln!(
         out,
-        "::group::docmatrix: {} example{}: {} ok, {} failed, {} skipped",
+        "::group::docmatrix: {} example{}: {}",
         s.examples,
         if s.examples == 1 { "" } else { "s" },
-        s.ok,
-        s.failed,
-        s.skipped
+        super::example_counts(s)
     );
     // The terminal report has no line that reads as a command (`safe::inert_plain`); the
     // runner is also told to take none of it for one.

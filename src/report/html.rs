@@ -144,6 +144,10 @@ fn verdict(e: &Example) -> String {
                 .unwrap_or_default();
             format!("<span class=\"pill skipped\">skipped</span>{why}")
         }
+        Policy::Blocked => format!(
+            "<span class=\"pill skipped\">blocked</span> <span class=\"note\">{}</span>",
+            esc(&super::blocked_reason(e))
+        ),
     }
 }
 
@@ -152,6 +156,7 @@ fn row_class(e: &Example) -> &'static str {
         Policy::Ok => "ok",
         Policy::Fail => "fail",
         Policy::Skipped => "skipped",
+        Policy::Blocked => "blocked",
     }
 }
 
@@ -241,8 +246,14 @@ pub fn render(r: &Report, links: &Links) -> String {
         "Some files could not be read".to_string()
     } else {
         format!(
-            "Every example keeps its claim: {} ok, {} skipped",
-            s.ok, s.skipped
+            "Every example keeps its claim: {} ok, {} skipped{}",
+            s.ok,
+            s.skipped,
+            if s.blocked > 0 {
+                format!(", {} blocked", s.blocked)
+            } else {
+                String::new()
+            }
         )
     };
     let mut out = String::with_capacity(16 * 1024);

@@ -99,6 +99,7 @@ fn verdict(e: &Example) -> String {
             Some(why) => format!("skipped: {}", text(why)),
             None => "skipped".into(),
         },
+        Policy::Blocked => format!("blocked: {}", text(&super::blocked_reason(e))),
     }
 }
 
@@ -197,9 +198,15 @@ pub fn render(r: &Report, links: &Links) -> String {
         }
         if !rest.is_empty() {
             let ok = rest.iter().filter(|e| e.policy == Policy::Ok).count();
-            let skipped = rest.len() - ok;
+            let blocked = rest.iter().filter(|e| e.policy == Policy::Blocked).count();
+            let skipped = rest.len() - ok - blocked;
+            let blocked = if blocked > 0 {
+                format!(", {blocked} blocked")
+            } else {
+                String::new()
+            };
             let what = format!(
-                "{}{} example{} keep{} their claim: {ok} ok, {skipped} skipped",
+                "{}{} example{} keep{} their claim: {ok} ok, {skipped} skipped{blocked}",
                 if failing.is_empty() { "" } else { "the other " },
                 rest.len(),
                 plural(rest.len()),

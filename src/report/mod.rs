@@ -105,6 +105,9 @@ pub struct Summary {
     pub ok: usize,
     pub failed: usize,
     pub skipped: usize,
+    /// Examples blocked everywhere they ran (nothing passed; see `Policy::Blocked`).
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub blocked: usize,
     /// Jobs by status name (every status, zero or more).
     pub jobs: BTreeMap<String, usize>,
     /// Results served from the result cache rather than run.
@@ -147,6 +150,30 @@ pub struct Report {
     pub elapsed: Duration,
 }
 
+/// "3 ok, 1 failed, 2 skipped", with ", 4 blocked" when some are.
+pub(crate) fn example_counts(s: &Summary) -> String {
+    let mut text = format!("{} ok, {} failed, {} skipped", s.ok, s.failed, s.skipped);
+    if s.blocked > 0 {
+        text.push_str(&format!(", {} blocked", s.blocked));
+    }
+    text
+}
+
+fn is_zero(n: &usize) -> bool {
+    *n == 0
+}
+
+/// Why an example is blocked, in short: the first blocked cell's reason up to its details
+/// ("needs the network", "cannot reach the package index").
+pub(crate) fn blocked_reason(e: &Example) -> String {
+    e.results
+        .values()
+        .filter(|o| o.status == Status::Blocked)
+        .find_map(|o| o.reason.as_deref())
+        .map(|r| r.split(": ").next().unwrap_or(r).to_string())
+        .unwrap_or_else(|| "could not be decided here".into())
+}
+
 impl Report {
     /// Fills `summary` from the examples.
     pub(crate) fn summarize(&mut self, files: usize) {
@@ -163,6 +190,7 @@ impl Report {
                 Policy::Ok => s.ok += 1,
                 Policy::Fail => s.failed += 1,
                 Policy::Skipped => s.skipped += 1,
+                Policy::Blocked => s.blocked += 1,
             }
             for o in e.results.values() {
                 *s.jobs.entry(o.status.as_str().to_string()).or_default() += 1;

@@ -273,7 +273,7 @@ pub fn render(r: &Report) -> String {
         })
         .collect();
     rules.extend(reported.iter().map(|(id, first)| finding_rule(id, first)));
-    let doc = json!({
+    let mut doc = json!({
         "$schema": SCHEMA_URI,
         "version": "2.1.0",
         "runs": [{
@@ -298,6 +298,9 @@ pub fn render(r: &Report) -> String {
             },
         }],
     });
+    if r.summary.blocked > 0 {
+        doc["runs"][0]["properties"]["blocked"] = json!(r.summary.blocked);
+    }
     let mut s = serde_json::to_string_pretty(&doc).unwrap_or_default();
     s.push('\n');
     super::safe::inert_json(s)

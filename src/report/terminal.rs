@@ -303,6 +303,10 @@ fn verdict_text(e: &Example, style: Style) -> String {
                 .map_or("skipped".to_string(), |s| format!("skipped: {s}"));
             style.paint(DIM, &why)
         }
+        Policy::Blocked => style.paint(
+            DIM,
+            &format!("blocked: {}", super::blocked_reason(e)),
+        ),
     }
 }
 
@@ -441,12 +445,10 @@ fn summary(out: &mut String, r: &Report, style: Style) {
     };
     let _ = writeln!(
         out,
-        "\n{verdict}: {} example{}: {} ok, {} failed, {} skipped · results: {} · {:.2}s",
+        "\n{verdict}: {} example{}: {} · results: {} · {:.2}s",
         s.examples,
         plural(s.examples),
-        s.ok,
-        s.failed,
-        s.skipped,
+        super::example_counts(s),
         jobs.join(", "),
         r.elapsed.as_secs_f64()
     );

