@@ -24,6 +24,7 @@ import jobcost  # noqa: E402
 import measure  # noqa: E402
 import report  # noqa: E402
 import run  # noqa: E402
+import thirdparty  # noqa: E402
 
 VERSIONS = measure.VERSIONS
 
@@ -662,6 +663,46 @@ class CommandLineTests(unittest.TestCase):
         self.assertEqual(proc.returncode, 0, proc.stderr)
         for option in ("--shared", "--fresh-baseline", "--skip-scale", "--extraction-mb"):
             self.assertIn(option, proc.stdout)
+
+class ThirdPartyTests(unittest.TestCase):
+    def test_recipes_and_their_verdicts(self):
+        recipes = thirdparty.read_recipes()
+        self.assertGreaterEqual(len(recipes), 40)
+        by_title = {r.title: r for r in recipes}
+        self.assertEqual(thirdparty.expected_cells(by_title["Optional fields with the union "
+                                                           "operator"]),
+                         ["FAIL TypeError", "pass", "pass", "pass"])
+        self.assertEqual(thirdparty.expected_cells(by_title["Counting orders"]),
+                         ["FAIL OperationalError"] * 4)
+        self.assertTrue(by_title["Is the library loaded?"].fresh)
+
+    def test_corpus_is_deterministic_and_has_a_pinned_config(self):
+        with tempfile.TemporaryDirectory() as a, tempfile.TemporaryDirectory() as b:
+            blocks = thirdparty.generate(Path(a), 3, 5, 7)
+            thirdparty.generate(Path(b), 3, 5, 7)
+            self.assertEqual(len(blocks), 15)
+            for name in ("guide_01.md", "expected.tsv", "docmatrix.toml"):
+                self.assertEqual((Path(a) / name).read_text(), (Path(b) / name).read_text())
+            lines = (Path(a) / blocks[0].file).read_text().splitlines()
+            self.assertEqual(lines[blocks[0].line - 1], "```python")
+            self.assertIn('"pydantic==', (Path(a) / "docmatrix.toml").read_text())
+
+    def test_junit_of_both_peers(self):
+        xml = """<testsuites><testsuite>
+          <testcase classname="guide_01.md" name="[CodeFence#1][line:7]"/>
+          <testcase classname="guide_01.md" name="[CodeFence#2][line:30]"><failure/></testcase>
+          <testcase classname="guide_02.md" name="line 12"><skipped/></testcase>
+          <testcase classname="guide_02" name="line 40"><error/></testcase>
+        </testsuite></testsuites>"""
+        verdicts = thirdparty.parse_junit(xml)
+        self.assertEqual(verdicts, {("guide_01.md", 7): True, ("guide_01.md", 30): False,
+                                    ("guide_02.md", 40): False})
+        recipe = thirdparty.Recipe("t", "i", "x = 1\n")
+        self.assertIs(thirdparty.peer_verdict(
+            verdicts, thirdparty.Block("b", "guide_01.md", 29, recipe)), False)
+        self.assertIsNone(thirdparty.peer_verdict(
+            verdicts, thirdparty.Block("b", "guide_01.md", 20, recipe)))
+
 
 if __name__ == "__main__":
     unittest.main()

@@ -27,6 +27,8 @@ use crate::sys::process::{self, Exit, Limits};
 const COMPLETE: &str = ".docmatrix-complete";
 /// The installed distributions (`name==version`, one a line), written before [`COMPLETE`].
 const FREEZE: &str = ".docmatrix-freeze";
+/// Marks an environment whose modules were compiled to bytecode (see [`compile_bytecode`]).
+const BYTECODE: &str = ".docmatrix-bytecode";
 /// How long a build that failed for good (`Unavailable`) is not tried again: a release that
 /// fixes it can come out, so the failure is not kept for ever.
 const REMEMBER_FAILURE: Duration = Duration::from_secs(24 * 3600);
@@ -176,6 +178,14 @@ pub(crate) fn ensure(
     let lock = lock(&parent.join(format!("{name}.lock")))
         .map_err(|e| EnvError::Blocked(format!("cannot lock {}: {e}", dir.display())))?;
     if dir.join(COMPLETE).is_file() {
+        if !dir.join(BYTECODE).is_file() {
+            // Built by an earlier docmatrix, which did not compile it.
+            progress(&format!(
+                "compiling the environment for Python {} to bytecode (once)",
+                interp.version
+            ));
+            compile_bytecode(&dir, timeout);
+        }
         drop(lock);
         return Ok(Env {
             packages: read_freeze(&dir),
@@ -350,6 +360,7 @@ fn build(
     };
     step(&mut create, timeout, "creating the environment")?;
     step(&mut install, timeout, "installing")?;
+    compile_bytecode(dir, timeout);
     let out = step(&mut freeze, timeout, "listing the installed packages")?;
     let mut packages: Vec<String> = out
         .lines()
@@ -363,6 +374,20 @@ fn build(
     };
     write(FREEZE, packages.join("\n") + "\n")?;
     write(COMPLETE, String::new())
+}
+
+/// Compiles every module of the environment to bytecode (`__pycache__/*.pyc`), and marks it
+/// done. pip does this when it installs, uv does not; and since the examples see the
+/// environment read-only, a module without its `.pyc` would be compiled from source again by
+/// every example that imports it (SQLAlchemy: over a second a fresh import, 100 ms for the
+/// dialect `create_engine` loads lazily). A file that does not compile (a template, old
+/// syntax) is left as it is: it fails the same way on import either way.
+fn compile_bytecode(dir: &Path, timeout: Duration) {
+    let mut c = Command::new(dir.join("bin/python"));
+    c.args(["-I", "-m", "compileall", "-q", "-j", "0"])
+        .arg(dir.join("lib"));
+    let _ = step(&mut c, timeout, "compiling to bytecode");
+    let _ = std::fs::write(dir.join(BYTECODE), "");
 }
 
 /// A line of `pip freeze` as a pin: a wheel installed by path (`name @ file:///…/name-1.0-…whl`,

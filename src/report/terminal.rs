@@ -303,10 +303,7 @@ fn verdict_text(e: &Example, style: Style) -> String {
                 .map_or("skipped".to_string(), |s| format!("skipped: {s}"));
             style.paint(DIM, &why)
         }
-        Policy::Blocked => style.paint(
-            DIM,
-            &format!("blocked: {}", super::blocked_reason(e)),
-        ),
+        Policy::Blocked => style.paint(DIM, &format!("blocked: {}", super::blocked_reason(e))),
     }
 }
 

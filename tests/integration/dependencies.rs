@@ -639,6 +639,17 @@ except ImportError:
     absent = True
 assert absent
 ```
+
+```python
+try:
+    import dmdemo_absent
+except ImportError:
+    dmdemo_absent = None
+import dmdemo_envread
+# An optional import first: the import after it may be made ahead.
+assert dmdemo_absent is None
+assert dmdemo_envread.MODE == "default", dmdemo_envread.MODE
+```
 "#,
     )
     .unwrap();
@@ -714,4 +725,61 @@ fn console_sessions_run_their_programs_in_the_environment() {
         "{doc:#}"
     );
     assert_eq!(code, 0);
+}
+
+/// The `.pyc` files of the demo package under an environment.
+fn demo_bytecode(env: &Path) -> Vec<PathBuf> {
+    fn walk(dir: &Path, out: &mut Vec<PathBuf>) {
+        for e in std::fs::read_dir(dir).into_iter().flatten().flatten() {
+            let path = e.path();
+            if path.is_dir() && !path.is_symlink() {
+                walk(&path, out);
+            } else if path.extension().is_some_and(|x| x == "pyc")
+                && path.to_string_lossy().contains("dmdemo_parcel")
+            {
+                out.push(path);
+            }
+        }
+    }
+    let mut out = Vec::new();
+    walk(&env.join("lib"), &mut out);
+    out
+}
+
+#[test]
+fn environments_are_compiled_to_bytecode_also_those_built_before() {
+    // uv installs without compiling, and the examples see the environment read-only: without
+    // this, every example would compile the library's modules from source again.
+    let Some(uv) = uv() else { return };
+    let p = project("dependencies = [\"dmdemo_parcel\"]\n");
+    let one = ["--python", "3.12"];
+    let ((code, doc), err) = p.validate_err(Some(&uv), &one, &[]);
+    assert_eq!(
+        doc["examples"][0]["results"]["3.12"]["status"], "pass",
+        "{code} {err}"
+    );
+    let envs = p.envs();
+    assert_eq!(envs.len(), 1, "{envs:?}");
+    assert!(!demo_bytecode(&envs[0]).is_empty(), "no bytecode: {err}");
+    assert!(envs[0].join(".docmatrix-bytecode").is_file());
+    assert!(!err.contains("to bytecode"), "{err}");
+    // An environment of an earlier docmatrix (no bytecode, no mark) is compiled once, not
+    // built again.
+    for pyc in demo_bytecode(&envs[0]) {
+        std::fs::remove_file(pyc).unwrap();
+    }
+    std::fs::remove_file(envs[0].join(".docmatrix-bytecode")).unwrap();
+    let ((_, doc), err) = p.validate_err(Some(&uv), &one, &[]);
+    assert_eq!(
+        doc["examples"][0]["results"]["3.12"]["status"], "pass",
+        "{err}"
+    );
+    assert!(
+        err.contains("docmatrix: compiling the environment for Python 3.12.1 to bytecode (once)\n"),
+        "{err}"
+    );
+    assert!(!err.contains("building"), "{err}");
+    assert!(!demo_bytecode(&envs[0]).is_empty());
+    let ((_, _), err) = p.validate_err(Some(&uv), &one, &[]);
+    assert!(!err.contains("to bytecode"), "{err}");
 }

@@ -613,6 +613,14 @@ fn head_imports(code: &str) -> (Vec<String>, Vec<String>) {
                 continue;
             }
             docstring_allowed = false;
+            if in_head && t == "try:" {
+                if let Some(n) = import_guard(lines.clone()) {
+                    // An optional import: the head goes on after it (its own imports are
+                    // left to the example).
+                    lines.nth(n - 1);
+                    continue;
+                }
+            }
             in_head = false;
             continue;
         }
@@ -641,6 +649,74 @@ fn head_imports(code: &str) -> (Vec<String>, Vec<String>) {
         }
     }
     (head, late)
+}
+
+/// How many of the lines after a top-level `try:` belong to it when it only guards imports:
+/// `try:` holding only import statements (or `pass`), then `except` clauses that catch only
+/// `ImportError` or `ModuleNotFoundError`, whose bodies only import, `pass`, or set a name to
+/// `None`, `True` or `False` (`try: import ujson as json` / `except ImportError: import json`).
+/// Nothing there can change what a later import does, so such a guard does not end the head.
+/// None for any other `try` (an `else` or `finally` clause ends the guard before it).
+fn import_guard<'a>(rest: impl Iterator<Item = &'a str>) -> Option<usize> {
+    fn simple_import(t: &str) -> bool {
+        (t.starts_with("import ") || t.starts_with("from "))
+            && !t.contains(';')
+            && !t.ends_with('\\')
+            // A parenthesised list that goes on to the next line is not one statement a line.
+            && (!t.contains('(') || t.contains(')'))
+    }
+    fn flag(t: &str) -> bool {
+        let Some((name, value)) = t.split_once('=') else {
+            return false;
+        };
+        let name = name.trim();
+        !name.is_empty()
+            && !name.starts_with(|c: char| c.is_ascii_digit())
+            && name.chars().all(|c| c.is_ascii_alphanumeric() || c == '_')
+            && matches!(value.trim(), "None" | "True" | "False")
+    }
+    fn catches_import_error(clause: &str) -> bool {
+        if !clause.starts_with([' ', '(']) {
+            return false;
+        }
+        let Some(clause) = clause.trim().strip_suffix(':') else {
+            return false;
+        };
+        let types = clause.split(" as ").next().unwrap_or("").trim();
+        let types = types.trim_start_matches('(').trim_end_matches(')');
+        types
+            .split(',')
+            .all(|t| matches!(t.trim(), "ImportError" | "ModuleNotFoundError"))
+    }
+    let (mut used, mut taken, mut handlers, mut body) = (0, 0, 0, 0);
+    for line in rest {
+        let t = line.trim();
+        used += 1;
+        if t.is_empty() || t.starts_with('#') {
+            continue;
+        }
+        if line.starts_with([' ', '\t']) {
+            if !(t == "pass" || simple_import(t) || (handlers > 0 && flag(t))) {
+                return None;
+            }
+            body += 1;
+            taken = used;
+            continue;
+        }
+        if body == 0 {
+            return None;
+        }
+        match t.strip_prefix("except") {
+            Some(clause) if catches_import_error(clause) => {
+                handlers += 1;
+                body = 0;
+                taken = used;
+            }
+            Some(_) => return None,
+            None => break,
+        }
+    }
+    (handlers > 0 && body > 0).then_some(taken)
 }
 
 /// The top-level modules a statement imports (`a` of `import a.b as c` and of `from a.b import
@@ -798,6 +874,28 @@ mod tests {
             statements_for(["import os\nimport distutils\nimport tomllib\nimport attr, json"]),
             ["import attr, json"]
         );
+    }
+
+    #[test]
+    fn an_optional_import_guarded_by_try_does_not_end_the_head() {
+        let code = "try:\n    import ujson as json\nexcept ImportError:\n    import json\n\ntry:\n    import email_validator  # optional\nexcept (ImportError, ModuleNotFoundError) as e:\n    email_validator = None\nfrom pydantic import BaseModel\nx = 1\n";
+        let (head, late) = head_imports(code);
+        assert_eq!(head, ["from pydantic import BaseModel"]);
+        assert!(late.is_empty(), "{late:?}");
+        assert_eq!(preimports([code]), Preimports::Wanted);
+        // Anything else in the guard, another exception, an `else`: the head ends there.
+        for guard in [
+            "try:\n    import a\nexcept ImportError:\n    print('no a')\n",
+            "try:\n    import a\nexcept Exception:\n    a = None\n",
+            "try:\n    import os\n    os.environ['X'] = '1'\nexcept ImportError:\n    pass\n",
+            "try:\n    import a\nexcept ImportError:\n    pass\nelse:\n    a.setup()\n",
+            "try:\n    import a\nfinally:\n    pass\n",
+            "try:\nexcept ImportError:\n    pass\n",
+        ] {
+            let code = format!("{guard}import rich\n");
+            assert_eq!(head_imports(&code).1, ["import rich"], "{guard}");
+            assert_eq!(preimports([code.as_str()]), Preimports::Refused, "{guard}");
+        }
     }
 
     #[test]
