@@ -145,9 +145,15 @@ fn title_of(s: &Snippet) -> Option<&str> {
 }
 
 /// The files `python FILE.py …` in `commands` runs (`python`, `python3`, `python3.X`, options
-/// before the file allowed), in order, without repeats.
-fn python_files(commands: &[crate::lang::shell::session::Command]) -> Vec<String> {
+/// before the file allowed), in order, without repeats; and whether the session does more with
+/// them than running each alone: it passes arguments, answers prompts, or shows output to
+/// compare. A session that only says `$ python3 recipe.py` adds nothing to the program block
+/// run on its own.
+fn python_files(commands: &[crate::lang::shell::session::Command]) -> (Vec<String>, bool) {
     let mut files: Vec<String> = Vec::new();
+    let mut more = commands
+        .iter()
+        .any(|c| c.shows_output() || !c.input.is_empty());
     for c in commands {
         for line in c.text.split(['\n', ';', '&', '|']) {
             let Some(words) = shlex::split(line) else {
@@ -185,13 +191,16 @@ fn python_files(commands: &[crate::lang::shell::session::Command]) -> Vec<String
             // The first word that is not an option is the program file.
             if let Some(file) = words.find(|w| !w.starts_with('-')) {
                 let file = file.strip_prefix("./").unwrap_or(&file).to_string();
-                if file.ends_with(".py") && !file.contains('/') && !files.contains(&file) {
-                    files.push(file);
+                if file.ends_with(".py") && !file.contains('/') {
+                    more |= words.next().is_some();
+                    if !files.contains(&file) {
+                        files.push(file);
+                    }
                 }
             }
         }
     }
-    files
+    (files, more)
 }
 
 /// The name of the file a block's code was included from, when it all comes from one file
@@ -240,8 +249,8 @@ pub(crate) fn session_programs(examples: &[Snippet], i: usize) -> Vec<(String, u
     if s.lang != Lang::Session {
         return Vec::new();
     }
-    let names = python_files(&crate::lang::shell::session::parse(&s.code));
-    if names.is_empty() {
+    let (names, more) = python_files(&crate::lang::shell::session::parse(&s.code));
+    if names.is_empty() || !more {
         return Vec::new();
     }
     let before: Vec<(usize, &Snippet)> = examples[..i]

@@ -83,6 +83,10 @@ impl CachingExecutor {
         field(job.interpreter.as_os_str().as_encoded_bytes());
         field(fp.as_bytes());
         field(&job.timeout.as_millis().to_le_bytes());
+        if job.kind != JobKind::Python {
+            field(format!("{:?}", job.kind).as_bytes());
+            field(&[u8::from(job.network)]);
+        }
         field(if job.page { b"page" } else { b"program" });
         field(job.setup.as_deref().unwrap_or("").as_bytes());
         field(&job.files.len().to_le_bytes());
@@ -116,9 +120,16 @@ fn storable(r: &JobResult) -> bool {
 
 impl Executor for CachingExecutor {
     fn execute(&self, job: &Job) -> JobResult {
-        // Only Python results are cached: a shell or build result can depend on more than the
-        // block (a build context, the engine's images).
-        if job.kind != JobKind::Python {
+        // Python results are cached, and those of console sessions that run the page's
+        // programs (what they run is in the key: the programs, the commands, the interpreter).
+        // Other shell and build results can depend on more than the block (a build context,
+        // the engine's images, the tools a script calls).
+        let cacheable = match job.kind {
+            JobKind::Python => true,
+            JobKind::Session => !job.files.is_empty(),
+            _ => false,
+        };
+        if !cacheable {
             return self.inner.execute(job);
         }
         let key = self.key(job);

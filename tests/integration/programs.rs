@@ -57,7 +57,8 @@ fn sessions_run_the_programs_of_their_page() {
     assert_eq!(stale["diff"], "-Hello Rui!\n+Hello Rui");
 }
 
-/// The program is part of the session's cache key: an edit to it re-runs the session.
+/// A session that runs the page's program is cached; the program is part of its key: an edit
+/// to it re-runs the session.
 #[test]
 fn editing_the_program_reruns_its_session() {
     let dir = tempfile::tempdir().unwrap();
@@ -73,6 +74,15 @@ fn editing_the_program_reruns_its_session() {
     std::fs::write(&md, page("Hello")).unwrap();
     let (code, doc) = validate_json(&args);
     assert_eq!(code, 0, "{doc}");
+    // Unchanged, the session's result comes from the cache.
+    let (code, doc) = validate_json(&args);
+    assert_eq!(code, 0, "{doc}");
+    let r = &example(&doc, "guide.md", 8)["results"]["3.12"];
+    assert_eq!(
+        (&r["status"], &r["cached"]),
+        (&"pass".into(), &true.into()),
+        "{r}"
+    );
     std::fs::write(&md, page("Hi")).unwrap();
     let (code, doc) = validate_json(&args);
     assert_eq!(code, 1, "{doc}");
@@ -141,4 +151,28 @@ fn a_session_runs_a_program_with_the_modules_it_imports() {
             format!("run by the console session at fixtures/programs/modules.md:{session}")
         );
     }
+}
+
+/// A session that only says `$ python3 recipe.py` (no arguments, no input, no output shown)
+/// adds nothing to the program run alone: the program block keeps its own verdict and the
+/// session is checked statically, as any shell block.
+#[test]
+fn a_bare_run_of_the_program_leaves_the_program_its_own_verdict() {
+    let dir = tempfile::tempdir().unwrap();
+    let md = dir.path().join("guide.md");
+    std::fs::write(
+        &md,
+        "# Guide\n\n```python\nassert sum([1, 2]) == 3\n```\n\nSave it as `recipe.py` and run it:\n\n```console\n$ python3 recipe.py\n```\n",
+    )
+    .unwrap();
+    let (code, doc) = validate_json(&[md.to_str().unwrap()]);
+    assert_eq!(code, 0, "{doc}");
+    assert_eq!(
+        statuses(&example(&doc, "guide.md", 3)),
+        "pass pass pass pass"
+    );
+    assert_eq!(
+        example(&doc, "guide.md", 9)["results"]["3.12"]["reason"],
+        "not run: static checks only (the `run` annotation runs it)"
+    );
 }
