@@ -168,7 +168,7 @@ fn a_bare_run_of_the_program_leaves_the_program_its_own_verdict() {
     let (code, doc) = validate_json(&[md.to_str().unwrap()]);
     assert_eq!(code, 0, "{doc}");
     assert_eq!(
-        statuses(&example(&doc, "guide.md", 3)),
+        statuses(example(&doc, "guide.md", 3)),
         "pass pass pass pass"
     );
     assert_eq!(
