@@ -217,3 +217,12 @@ pub fn findings_of(e: &Value) -> Vec<(u64, String, String, String)> {
         })
         .unwrap_or_default()
 }
+
+/// The pyenv CPython 3.12 that .ci/run checks for (a fresh machine may have no `python3`).
+pub fn python312() -> PathBuf {
+    let pyenv = std::env::var_os("PYENV_ROOT")
+        .map(PathBuf::from)
+        .or_else(|| std::env::var_os("HOME").map(|h| PathBuf::from(h).join(".pyenv")))
+        .unwrap_or_default();
+    pyenv.join("versions/3.12.1/bin/python3.12")
+}

@@ -783,3 +783,110 @@ fn environments_are_compiled_to_bytecode_also_those_built_before() {
     let ((_, _), err) = p.validate_err(Some(&uv), &one, &[]);
     assert!(!err.contains("to bytecode"), "{err}");
 }
+
+/// Issue 18's equivalence on a corpus of examples that import libraries installed from the
+/// package index (bench/thirdparty.py's: pydantic, attrs, rich, SQLAlchemy, typing_extensions,
+/// pinned): on the four versions, warm workers that import the libraries ahead give every
+/// cell exactly as a fresh interpreter per example does (status, error, its line, exit code,
+/// stderr), and as the corpus expects. The one test that needs the index: CI reaches it.
+#[test]
+fn a_corpus_importing_libraries_from_the_index_gives_the_same_cells_warm_and_fresh() {
+    let Some(uv) = uv() else { return };
+    let dir = tempfile::tempdir().unwrap();
+    let corpus = dir.path().join("corpus");
+    let made = Command::new(python312())
+        .arg("-c")
+        .arg(
+            "import sys; from pathlib import Path; sys.path.insert(0, sys.argv[1]); \
+             import thirdparty; thirdparty.generate(Path(sys.argv[2]), 16, 20, 1)",
+        )
+        .arg(root().join("bench"))
+        .arg(&corpus)
+        .output()
+        .unwrap();
+    assert!(made.status.success(), "{}", stderr(&made));
+    let path = format!(
+        "{}:{}",
+        uv.parent().unwrap().display(),
+        std::env::var("PATH").unwrap_or_default()
+    );
+    let run = |isolation: &str| {
+        let out = command()
+            .current_dir(&corpus)
+            .args(["validate", ".", "--format", "json", "--no-progress"])
+            .args(["--python", "3.9,3.10,3.11,3.12", "--isolation", isolation])
+            // One cache folder: the environments are built once; results are not shared
+            // between isolation modes (the mode is part of every result's key).
+            .arg("--cache-dir")
+            .arg(dir.path().join("cache"))
+            .env("PATH", &path)
+            .env("UV_CACHE_DIR", dir.path().join("uv-cache"))
+            .output()
+            .unwrap();
+        let doc: serde_json::Value = serde_json::from_slice(&out.stdout)
+            .unwrap_or_else(|e| panic!("not JSON ({e}): {}", stderr(&out)));
+        (doc, stderr(&out))
+    };
+    let (warm, err) = run("warm");
+    let (fresh, _) = run("process");
+    for v in ["3.9", "3.10", "3.11", "3.12"] {
+        assert_eq!(warm["interpreters"][v]["source"], "env", "{v}: {err}");
+    }
+    // The workers did import libraries ahead on every version.
+    for v in ["3.9", "3.12"] {
+        let pre = warm["interpreters"][v]["preimported"]
+            .as_array()
+            .map_or(0, Vec::len);
+        assert!(pre >= 10, "{v}: {}", warm["interpreters"][v]);
+    }
+    let comparable = |doc: &serde_json::Value| -> Vec<String> {
+        cells(doc)
+            .into_iter()
+            .map(|(line, v, r)| {
+                let mut r = r.clone();
+                for timing in ["duration_ms", "cached"] {
+                    r.as_object_mut().unwrap().remove(timing);
+                }
+                format!("{line} {v} {r}")
+            })
+            .collect()
+    };
+    let (w, f) = (comparable(&warm), comparable(&fresh));
+    assert_eq!(w.len(), 1280);
+    let differences: Vec<String> = w
+        .iter()
+        .zip(&f)
+        .filter(|(a, b)| a != b)
+        .map(|(a, b)| format!("warm:  {a}\nfresh: {b}"))
+        .collect();
+    assert!(differences.is_empty(), "{}", differences.join("\n"));
+
+    // And as the corpus says: expected.tsv has a block's status per version (`pass`, or
+    // `FAIL ErrorType`), in the order of the examples.
+    let expected = std::fs::read_to_string(corpus.join("expected.tsv")).unwrap();
+    let rows: Vec<Vec<&str>> = expected
+        .lines()
+        .skip(1)
+        .map(|l| l.split('\t').collect())
+        .collect();
+    let examples = warm["examples"].as_array().unwrap();
+    let python: Vec<&serde_json::Value> = examples
+        .iter()
+        .filter(|e| e["language"] == "python")
+        .collect();
+    assert_eq!(python.len(), rows.len());
+    for (e, row) in python.iter().zip(&rows) {
+        for (v, want) in ["3.9", "3.10", "3.11", "3.12"].iter().zip(&row[1..]) {
+            let r = &e["results"][*v];
+            let got = match r["status"].as_str().unwrap() {
+                "pass" => "pass".to_string(),
+                status => format!(
+                    "{} {}",
+                    status.to_uppercase(),
+                    r["error_type"].as_str().unwrap_or("")
+                ),
+            };
+            assert_eq!(got.trim(), want.trim(), "{} on {v}: {r}", row[0]);
+        }
+    }
+}

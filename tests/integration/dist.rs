@@ -37,14 +37,6 @@ fn ci_tool(name: &str) -> Option<PathBuf> {
     None
 }
 
-fn python312() -> PathBuf {
-    let pyenv = std::env::var_os("PYENV_ROOT")
-        .map(PathBuf::from)
-        .or_else(|| std::env::var_os("HOME").map(|h| PathBuf::from(h).join(".pyenv")))
-        .unwrap_or_default();
-    pyenv.join("versions/3.12.1/bin/python3.12")
-}
-
 /// Runs `cmd` with the package index turned off (only target/wheels), and says what it printed
 /// when it fails.
 fn run_offline(cmd: &mut Command) -> Output {
