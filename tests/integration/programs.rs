@@ -4,6 +4,16 @@ use crate::common::*;
 
 const CLI: &str = "fixtures/programs/cli.md";
 
+/// Each example of a report as `LINE STATUSES` (`23 pass pass pass pass`), in order.
+fn shown(doc: &serde_json::Value) -> Vec<String> {
+    doc["examples"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| format!("{} {}", e["line"], statuses(e)))
+        .collect()
+}
+
 #[test]
 fn terminal_snapshot_of_programs_and_their_sessions() {
     let mut run = cmd(&[
@@ -24,12 +34,7 @@ fn terminal_snapshot_of_programs_and_their_sessions() {
 fn sessions_run_the_programs_of_their_page() {
     let (code, doc) = validate_json(&[CLI]);
     assert_eq!(code, 1);
-    let shown: Vec<String> = doc["examples"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|e| format!("{} {}", e["line"], statuses(e)))
-        .collect();
+    let shown = shown(&doc);
     assert_eq!(
         shown,
         [
@@ -95,12 +100,7 @@ fn editing_the_program_reruns_its_session() {
 #[test]
 fn a_session_runs_the_included_program_not_a_fragment_after_it() {
     let (code, doc) = validate_json(&["fixtures/programs/included.md"]);
-    let shown: Vec<String> = doc["examples"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|e| format!("{} {}", e["line"], statuses(e)))
-        .collect();
+    let shown = shown(&doc);
     assert_eq!(
         shown,
         [
@@ -122,12 +122,7 @@ fn a_session_runs_the_included_program_not_a_fragment_after_it() {
 #[test]
 fn a_session_runs_a_program_with_the_modules_it_imports() {
     let (code, doc) = validate_json(&["fixtures/programs/modules.md"]);
-    let shown: Vec<String> = doc["examples"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|e| format!("{} {}", e["line"], statuses(e)))
-        .collect();
+    let shown = shown(&doc);
     assert_eq!(
         shown,
         [
