@@ -428,6 +428,8 @@ impl Config {
                 .clone()
                 .or_else(|| file.cache_dir.as_ref().map(rebase))
                 .or_else(crate::cache::Cache::default_dir)
+                // Absolute: the interpreters of its environments run in the job folders.
+                .map(|d| std::path::absolute(&d).unwrap_or(d))
         };
         let fail_on = o.fail_on.or(file.fail_on).unwrap_or(Severity::Error);
         let shell = file.shell.unwrap_or_default();

@@ -890,3 +890,35 @@ fn a_corpus_importing_libraries_from_the_index_gives_the_same_cells_warm_and_fre
         }
     }
 }
+
+#[test]
+fn a_relative_cache_folder_holds_environments_the_examples_run_in() {
+    let Some(uv) = uv() else { return };
+    let p = project("dependencies = [\"dmdemo_parcel\"]\n");
+    // Relative to the working folder, as a user types it; the examples run elsewhere.
+    let path = format!(
+        "{}:{}",
+        uv.parent().unwrap().display(),
+        std::env::var("PATH").unwrap_or_default()
+    );
+    let out = command()
+        .current_dir(p.dir.path())
+        .args([
+            "validate",
+            "docs",
+            "--format",
+            "json",
+            "--cache-dir",
+            "rel-cache",
+        ])
+        .env("UV_NO_INDEX", "1")
+        .env("UV_FIND_LINKS", &p.wheels)
+        .env("UV_CACHE_DIR", p.dir.path().join("uv-cache"))
+        .env("PATH", path)
+        .output()
+        .unwrap();
+    let doc: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(reasons(&doc), ["pass "; 4], "{doc:#}\n{}", stderr(&out));
+    assert_eq!(out.status.code(), Some(0));
+    assert!(p.dir.path().join("rel-cache/envs").is_dir());
+}
