@@ -99,8 +99,9 @@ impl Worker {
 /// in `threading` or `random`, such as `asyncio`), for the jobs that import them.
 pub struct WarmExecutor {
     pools: BTreeMap<(PathBuf, Tier), Pool>,
-    /// Whether the lean workers have been launched.
+    /// Whether the first lean workers have been launched, and the first rich ones.
     launched: AtomicBool,
+    rich_launched: AtomicBool,
     /// The preloads of each tier.
     lean: Vec<String>,
     rich: Vec<String>,
@@ -469,6 +470,7 @@ impl WarmExecutor {
                 })
                 .collect(),
             launched: AtomicBool::new(false),
+            rich_launched: AtomicBool::new(false),
             lean,
             rich,
             fallback,
@@ -563,11 +565,21 @@ impl WarmExecutor {
 
     /// An idle worker of `interpreter`'s `tier`, or a new one; `None` when it cannot start.
     fn acquire(&self, interpreter: &Path, tier: Tier) -> Option<Worker> {
-        if !self.launched.swap(true, Ordering::Relaxed) {
+        // The first job of a tier launches that tier's first worker of every interpreter at
+        // once, so that they boot side by side: the jobs come file by file, each on every
+        // version, and waiting for one interpreter's worker at a time left a core idle while
+        // each booted (a rich worker imports the documented libraries, about a second).
+        let first = match tier {
+            Tier::Lean => &self.launched,
+            Tier::Rich => &self.rich_launched,
+        };
+        if !first.swap(true, Ordering::Relaxed) {
             for ((i, t), pool) in &self.pools {
-                if *t == Tier::Lean {
+                if *t == tier {
                     if let Ok(mut ahead) = pool.ahead.lock() {
-                        *ahead = self.launch(i, *t);
+                        if ahead.is_none() {
+                            *ahead = self.launch(i, *t);
+                        }
                     }
                 }
             }
