@@ -90,6 +90,10 @@ pub struct Interpreter {
     /// The statements its workers left for each child to run itself, and why.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub not_preimported: Vec<NotPreimported>,
+    /// The modules its warm workers learned from their children (loaded on first use, such as
+    /// a library's lazily imported parts) and imported themselves, sorted.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub learned: Vec<String>,
 }
 
 /// The outcome of looking for one version.
@@ -424,6 +428,7 @@ fn find_one(v: PyVersion, configured: Option<&PathBuf>, env: &SearchEnv, probes:
                 packages: Vec::new(),
                 preimported: Vec::new(),
                 not_preimported: Default::default(),
+                learned: Vec::new(),
             }),
             Ok((got, ..)) => Found::No(format!(
                 "the configured interpreter {} is Python {got}, not {v}",
@@ -443,6 +448,7 @@ fn find_one(v: PyVersion, configured: Option<&PathBuf>, env: &SearchEnv, probes:
                     packages: Vec::new(),
                     preimported: Vec::new(),
                     not_preimported: Default::default(),
+                    learned: Vec::new(),
                 })
             }
             Ok((got, ..)) => problems.push(format!("{} is Python {got}", cand.display())),

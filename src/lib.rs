@@ -330,6 +330,12 @@ pub fn run_prepared(
     for i in interpreters.values_mut().flatten() {
         for p in preimports.get(&i.path).into_iter().flatten() {
             match &p.refused {
+                None if p.learned => i.learned.push(
+                    p.statement
+                        .strip_prefix("import ")
+                        .unwrap_or(&p.statement)
+                        .to_string(),
+                ),
                 None => i.preimported.push(p.statement.clone()),
                 Some(why) => i.not_preimported.push(interp::NotPreimported {
                     statement: p.statement.clone(),

@@ -154,7 +154,10 @@ impl BlockResult {
 /// What a warm worker made of one of the examples' import statements.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Preimport {
+    /// An import statement of the examples, or `import M` for a module the workers learned
+    /// from their children (`learned`).
     pub statement: String,
+    pub learned: bool,
     /// Why it was not kept (the children import it themselves); `None` when it was.
     pub refused: Option<String>,
 }

@@ -153,8 +153,10 @@ pub fn merge(inputs: Vec<(String, Report)>) -> Result<Report, String> {
                 .iter()
                 .flat_map(|o| o.not_preimported.clone())
                 .collect();
+            let learned: BTreeSet<_> = same.iter().flat_map(|o| o.learned.clone()).collect();
             i.preimported = preimported.into_iter().collect();
             i.not_preimported = refused.into_iter().collect();
+            i.learned = learned.into_iter().collect();
         }
         merged.interpreters.insert(*v, found);
     }

@@ -145,6 +145,9 @@ macro_rules! walk {
                         text(& $($m)? n.statement, Line);
                         text(& $($m)? n.why, Line);
                     }
+                    for m in & $($m)? i.learned {
+                        text(m, Line);
+                    }
                 }
             }
             for e in & $($m)? r.examples {
@@ -445,6 +448,7 @@ mod tests {
                     statement: s("import noisy"),
                     why: s("writes output"),
                 }],
+                learned: vec![s("dmdemo.lazy")],
             }),
         );
         let mut results = BTreeMap::new();

@@ -142,6 +142,14 @@ fn header(out: &mut String, r: &Report, style: Style) {
                         let _ =
                             writeln!(out, "      not pre-imported: {} ({})", n.statement, n.why);
                     }
+                    if !i.learned.is_empty() {
+                        let _ = writeln!(
+                            out,
+                            "      learned from the examples ({}): {}",
+                            i.learned.len(),
+                            i.learned.join(", ")
+                        );
+                    }
                 }
                 None => {
                     let _ = writeln!(out, "  {v}: not found");

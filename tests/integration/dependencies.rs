@@ -695,6 +695,81 @@ assert dmdemo_envread.MODE == "default", dmdemo_envread.MODE
     }
 }
 
+/// The modules a rich worker learns from its children (loaded on first use) and imports itself:
+/// learned, and never where an example could tell. One run at a time (`--jobs 1`), so that the
+/// first example has taught its workers before the others run.
+#[test]
+fn modules_loaded_on_first_use_are_learned_where_no_example_can_tell() {
+    let p = project("dependencies = [\"dmdemo_lazy\"]\n");
+    std::fs::write(
+        p.dir.path().join("docs/guide.md"),
+        r#"# Learned modules
+
+```python
+import dmdemo_lazy
+assert dmdemo_lazy.detail() == 10
+assert dmdemo_lazy.mode() == "default"
+```
+
+```python
+import dmdemo_lazy
+# Patched before the submodule that copies it is loaded: it must be loaded here, after.
+dmdemo_lazy.LEVEL = 2
+assert dmdemo_lazy.detail() == 20, dmdemo_lazy.detail()
+```
+
+```python
+import os
+import dmdemo_lazy
+# Read when its submodule is loaded, after this.
+os.environ["DMDEMO_LAZY"] = "set"
+assert dmdemo_lazy.mode() == "set", dmdemo_lazy.mode()
+```
+
+```python
+import dmdemo_lazy
+assert dmdemo_lazy.detail() == 10
+print(dmdemo_lazy.mode())
+```
+"#,
+    )
+    .unwrap();
+    let run = |isolation: &str| {
+        let args = ["--no-cache", "--jobs", "1", "--isolation", isolation];
+        let ((_, doc), err) = p.validate_err(None, &args, &[]);
+        assert!(doc["examples"].as_array().is_some(), "{err}");
+        doc
+    };
+    let warm = run("warm");
+    let fresh = run("process");
+    let shown = |doc: &serde_json::Value| -> Vec<String> {
+        cells(doc)
+            .into_iter()
+            .map(|(line, v, o)| format!("{line}:{v} {} {}", o["status"], o["error"]))
+            .collect()
+    };
+    assert_eq!(shown(&warm), shown(&fresh));
+    assert!(
+        shown(&warm).iter().all(|c| c.contains(" \"pass\" ")),
+        "{:#?}",
+        shown(&warm)
+    );
+    for v in ["3.9", "3.10", "3.11", "3.12"] {
+        let i = &warm["interpreters"][v];
+        assert_eq!(
+            i["learned"],
+            serde_json::json!(["dmdemo_lazy._detail"]),
+            "{v}: {i:#}"
+        );
+        let not = i["not_preimported"].to_string();
+        assert!(
+            not.contains(r#"{"statement":"import dmdemo_lazy._mode","why":"reads the environment (DMDEMO_LAZY)"}"#),
+            "{v}: {not}"
+        );
+        assert!(fresh["interpreters"][v].get("learned").is_none());
+    }
+}
+
 /// A console session's `python` is the version's environment (found on the Typer docs: a
 /// linked interpreter ran without its environment, and every program failed to import typer).
 #[test]

@@ -476,6 +476,8 @@ def _child(job_dir, dump_at, raises_list):
             code = _run(job_dir, dump_at, raises_list)
         except SystemExit as e:
             code = _exit_code(e)
+        if _LEARN:
+            _loaded(job_dir)
         threading = sys.modules.get("threading")
         if threading is not None:
             try:
@@ -650,13 +652,23 @@ def _state(signal, warnings):
     )
 
 
-def _check(stmt, out, signal, warnings):
+def _check(stmt, out, signal, warnings, strict=False):
     """Runs the import statement `stmt` (in a probe child, whose output goes to the file `out`):
     "" when it imports cleanly (no exception, warning or output, and nothing of _STATE_WORDS
-    changed), else why not."""
+    changed), else why not. `strict`, for the modules a worker learns from its children (loaded
+    lazily, in the middle of an example that may have set the environment first): reading an
+    environment variable is not clean either."""
     signal.alarm(60)  # an import that hangs is not clean
     size = os.fstat(out).st_size
     before = _state(signal, warnings)
+    reads = []
+    if strict:
+        # In the probe child only, which is thrown away: every Python-level read of os.environ
+        # (getenv, get, `in`, [], copy, iteration) goes through these two.
+        environ = type(os.environ)
+        getitem, iterate = environ.__getitem__, environ.__iter__
+        environ.__getitem__ = lambda self, key: (reads.append(key), getitem(self, key))[1]
+        environ.__iter__ = lambda self: (reads.append("*"), iterate(self))[1]
     try:
         with warnings.catch_warnings(record=True) as seen:
             warnings.simplefilter("always")
@@ -665,6 +677,11 @@ def _check(stmt, out, signal, warnings):
         sys.stderr.flush()
     except BaseException as e:
         return "raises %s" % type(e).__name__
+    finally:
+        if strict:
+            environ.__getitem__, environ.__iter__ = getitem, iterate
+    if reads:
+        return "reads the environment (%s)" % reads[0]
     if seen:
         return "warns (%s)" % seen[0].category.__name__
     if os.fstat(out).st_size != size:
@@ -676,7 +693,7 @@ def _check(stmt, out, signal, warnings):
     return ""
 
 
-def _probe(statements, folder):
+def _probe(statements, folder, strict=False):
     """Tries `statements` in order in a forked child, so that nothing of a failed attempt stays
     in the worker, up to the first that does not import cleanly: "" for each clean one, then
     why the first other one is not (fewer answers than statements: the child died there)."""
@@ -691,7 +708,7 @@ def _probe(statements, folder):
         os.dup2(out, 2)
         for stmt in statements:
             try:
-                why = _check(stmt, out, signal, warnings)
+                why = _check(stmt, out, signal, warnings, strict)
             except BaseException as e:
                 why = "cannot be checked (%s)" % type(e).__name__
             os.write(w, ("%s\n" % (why or "ok")).encode("utf-8", "backslashreplace"))
@@ -734,15 +751,7 @@ def _replay(path):
     null = os.open(os.devnull, os.O_WRONLY)
     os.dup2(null, 1)
 
-    def run(stmt):
-        before = set(sys.modules)
-        try:
-            exec(compile(stmt, "<preload>", "exec"), {"__name__": "__preload__"})
-        except BaseException as e:
-            for m in set(sys.modules) - before:
-                del sys.modules[m]
-            return "raises %s" % type(e).__name__
-        return ""
+    run = _import_here
 
     if checked:
         for stmt in statements:
@@ -787,6 +796,136 @@ def _replay(path):
         f.write("".join(line + "\n" for line in report))
 
 
+# A worker that replays the examples' imports also learns, from its children, the modules they
+# loaded on first use (a library's lazily imported parts: SQLAlchemy's SQLite dialect at
+# `create_engine`, pydantic's root model), and imports them itself, so that later children
+# inherit them: the names it has (a set, updated as it learns; None: it does not learn), the
+# folders the modules it may learn come from, and the ones it refused.
+_LEARN = None
+_LEARN_FROM = ()
+_REFUSED = set()
+
+
+def _loaded(job_dir):
+    """In a child, after the job: writes the names of the modules it loaded that the worker does
+    not have, from the interpreter's own folders (standard library, environment; never the
+    job's), in the order they were loaded, to JOB_DIR/modules."""
+    names = []
+    try:
+        for name, m in list(sys.modules.items()):
+            if name in _LEARN or name in _REFUSED or name == "__main__":
+                continue
+            origin = getattr(getattr(m, "__spec__", None), "origin", None)
+            if origin in ("built-in", "frozen") or (
+                type(origin) is str and origin.startswith(_LEARN_FROM)
+            ):
+                names.append(name)
+        if names:
+            fd = os.open(
+                job_dir + "/modules",
+                os.O_WRONLY | os.O_CREAT | os.O_TRUNC | os.O_NOFOLLOW | os.O_NONBLOCK,
+                0o600,
+            )
+            try:
+                os.write(fd, "\n".join(names).encode("utf-8", "backslashreplace"))
+            finally:
+                os.close(fd)
+    except BaseException:
+        pass
+
+
+def _is_name(name):
+    return name != "" and all(part.isidentifier() for part in name.split("."))
+
+
+def _read_loaded(job_dir):
+    """In the worker, after a job: the modules its child said it loaded (JOB_DIR/modules, which
+    goes) that the worker has not had or refused, for _learn."""
+    path = job_dir + "/modules"
+    try:
+        fd = os.open(path, os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK)
+    except OSError:
+        return []
+    try:
+        import stat
+
+        if not stat.S_ISREG(os.fstat(fd).st_mode):
+            return []
+        data = os.read(fd, 1 << 20)
+    except OSError:
+        return []
+    finally:
+        os.close(fd)
+        try:
+            os.unlink(path)
+        except OSError:
+            pass
+    names = []
+    for name in data.decode("utf-8", "replace").split("\n"):
+        if _is_name(name) and name not in _LEARN and name not in _REFUSED and name not in names:
+            names.append(name)
+    return names
+
+
+def _learn(names, job_dir, gc):
+    """In the worker, between jobs: imports the modules `names` that import cleanly, each
+    checked first in a probe child, strictly (_check), and appends what became of each to
+    JOB_DIR/learned/log.txt (`ok NAME` or `no NAME WHY`), which docmatrix reads for the report."""
+    report = []
+    saved = os.dup(1)
+    null = os.open(os.devnull, os.O_WRONLY)
+    os.dup2(null, 1)
+    try:
+        while names:
+            answers = _probe(["import " + n for n in names], job_dir, strict=True)
+            if not answers:
+                answers = ["ended while importing"]
+            for name, why in zip(names, answers):
+                if not why:
+                    why = _import_here("import " + name)
+                if why:
+                    _REFUSED.add(name)
+                    report.append("no\t%s\t%s" % (name, why))
+                else:
+                    report.append("ok\t%s" % name)
+            names = [n for n in names[len(answers):] if n not in sys.modules]
+    finally:
+        sys.stdout.flush()
+        os.dup2(saved, 1)
+        os.close(saved)
+        os.close(null)
+        try:
+            os.unlink(job_dir + "/probe.out")
+        except OSError:
+            pass
+    _LEARN.update(sys.modules)
+    gc.collect()
+    _fill_pools()
+    gc.freeze()
+    try:
+        fd = os.open(job_dir + "/learned/log.txt",
+                     os.O_WRONLY | os.O_CREAT | os.O_APPEND | os.O_NOFOLLOW, 0o600)
+        try:
+            os.write(fd, "".join(line + "\n" for line in report).encode("utf-8", "replace"))
+        finally:
+            os.close(fd)
+    except OSError:
+        pass
+
+
+def _import_here(stmt):
+    """Runs an import statement in the worker: "" when it imported, else why not (what it
+    loaded before failing is forgotten)."""
+    before = set(sys.modules)
+    try:
+        exec(compile(stmt, "<preload>", "exec"), {"__name__": "__preload__"})
+    except BaseException as e:
+        for m in set(sys.modules) - before:
+            del sys.modules[m]
+        return "raises %s" % type(e).__name__
+    return ""
+
+
 def _serve(preload, mode, statements=None):
     import select
 
@@ -806,11 +945,21 @@ def _serve(preload, mode, statements=None):
                 # Not silent on this version: leave it for the snippet to import.
                 for m in set(sys.modules) - before:
                     del sys.modules[m]
+    global _LEARN, _LEARN_FROM
     if statements:
         _replay(statements)
+        _LEARN_FROM = tuple(
+            sorted(set(os.path.join(p, "") for p in (sys.prefix, sys.base_prefix, sys.exec_prefix)))
+        )
+        try:
+            os.mkdir(os.path.dirname(statements) + "/learned", 0o700)
+        except OSError:
+            pass
     import gc
     import faulthandler  # built in; every child registers its stack dump with it
 
+    if statements:
+        _LEARN = set(sys.modules)
     gc.collect()
     _fill_pools()
     gc.freeze()  # children then leave the worker's objects alone: fewer copy-on-write faults
@@ -847,6 +996,7 @@ def _serve(preload, mode, statements=None):
                     pass
                 # The next job starts clean: nothing of this one left running or on disk.
                 clean = _kill_others(select) if isolated else True
+                loaded = _read_loaded(job_dir) if _LEARN else None
                 for d in scratch:
                     clean = _empty(d, keep) and clean
                 # `retire`: docmatrix must not hand this worker another job (it would be lost,
@@ -860,6 +1010,8 @@ def _serve(preload, mode, statements=None):
                     pass
                 if not clean:
                     return
+                if loaded:
+                    _learn(loaded, job_dir, gc)
                 continue
             data = os.read(0, 65536)
             if not data:

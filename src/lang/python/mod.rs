@@ -60,6 +60,8 @@ pub(crate) const STACK_FILE: &str = "stack.txt";
 pub(crate) const STATEMENTS_FILE: &str = "preload.py";
 /// What the worker made of them: `ok\tSTATEMENT` or `no\tSTATEMENT\tWHY`, a line each.
 pub(crate) const PREIMPORTED_FILE: &str = "preimported.txt";
+/// What a rich worker learned from its children, in its job folder (`ok M` / `no M WHY`).
+pub(crate) const LEARNED_LOG: &str = "learned/log.txt";
 
 /// When the driver dumps its stacks, as a Unix time: late enough to show where the program
 /// was stuck, early enough to be written before the kill at the timeout, counted from now
@@ -781,6 +783,12 @@ pub fn preimports<'a>(codes: impl IntoIterator<Item = &'a str>) -> Preimports {
         if late.iter().any(third_party) {
             return Preimports::Refused;
         }
+        // The rich workers also import what their earlier children loaded on first use: a
+        // module a library imports lazily must not have been imported before the example
+        // patches what it reads at import.
+        if patches(code, &head) {
+            return Preimports::Refused;
+        }
         wanted |= head.iter().any(third_party);
     }
     if wanted {
@@ -788,6 +796,76 @@ pub fn preimports<'a>(codes: impl IntoIterator<Item = &'a str>) -> Preimports {
     } else {
         Preimports::Indifferent
     }
+}
+
+/// The names that the import statements `stmts` bind (`a` of `import a.b`, `c` of `import a
+/// as c`, `b` and `d` of `from a import b, c as d`).
+fn bound_names(stmts: &[String]) -> Vec<&str> {
+    let mut names = Vec::new();
+    for stmt in stmts {
+        let (list, whole) = if let Some(rest) = stmt.strip_prefix("import ") {
+            (rest, true)
+        } else if let Some((_, rest)) = stmt.split_once(" import ") {
+            (rest, false)
+        } else {
+            continue;
+        };
+        for item in list
+            .trim_matches(|c| c == '(' || c == ')' || c == ' ')
+            .split(',')
+        {
+            let item = item.trim().trim_end_matches(')').trim();
+            let name = match item.split_once(" as ") {
+                Some((_, alias)) => alias.trim(),
+                None if whole => item.split('.').next().unwrap_or(""),
+                None => item,
+            };
+            if !name.is_empty() {
+                names.push(name);
+            }
+        }
+    }
+    names
+}
+
+/// Whether `code` patches what it imported (`head`, its head's import statements): it sets an
+/// attribute of an imported name (`lib.LEVEL = 2`; an attribute of an attribute,
+/// `pd.options.display.width = 80`, sets an object's, not the module's), or calls `setattr`,
+/// `monkeypatch` or `mock`'s `patch` (an HTTP client's `.patch(` is not one).
+fn patches(code: &str, head: &[String]) -> bool {
+    let words = [
+        "setattr(",
+        "monkeypatch",
+        "mock.patch",
+        "patch.object(",
+        "patch.dict(",
+    ];
+    let patch_call = code
+        .lines()
+        .any(|l| l.trim_start().starts_with("@patch(") || l.contains("with patch("));
+    if patch_call || words.iter().any(|w| code.contains(w)) {
+        return true;
+    }
+    let names = bound_names(head);
+    code.lines().any(|line| {
+        let t = line.trim_start();
+        let Some((target, rest)) = t.split_once('=') else {
+            return false;
+        };
+        if rest.starts_with('=') || target.ends_with(['!', '<', '>', '=']) {
+            return false; // a comparison
+        }
+        let target = target
+            .trim_end()
+            .trim_end_matches(['+', '-', '*', '/', '|', '&', '%'])
+            .trim_end();
+        let Some((name, attr)) = target.split_once('.') else {
+            return false;
+        };
+        names.contains(&name)
+            && !attr.is_empty()
+            && attr.chars().all(|c| c.is_ascii_alphanumeric() || c == '_')
+    })
 }
 
 /// Whether a preload is an import statement (replayed) rather than a module name.
@@ -900,6 +978,26 @@ mod tests {
 
     #[test]
     fn jobs_that_need_a_fresh_import_refuse_preimports() {
+        // Patching what the head imported: the lazily loaded modules the rich workers learn
+        // must be loaded after the patch.
+        for code in [
+            "import dmdemo_lazy\ndmdemo_lazy.LEVEL = 2\n",
+            "import dmdemo_lazy as lazy\nlazy.LEVEL += 1\n",
+            "from dmdemo import lazy\n\ndef f():\n    lazy.LEVEL = 3\n",
+            "import httpx\nsetattr(httpx, 'x', 1)\n",
+            "import httpx\nfrom unittest import mock\nwith mock.patch('httpx.get'):\n    pass\n",
+            "import httpx\ndef test(monkeypatch):\n    pass\n",
+        ] {
+            assert_eq!(preimports([code]), Preimports::Refused, "{code}");
+        }
+        for code in [
+            "import pandas as pd\npd.options.display.max_rows = 10\n",
+            "import httpx\nr = httpx.patch('https://example.org')\nassert r.status_code == 200\n",
+            "import httpx\nif httpx.codes.OK == 200:\n    pass\n",
+            "import httpx\nclient = httpx.Client()\nclient.timeout = 3\n",
+        ] {
+            assert_eq!(preimports([code]), Preimports::Wanted, "{code}");
+        }
         assert_eq!(preimports(["import httpx\nhttpx.get"]), Preimports::Wanted);
         assert_eq!(
             preimports(["import json\nprint(1)"]),

@@ -120,6 +120,9 @@ pub struct WarmExecutor {
     launcher_thread: Option<std::thread::JoinHandle<()>>,
     /// By interpreter: what its first worker that replayed import statements made of them.
     preimports: Mutex<BTreeMap<PathBuf, Vec<Preimport>>>,
+    /// By interpreter: the modules its rich workers learned from their children, each with
+    /// why it was refused (`None`: imported), as their `learned/log.txt` says.
+    learned: Mutex<BTreeMap<PathBuf, BTreeMap<String, Option<String>>>>,
 }
 
 /// The workers of one interpreter and tier.
@@ -481,6 +484,7 @@ impl WarmExecutor {
             launcher: Mutex::new(Some(tx)),
             launcher_thread: Some(launcher_thread),
             preimports: Mutex::new(BTreeMap::new()),
+            learned: Mutex::new(BTreeMap::new()),
         })
     }
 
@@ -497,7 +501,11 @@ impl WarmExecutor {
                     let mut f = l.splitn(3, '\t');
                     let (kind, statement) = (f.next()?, f.next()?.to_string());
                     let refused = (kind != "ok").then(|| f.next().unwrap_or("").to_string());
-                    Some(Preimport { statement, refused })
+                    Some(Preimport {
+                        statement,
+                        refused,
+                        learned: false,
+                    })
                 })
                 .collect()
         });
@@ -629,8 +637,32 @@ impl WarmExecutor {
         }
     }
 
+    /// Keeps what the worker in `dir` learned so far (its `learned/log.txt`, which it appends
+    /// to between jobs; a module learned is kept, whatever another worker made of it).
+    fn note_learned(&self, interpreter: &Path, dir: &Path) {
+        let Ok(text) = std::fs::read_to_string(dir.join(python::LEARNED_LOG)) else {
+            return;
+        };
+        let mut learned = self.learned.lock().unwrap_or_else(|e| e.into_inner());
+        let of = learned.entry(interpreter.to_path_buf()).or_default();
+        for line in text.lines() {
+            let mut f = line.splitn(3, '\t');
+            let (Some(kind), Some(module)) = (f.next(), f.next()) else {
+                continue;
+            };
+            let why = (kind != "ok").then(|| f.next().unwrap_or("").to_string());
+            let kept = of.entry(module.to_string()).or_insert(why.clone());
+            if why.is_none() {
+                *kept = None;
+            }
+        }
+    }
+
     /// Gives a worker back to its pool after a job, or ends it if it died.
     fn release(&self, interpreter: &Path, tier: Tier, worker: Worker) {
+        if tier == Tier::Rich {
+            self.note_learned(interpreter, &worker.dir);
+        }
         let pool = self.pools.get(&(interpreter.to_path_buf(), tier));
         let Some(pool) = pool else {
             worker.retire();
@@ -758,10 +790,22 @@ impl Executor for WarmExecutor {
     }
 
     fn preimports(&self) -> BTreeMap<PathBuf, Vec<Preimport>> {
-        self.preimports
+        let mut all = self
+            .preimports
             .lock()
             .unwrap_or_else(|e| e.into_inner())
-            .clone()
+            .clone();
+        let learned = self.learned.lock().unwrap_or_else(|e| e.into_inner());
+        for (interpreter, modules) in learned.iter() {
+            all.entry(interpreter.clone())
+                .or_default()
+                .extend(modules.iter().map(|(m, why)| Preimport {
+                    statement: format!("import {m}"),
+                    refused: why.clone(),
+                    learned: true,
+                }));
+        }
+        all
     }
 }
 
