@@ -732,58 +732,64 @@ def _replay(path):
     that forked children inherit what they load; writes what became of each to
     preimported.txt beside it.
 
-    The statements are tried in a probe child first, in order, and a new probe child takes
-    over after one that is not clean: a later statement is judged in the state the worker will
-    be in. Each run of statements of one top-level module is preceded by a bare `import M`
-    (not reported unless it is refused): every statement of M runs it first, so when it is not
-    clean none of them is, for the same reason, and one probe tells it for them all.
+    Each run of statements of one top-level module is preceded by a bare `import M` (not
+    reported unless it is refused): every statement of M runs it first, so when it is not clean
+    none of them is, for the same reason.
+
+    The worker runs the statements itself, in order, each checked as it runs (_check_here):
+    most are clean, and each is then imported once. When one is not, the worker's state is
+    spoiled: it writes what it knows to `path` (`# resume`) and starts again as a new process
+    (exec, so it keeps its pid and its place in the sandbox), which imports the clean ones
+    without checks and tries the rest carefully: each in a probe child first, forked from the
+    worker, a new probe child taking over after one that is not clean, so that a later
+    statement is judged in the state the worker will be in. A first line `# careful` asks for
+    that from the start (docmatrix does, when a worker died while checking).
 
     A file whose first line is `# checked` holds statements an earlier worker of this
-    interpreter found clean, in the same order: they are run without probes."""
+    interpreter found clean, in the same order: they are run without checks."""
     folder = os.path.dirname(path)
     with open(path, encoding="utf-8") as f:
         lines = [line.rstrip("\n") for line in f if line.strip()]
-    checked = bool(lines) and lines[0] == "# checked"
-    statements = lines[1:] if checked else lines
+    mode = lines[0][2:] if lines and lines[0] in ("# checked", "# careful", "# resume") else ""
+    statements = lines[1:] if mode else lines
     report = []
     # Whatever an import might still print must not reach docmatrix through stdout.
     saved = os.dup(1)
     null = os.open(os.devnull, os.O_WRONLY)
     os.dup2(null, 1)
 
-    run = _import_here
+    def note(stmt, why):
+        report.append("no\t%s\t%s" % (stmt, why) if why else "ok\t%s" % stmt)
 
-    if checked:
+    if mode == "checked":
         for stmt in statements:
-            why = run(stmt)
-            report.append("no\t%s\t%s" % (stmt, why) if why else "ok\t%s" % stmt)
+            note(stmt, _import_here(stmt))
     else:
-        # The sequence to probe: (statement, reported) with the bare imports inserted.
+        # (statement, reported), with the bare imports inserted.
         seq = []
-        for stmt in statements:
-            top = _top(stmt)
-            if not seq or _top(seq[-1][0]) != top:
-                seq.append(("import " + top, False))
-            seq.append((stmt, True))
-        i = 0
-        while i < len(seq):
-            answers = _probe([stmt for stmt, _ in seq[i:]], folder)
-            if not answers:
-                answers = ["ended while importing"]
-            for (stmt, reported), why in zip(seq[i:], answers):
-                if not why:
-                    why = run(stmt)
-                if reported:
-                    report.append("no\t%s\t%s" % (stmt, why) if why else "ok\t%s" % stmt)
-            i += len(answers)
-            last, reported = seq[i - 1]
-            if not reported and answers[-1]:
-                # The bare import of a module is not clean: neither is any statement of it.
-                top = _top(last)
-                while i < len(seq) and _top(seq[i][0]) == top:
-                    if seq[i][1]:
-                        report.append("no\t%s\t%s" % (seq[i][0], answers[-1]))
-                    i += 1
+        if mode == "resume":
+            for line in statements:
+                fields = line.split("\t")
+                kind, reported, stmt = fields[0], fields[1] == "1", fields[2]
+                if kind == "ok":
+                    why = _import_here(stmt)
+                    if reported:
+                        note(stmt, why)
+                elif kind == "no":
+                    if reported:
+                        note(stmt, fields[3] if len(fields) > 3 else "not clean")
+                else:
+                    seq.append((stmt, reported))
+        else:
+            for stmt in statements:
+                top = _top(stmt)
+                if not seq or _top(seq[-1][0]) != top:
+                    seq.append(("import " + top, False))
+                seq.append((stmt, True))
+        if mode == "" and _can_check_here():
+            _optimistic(seq, path, saved, note)
+        else:
+            _careful(seq, folder, note)
     sys.stdout.flush()
     os.dup2(saved, 1)
     os.close(saved)
@@ -794,6 +800,114 @@ def _replay(path):
         pass
     with open(folder + "/preimported.txt", "w", encoding="utf-8") as f:
         f.write("".join(line + "\n" for line in report))
+
+
+def _careful(seq, folder, note):
+    """_replay's careful way: each statement of `seq` tried in a probe child first."""
+    i = 0
+    while i < len(seq):
+        answers = _probe([stmt for stmt, _ in seq[i:]], folder)
+        if not answers:
+            answers = ["ended while importing"]
+        for (stmt, reported), why in zip(seq[i:], answers):
+            if not why:
+                why = _import_here(stmt)
+            if reported:
+                note(stmt, why)
+        i += len(answers)
+        last, reported = seq[i - 1]
+        if not reported and answers[-1]:
+            # The bare import of a module is not clean: neither is any statement of it.
+            top = _top(last)
+            while i < len(seq) and _top(seq[i][0]) == top:
+                if seq[i][1]:
+                    note(seq[i][0], answers[-1])
+                i += 1
+
+
+def _can_check_here():
+    """Whether this interpreter's `_warnings` lets _check_here see warnings without importing
+    the `warnings` module into the worker."""
+    w = sys.modules.get("_warnings")
+    return w is not None and hasattr(w, "filters") and hasattr(w, "_filters_mutated")
+
+
+def _check_here(stmt, out):
+    """_check, in the worker itself: with only the modules every interpreter has loaded
+    (`_signal`, `_warnings`), so that checking leaves nothing behind. Every warning is shown
+    (an `always` filter first), and so is output: its first line names its category."""
+    sig, w = sys.modules["_signal"], sys.modules["_warnings"]
+    size = os.fstat(out).st_size
+    always = ("always", None, Warning, None, 0)
+    w.filters.insert(0, always)
+    w._filters_mutated()
+    before = _state(sig, w)
+    sig.alarm(60)  # an import that hangs ends the worker: docmatrix starts a careful one
+    try:
+        exec(compile(stmt, "<preload>", "exec"), {"__name__": "__preload__"})
+        sys.stdout.flush()
+        sys.stderr.flush()
+    except BaseException as e:
+        return "raises %s" % type(e).__name__
+    finally:
+        sig.alarm(0)
+        after = _state(sig, w)
+        try:
+            w.filters.remove(always)
+        except ValueError:
+            pass
+        w._filters_mutated()
+    if os.fstat(out).st_size != size:
+        os.lseek(out, size, 0)
+        first = os.read(out, 4096).split(b"\n", 1)[0].decode("utf-8", "replace")
+        # A shown warning: "FILE:LINE: CATEGORY: MESSAGE".
+        parts = first.split(": ")
+        if len(parts) >= 3 and parts[1].endswith("Warning") and parts[1].isidentifier():
+            return "warns (%s)" % parts[1]
+        return "writes output"
+    for word, a, b in zip(_STATE_WORDS, before, after):
+        if a != b:
+            return word
+    return ""
+
+
+def _optimistic(seq, path, saved, note):
+    """_replay's first way: each statement of `seq` run and checked in the worker itself; at
+    the first that is not clean, a restart (see _replay)."""
+    out = os.open(os.path.dirname(path) + "/probe.out", os.O_RDWR | os.O_CREAT | os.O_TRUNC, 0o600)
+    err = os.dup(2)
+    os.dup2(out, 1)
+    os.dup2(out, 2)
+    for i, (stmt, reported) in enumerate(seq):
+        try:
+            why = _check_here(stmt, out)
+        except BaseException as e:
+            why = "cannot be checked (%s)" % type(e).__name__
+        if not why:
+            if reported:
+                note(stmt, "")
+            continue
+        entries = ["ok\t%d\t%s" % (r, s) for s, r in seq[:i]]
+        entries.append("no\t%d\t%s\t%s" % (reported, stmt, why))
+        rest = seq[i + 1 :]
+        if not reported:
+            # The bare import of a module is not clean: neither is any statement of it.
+            top = _top(stmt)
+            while rest and _top(rest[0][0]) == top:
+                entries.append("no\t%d\t%s\t%s" % (rest[0][1], rest[0][0], why))
+                rest = rest[1:]
+        entries += ["try\t%d\t%s" % (r, s) for s, r in rest]
+        with open(path, "w", encoding="utf-8") as f:
+            f.write("# resume\n" + "".join(e.replace("\n", " ") + "\n" for e in entries))
+        os.dup2(saved, 1)
+        os.dup2(err, 2)
+        with open("/proc/self/cmdline", "rb") as f:
+            argv = f.read().split(b"\0")[:-1]
+        program = argv[0] if argv[0].startswith(b"/") else os.fsencode(sys.executable)
+        os.execv(program, argv)
+    os.dup2(err, 2)
+    os.close(err)
+    os.close(out)
 
 
 # A worker that replays the examples' imports also learns, from its children, the modules they

@@ -177,11 +177,22 @@ type Launched = (PathBuf, mpsc::Receiver<io::Result<Child>>);
 struct Launch {
     interpreter: PathBuf,
     preload: Vec<String>,
-    /// The import statements of `preload` were found clean by an earlier worker of this
-    /// interpreter: replayed without probes.
-    checked: bool,
+    /// How the worker replays the import statements of `preload`.
+    replay: Replay,
     dir: PathBuf,
     reply: mpsc::Sender<io::Result<Child>>,
+}
+
+/// How a rich worker replays the examples' import statements (the first line of its
+/// statements file; see `_replay` in the driver).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Replay {
+    /// Checked as each runs in the worker, which starts again when one is not clean.
+    Optimistic,
+    /// Each tried in a probe child first: after an optimistic worker died checking.
+    Careful,
+    /// Found clean by an earlier worker of this interpreter: run without checks.
+    Checked,
 }
 
 /// Which of an interpreter's workers runs a job.
@@ -197,7 +208,7 @@ enum Tier {
 fn spawn_worker(
     interpreter: &Path,
     preload: &[String],
-    checked: bool,
+    replay: Replay,
     sandbox: &Sandbox,
     dir: &Path,
     limits: &Limits,
@@ -210,7 +221,11 @@ fn spawn_worker(
     // The import statements to replay go in a file of the worker's folder.
     let file = dir.join(python::STATEMENTS_FILE);
     if !statements.is_empty() {
-        let head = if checked { "# checked\n" } else { "" };
+        let head = match replay {
+            Replay::Optimistic => "",
+            Replay::Careful => "# careful\n",
+            Replay::Checked => "# checked\n",
+        };
         std::fs::write(&file, format!("{head}{}\n", statements.join("\n")))?;
     }
     let args = python::serve_args(&names, isolated, (!statements.is_empty()).then_some(&*file));
@@ -446,7 +461,7 @@ impl WarmExecutor {
                         let w = spawn_worker(
                             &l.interpreter,
                             &l.preload,
-                            l.checked,
+                            l.replay,
                             &sandbox,
                             &l.dir,
                             &limits,
@@ -532,8 +547,12 @@ impl WarmExecutor {
 
     /// Makes a job folder for a new worker and asks the launcher thread for the worker; the
     /// answer comes on the returned channel.
-    fn launch(&self, interpreter: &Path, tier: Tier) -> Option<Launched> {
-        let mut checked = false;
+    fn launch(&self, interpreter: &Path, tier: Tier, careful: bool) -> Option<Launched> {
+        let mut replay = if careful {
+            Replay::Careful
+        } else {
+            Replay::Optimistic
+        };
         let preload = match tier {
             Tier::Lean => self.lean.clone(),
             Tier::Rich => {
@@ -543,7 +562,7 @@ impl WarmExecutor {
                 let seen = self.preimports.lock().unwrap_or_else(|e| e.into_inner());
                 match seen.get(interpreter) {
                     Some(found) => {
-                        checked = true;
+                        replay = Replay::Checked;
                         let kept = found.iter().filter(|p| p.refused.is_none());
                         let names = self.rich.iter().filter(|p| !python::is_statement(p));
                         names
@@ -564,7 +583,7 @@ impl WarmExecutor {
         let sent = self.launcher.lock().ok()?.as_ref()?.send(Launch {
             interpreter: interpreter.to_path_buf(),
             preload,
-            checked,
+            replay,
             dir: dir.clone(),
             reply,
         });
@@ -586,7 +605,7 @@ impl WarmExecutor {
                 if *t == tier {
                     if let Ok(mut ahead) = pool.ahead.lock() {
                         if ahead.is_none() {
-                            *ahead = self.launch(i, *t);
+                            *ahead = self.launch(i, *t, false);
                         }
                     }
                 }
@@ -610,21 +629,28 @@ impl WarmExecutor {
         state.size += 1;
         drop(state);
         let ahead = pool.ahead.lock().ok()?.take();
-        let launched = ahead.or_else(|| self.launch(interpreter, tier));
-        let worker = launched.and_then(|(dir, answer)| {
-            let w = answer
-                .recv()
-                .ok()
-                .and_then(Result::ok)
-                .and_then(|child| await_ready(child, interpreter, dir.clone()).ok());
-            match &w {
-                None => {
-                    let _ = std::fs::remove_dir_all(&dir);
+        let start = |launched: Option<Launched>| {
+            launched.and_then(|(dir, answer)| {
+                let w = answer
+                    .recv()
+                    .ok()
+                    .and_then(Result::ok)
+                    .and_then(|child| await_ready(child, interpreter, dir.clone()).ok());
+                match &w {
+                    None => {
+                        let _ = std::fs::remove_dir_all(&dir);
+                    }
+                    Some(w) => self.note_preimports(interpreter, &w.dir),
                 }
-                Some(w) => self.note_preimports(interpreter, &w.dir),
-            }
-            w
-        });
+                w
+            })
+        };
+        let mut worker = start(ahead.or_else(|| self.launch(interpreter, tier, false)));
+        if worker.is_none() && tier == Tier::Rich {
+            // It may have died checking an import statement in itself (a crash, a hang): a
+            // careful one tries each in a probe child first.
+            worker = start(self.launch(interpreter, tier, true));
+        }
         let mut state = pool.state.lock().unwrap_or_else(|e| e.into_inner());
         match worker {
             Some(w) => Some(state.take(w)),
