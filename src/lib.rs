@@ -337,6 +337,9 @@ pub fn run_prepared(
                         .to_string(),
                 ),
                 None => i.preimported.push(p.statement.clone()),
+                Some(_)
+                    if p.learned
+                        && i.not_preimported.iter().any(|n| n.statement == p.statement) => {}
                 Some(why) => i.not_preimported.push(interp::NotPreimported {
                     statement: p.statement.clone(),
                     why: why.clone(),

@@ -770,6 +770,80 @@ print(dmdemo_lazy.mode())
     }
 }
 
+/// The first worker of a version checks the import statements in itself: a warning is told
+/// apart from other output there too, and a statement that kills it (a crash) leaves the
+/// examples to a careful worker, which finds it in a probe child.
+#[test]
+fn a_worker_that_checks_in_itself_names_warnings_and_survives_a_crashing_import() {
+    let p = project("dependencies = [\"dmdemo_parcel\", \"dmdemo_warns\", \"dmdemo_crash\"]\n");
+    let parcel = "```python\nimport dmdemo_parcel\nassert dmdemo_parcel.VALUE == 42\n```\n\n";
+    let warns = "```python\nimport dmdemo_parcel\nimport dmdemo_warns\nassert dmdemo_warns.VALUE == 2\n```\n\n";
+    let crash = "```python\nimport dmdemo_crash\n```\n\n";
+    // Alone, the warning is the first statement that is not clean: found by the worker itself.
+    // With the crash first, the worker dies there, and a careful one finds both.
+    for (guide, expect) in [
+        (
+            format!("{warns}{parcel}"),
+            vec![("import dmdemo_warns", "warns (DeprecationWarning)")],
+        ),
+        (
+            format!("{warns}{crash}{parcel}"),
+            vec![
+                ("import dmdemo_crash", "ended while importing"),
+                ("import dmdemo_warns", "warns (DeprecationWarning)"),
+            ],
+        ),
+    ] {
+        std::fs::write(p.dir.path().join("docs/guide.md"), &guide).unwrap();
+        let run = |isolation: &str| {
+            let args = ["--no-cache", "--isolation", isolation];
+            let ((_, doc), err) = p.validate_err(None, &args, &[]);
+            assert!(doc["examples"].as_array().is_some(), "{err}");
+            doc
+        };
+        let warm = run("warm");
+        let fresh = run("process");
+        let shown = |doc: &serde_json::Value| -> Vec<String> {
+            cells(doc)
+                .into_iter()
+                .map(|(line, v, o)| format!("{line}:{v} {} {}", o["status"], o["error"]))
+                .collect()
+        };
+        assert_eq!(shown(&warm), shown(&fresh));
+        let got: Vec<String> = warm["examples"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(statuses)
+            .collect();
+        let want: Vec<&str> = guide
+            .split("```python\n")
+            .skip(1)
+            .map(|b| {
+                if b.contains("crash") {
+                    "fail fail fail fail"
+                } else {
+                    "pass pass pass pass"
+                }
+            })
+            .collect();
+        assert_eq!(got, want, "{warm:#}");
+        for v in ["3.9", "3.10", "3.11", "3.12"] {
+            let i = &warm["interpreters"][v];
+            assert_eq!(
+                i["preimported"],
+                serde_json::json!(["import dmdemo_parcel"]),
+                "{v}: {i:#}"
+            );
+            let want: Vec<serde_json::Value> = expect
+                .iter()
+                .map(|(s, w)| serde_json::json!({"statement": s, "why": w}))
+                .collect();
+            assert_eq!(i["not_preimported"], serde_json::json!(want), "{v}: {i:#}");
+        }
+    }
+}
+
 /// A console session's `python` is the version's environment (found on the Typer docs: a
 /// linked interpreter ran without its environment, and every program failed to import typer).
 #[test]

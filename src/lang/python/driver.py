@@ -800,6 +800,12 @@ def _replay(path):
         pass
     with open(folder + "/preimported.txt", "w", encoding="utf-8") as f:
         f.write("".join(line + "\n" for line in report))
+    # What was refused here is not learned from the children either (they import it).
+    for line in report:
+        if line.startswith("no\t"):
+            words = line.split("\t")[1].split()
+            if len(words) > 1 and words[0] in ("import", "from"):
+                _REFUSED.add(words[1].rstrip(","))
 
 
 def _careful(seq, folder, note):
