@@ -403,6 +403,25 @@ with open(sys.argv[2] + "/preimported.txt") as f:
     sys.stderr.write(f.read())
 "#;
 
+/// REPLAY_PROBE on `statements`, in the folder `d` (on 3.12): what it printed on stderr.
+fn replay_in(d: &std::path::Path, statements: &str) -> String {
+    std::fs::write(d.join("preload.py"), statements).unwrap();
+    let python = "/root/.pyenv/versions/3.12.1/bin/python3.12";
+    let out = std::process::Command::new(python)
+        .args(["-I", "-c", REPLAY_PROBE, python::DRIVER])
+        .arg(d)
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    // Nothing an import printed reaches stdout, where the worker talks to docmatrix.
+    assert_eq!(String::from_utf8_lossy(&out.stdout), "");
+    String::from_utf8_lossy(&out.stderr).into_owned()
+}
+
 /// A module whose bare import is not clean is refused for every statement of it after one
 /// probe; a list an earlier worker checked is replayed without a probe.
 #[test]
@@ -413,23 +432,7 @@ fn replays_judge_a_module_once_and_trust_a_checked_list() {
     std::fs::write(d.join("chatty/__init__.py"), "print('hello')\nA = B = 1\n").unwrap();
     std::fs::write(d.join("quiet.py"), "C = 3\n").unwrap();
     std::fs::write(d.join("chatty/sub.py"), "D = 4\n").unwrap();
-    let replay = |statements: &str| {
-        std::fs::write(d.join("preload.py"), statements).unwrap();
-        let python = "/root/.pyenv/versions/3.12.1/bin/python3.12";
-        let out = std::process::Command::new(python)
-            .args(["-I", "-c", REPLAY_PROBE, python::DRIVER])
-            .arg(d)
-            .output()
-            .unwrap();
-        assert!(
-            out.status.success(),
-            "{}",
-            String::from_utf8_lossy(&out.stderr)
-        );
-        // Nothing an import printed reaches stdout, where the worker talks to docmatrix.
-        assert_eq!(String::from_utf8_lossy(&out.stdout), "");
-        String::from_utf8_lossy(&out.stderr).into_owned()
-    };
+    let replay = |statements: &str| replay_in(d, statements);
     let judged =
         replay("from chatty import A\nfrom chatty.sub import D\nimport chatty\nimport quiet\n");
     // The bare `import chatty` is checked in the worker itself, which starts again (the same
@@ -448,6 +451,47 @@ fn replays_judge_a_module_once_and_trust_a_checked_list() {
     assert_eq!(
         trusted,
         "0\nok\timport quiet\nok\timport chatty\nno\timport missing_one\traises ModuleNotFoundError\n"
+    );
+}
+
+/// A statement that only raises an ImportError that no module's code raised (a name the
+/// package lacks, a package that is not installed) is refused and the worker goes on, without
+/// starting again or probing; an ImportError raised by a module's own code spoils the worker,
+/// which starts again and tries the rest in probe children.
+#[test]
+fn replays_go_on_after_a_missing_name_and_start_again_after_a_failing_module() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    std::fs::create_dir(d.join("lazy")).unwrap();
+    // A package that makes some names on demand (as pydantic does), loading a module first.
+    std::fs::write(
+        d.join("lazy/__init__.py"),
+        "A = 1\ndef __getattr__(name):\n    import lazy.helper\n    if name == 'B':\n        return lazy.helper.B\n    raise ImportError(name + ' moved away')\n",
+    )
+    .unwrap();
+    std::fs::write(d.join("lazy/helper.py"), "B = 2\n").unwrap();
+    std::fs::write(d.join("broken.py"), "import not_installed_anywhere\n").unwrap();
+    std::fs::write(d.join("quiet.py"), "C = 3\n").unwrap();
+    let replay = |statements: &str| replay_in(d, statements);
+    let missing = replay(
+        "from lazy import A\nfrom lazy import Gone\nfrom lazy import B\nimport absent_pkg\nfrom absent_pkg import x\nimport quiet\n",
+    );
+    assert_eq!(
+        missing,
+        "0\n\
+         ok\tfrom lazy import A\n\
+         no\tfrom lazy import Gone\traises ImportError\n\
+         ok\tfrom lazy import B\n\
+         no\timport absent_pkg\traises ModuleNotFoundError\n\
+         no\tfrom absent_pkg import x\traises ModuleNotFoundError\n\
+         ok\timport quiet\n"
+    );
+    // `broken`'s own code raised: what it ran before is not known to be clean, so the worker
+    // starts again and tries `import quiet` in a probe child.
+    let failing = replay("import broken\nimport quiet\n");
+    assert_eq!(
+        failing,
+        "1\nno\timport broken\traises ModuleNotFoundError\nok\timport quiet\n"
     );
 }
 

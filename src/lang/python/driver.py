@@ -452,6 +452,7 @@ def _child(job_dir, dump_at, raises_list):
     """In a forked child of the worker: becomes the job's process, then ends as an interpreter
     ends (non-daemon threads joined, atexit handlers run, streams flushed)."""
     code = 1
+    worker_had = len(sys.modules)
     try:
         os.setpgid(0, 0)
         out = os.open(job_dir + "/out", os.O_WRONLY)
@@ -476,8 +477,8 @@ def _child(job_dir, dump_at, raises_list):
             code = _run(job_dir, dump_at, raises_list)
         except SystemExit as e:
             code = _exit_code(e)
-        if _LEARN:
-            _loaded(job_dir)
+        if _LEARN and len(sys.modules) > worker_had:
+            _loaded(job_dir, len(sys.modules) - worker_had)
         threading = sys.modules.get("threading")
         if threading is not None:
             try:
@@ -737,10 +738,14 @@ def _replay(path):
     none of them is, for the same reason.
 
     The worker runs the statements itself, in order, each checked as it runs (_check_here):
-    most are clean, and each is then imported once. When one is not, the worker's state is
+    most are clean, and each is then imported once. One that only raised an ImportError no
+    module's code raised (a name a package does not have, a package that is not installed),
+    loading nothing that was not clean, is refused and leaves the worker as good as clean: it
+    goes on. When one is not clean otherwise, the worker's state is
     spoiled: it writes what it knows to `path` (`# resume`) and starts again as a new process
     (exec, so it keeps its pid and its place in the sandbox), which imports the clean ones
-    without checks and tries the rest carefully: each in a probe child first, forked from the
+    without checks (and runs the refused ones that went on again, for what they loaded) and
+    tries the rest carefully: each in a probe child first, forked from the
     worker, a new probe child taking over after one that is not clean, so that a later
     statement is judged in the state the worker will be in. A first line `# careful` asks for
     that from the start (docmatrix does, when a worker died while checking).
@@ -775,6 +780,15 @@ def _replay(path):
                     why = _import_here(stmt)
                     if reported:
                         note(stmt, why)
+                elif kind == "raised":
+                    # It raised and left the worker as good as clean (_check_here): run again for
+                    # what it loaded, so that the statements after it run as they were checked.
+                    try:
+                        exec(compile(stmt, "<preload>", "exec"), {"__name__": "__preload__"})
+                    except BaseException:
+                        pass
+                    if reported:
+                        note(stmt, fields[3])
                 elif kind == "no":
                     if reported:
                         note(stmt, fields[3] if len(fields) > 3 else "not clean")
@@ -841,20 +855,28 @@ def _can_check_here():
 def _check_here(stmt, out):
     """_check, in the worker itself: with only the modules every interpreter has loaded
     (`_signal`, `_warnings`), so that checking leaves nothing behind. Every warning is shown
-    (an `always` filter first), and so is output: its first line names its category."""
+    (an `always` filter first), and so is output: its first line names its category.
+
+    Returns why the statement is not clean ("" when it is) and whether the worker may go on as
+    it is: only when the statement is clean, or when all it did was raise an ImportError that no
+    module's own code raised (a name the package does not have, through its `__getattr__` or
+    not; a module that is not installed), every module it loaded having been imported whole and
+    cleanly (no output, warning or change of state). The example that runs that statement
+    raises the same error itself."""
     sig, w = sys.modules["_signal"], sys.modules["_warnings"]
     size = os.fstat(out).st_size
     always = ("always", None, Warning, None, 0)
     w.filters.insert(0, always)
     w._filters_mutated()
     before = _state(sig, w)
+    raised = None
     sig.alarm(60)  # an import that hangs ends the worker: docmatrix starts a careful one
     try:
         exec(compile(stmt, "<preload>", "exec"), {"__name__": "__preload__"})
         sys.stdout.flush()
         sys.stderr.flush()
     except BaseException as e:
-        return "raises %s" % type(e).__name__
+        raised = e
     finally:
         sig.alarm(0)
         after = _state(sig, w)
@@ -863,18 +885,39 @@ def _check_here(stmt, out):
         except ValueError:
             pass
         w._filters_mutated()
+    why = ""
     if os.fstat(out).st_size != size:
         os.lseek(out, size, 0)
         first = os.read(out, 4096).split(b"\n", 1)[0].decode("utf-8", "replace")
         # A shown warning: "FILE:LINE: CATEGORY: MESSAGE".
         parts = first.split(": ")
         if len(parts) >= 3 and parts[1].endswith("Warning") and parts[1].isidentifier():
-            return "warns (%s)" % parts[1]
-        return "writes output"
-    for word, a, b in zip(_STATE_WORDS, before, after):
-        if a != b:
-            return word
-    return ""
+            why = "warns (%s)" % parts[1]
+        else:
+            why = "writes output"
+    else:
+        for word, a, b in zip(_STATE_WORDS, before, after):
+            if a != b:
+                why = word
+                break
+    if raised is None:
+        return why, not why
+    keep = not why and isinstance(raised, ImportError) and not _in_module_code(raised)
+    why = "raises %s" % type(raised).__name__
+    raised = None  # its traceback holds the frames of the code that raised
+    return why, keep
+
+
+def _in_module_code(e):
+    """Whether the exception `e` went through the code of a module being imported (its body),
+    other than the import statement's own."""
+    t = e.__traceback__
+    while t is not None:
+        code = t.tb_frame.f_code
+        if code.co_name == "<module>" and code.co_filename != "<preload>":
+            return True
+        t = t.tb_next
+    return False
 
 
 def _optimistic(seq, path, saved, note):
@@ -884,16 +927,31 @@ def _optimistic(seq, path, saved, note):
     err = os.dup(2)
     os.dup2(out, 1)
     os.dup2(out, 2)
-    for i, (stmt, reported) in enumerate(seq):
+    entries = []  # what became of each statement so far, as the resume file says it
+    i = -1
+    while i + 1 < len(seq):
+        i += 1
+        stmt, reported = seq[i]
         try:
-            why = _check_here(stmt, out)
+            why, keep = _check_here(stmt, out)
         except BaseException as e:
-            why = "cannot be checked (%s)" % type(e).__name__
-        if not why:
+            why, keep = "cannot be checked (%s)" % type(e).__name__, False
+        if keep:
             if reported:
-                note(stmt, "")
+                note(stmt, why)
+            if why:
+                entries.append("raised\t%d\t%s\t%s" % (reported, stmt, why))
+            else:
+                entries.append("ok\t%d\t%s" % (reported, stmt))
+            if why and not reported:
+                # The bare import of a module raised (it is not installed, say): so does every
+                # statement of it.
+                while i + 1 < len(seq) and _top(seq[i + 1][0]) == _top(stmt):
+                    i += 1
+                    if seq[i][1]:
+                        note(seq[i][0], why)
+                    entries.append("no\t%d\t%s\t%s" % (seq[i][1], seq[i][0], why))
             continue
-        entries = ["ok\t%d\t%s" % (r, s) for s, r in seq[:i]]
         entries.append("no\t%d\t%s\t%s" % (reported, stmt, why))
         rest = seq[i + 1 :]
         if not reported:
@@ -926,15 +984,22 @@ _LEARN_FROM = ()
 _REFUSED = set()
 
 
-def _loaded(job_dir):
+def _loaded(job_dir, new):
     """In a child, after the job: writes the names of the modules it loaded that the worker does
     not have, from the interpreter's own folders (standard library, environment; never the
-    job's), in the order they were loaded, to JOB_DIR/modules."""
+    job's), in the order they were loaded, to JOB_DIR/modules.
+
+    `new`: how many more modules the child has than the worker had. They are the last ones of
+    sys.modules (a dict keeps the order keys were added in), read from its end: every module
+    object the child reads is a page it copies (its reference count changes), and a job that
+    loaded nothing new (the most) reads none."""
     names = []
     try:
-        for name, m in list(sys.modules.items()):
+        newest = reversed(sys.modules)
+        for name in reversed([next(newest) for _ in range(new)]):
             if name in _LEARN or name in _REFUSED or name == "__main__":
                 continue
+            m = sys.modules.get(name)
             origin = getattr(getattr(m, "__spec__", None), "origin", None)
             if origin in ("built-in", "frozen") or (
                 type(origin) is str and origin.startswith(_LEARN_FROM)
