@@ -466,7 +466,7 @@ fn replays_go_on_after_a_missing_name_and_start_again_after_a_failing_module() {
     // A package that makes some names on demand (as pydantic does), loading a module first.
     std::fs::write(
         d.join("lazy/__init__.py"),
-        "A = 1\ndef __getattr__(name):\n    import lazy.helper\n    if name == 'B':\n        return lazy.helper.B\n    raise ImportError(name + ' moved away')\n",
+        "A = 1\ndef __getattr__(name):\n    import lazy.helper\n    if name == 'B':\n        return lazy.helper.B\n    if name == 'Loud':\n        print('Loud moved away')\n    raise ImportError(name + ' moved away')\n",
     )
     .unwrap();
     std::fs::write(d.join("lazy/helper.py"), "B = 2\n").unwrap();
@@ -492,6 +492,13 @@ fn replays_go_on_after_a_missing_name_and_start_again_after_a_failing_module() {
     assert_eq!(
         failing,
         "1\nno\timport broken\traises ModuleNotFoundError\nok\timport quiet\n"
+    );
+    // A missing name that printed before it raised: not clean either (and what it printed,
+    // still in a buffer when it raised, reaches neither stdout nor the next statement).
+    let loud = replay("from lazy import Loud\nimport quiet\n");
+    assert_eq!(
+        loud,
+        "1\nno\tfrom lazy import Loud\traises ImportError\nok\timport quiet\n"
     );
 }
 

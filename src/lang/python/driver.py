@@ -873,12 +873,17 @@ def _check_here(stmt, out):
     sig.alarm(60)  # an import that hangs ends the worker: docmatrix starts a careful one
     try:
         exec(compile(stmt, "<preload>", "exec"), {"__name__": "__preload__"})
-        sys.stdout.flush()
-        sys.stderr.flush()
     except BaseException as e:
         raised = e
     finally:
         sig.alarm(0)
+        # Also after an exception: what was printed before it counts, and must not stay in a
+        # buffer to reach docmatrix later.
+        for stream in (sys.stdout, sys.stderr):
+            try:
+                stream.flush()
+            except BaseException:
+                pass
         after = _state(sig, w)
         try:
             w.filters.remove(always)
