@@ -728,6 +728,28 @@ def _top(stmt):
     return stmt.split()[1].split(".")[0].rstrip(",")
 
 
+def _mute():
+    """Points the worker's stdout at /dev/null while it imports (whatever an import prints must
+    not reach docmatrix, which reads the worker's stdout): the descriptor to give back to
+    _unmute."""
+    saved = os.dup(1)
+    null = os.open(os.devnull, os.O_WRONLY)
+    os.dup2(null, 1)
+    os.close(null)
+    return saved
+
+
+def _unmute(saved, folder):
+    """Gives the worker its stdout back (after _mute) and removes the probes' output file."""
+    sys.stdout.flush()
+    os.dup2(saved, 1)
+    os.close(saved)
+    try:
+        os.unlink(folder + "/probe.out")
+    except OSError:
+        pass
+
+
 def _replay(path):
     """Replays the import statements of the file `path` (one a line) that import cleanly, so
     that forked children inherit what they load; writes what became of each to
@@ -758,10 +780,7 @@ def _replay(path):
     mode = lines[0][2:] if lines and lines[0] in ("# checked", "# careful", "# resume") else ""
     statements = lines[1:] if mode else lines
     report = []
-    # Whatever an import might still print must not reach docmatrix through stdout.
-    saved = os.dup(1)
-    null = os.open(os.devnull, os.O_WRONLY)
-    os.dup2(null, 1)
+    saved = _mute()
 
     def note(stmt, why):
         report.append("no\t%s\t%s" % (stmt, why) if why else "ok\t%s" % stmt)
@@ -804,14 +823,7 @@ def _replay(path):
             _optimistic(seq, path, saved, note)
         else:
             _careful(seq, folder, note)
-    sys.stdout.flush()
-    os.dup2(saved, 1)
-    os.close(saved)
-    os.close(null)
-    try:
-        os.unlink(folder + "/probe.out")
-    except OSError:
-        pass
+    _unmute(saved, folder)
     with open(folder + "/preimported.txt", "w", encoding="utf-8") as f:
         f.write("".join(line + "\n" for line in report))
     # What was refused here is not learned from the children either (they import it).
@@ -1062,9 +1074,7 @@ def _learn(names, job_dir, gc):
     checked first in a probe child, strictly (_check), and appends what became of each to
     JOB_DIR/learned/log.txt (`ok NAME` or `no NAME WHY`), which docmatrix reads for the report."""
     report = []
-    saved = os.dup(1)
-    null = os.open(os.devnull, os.O_WRONLY)
-    os.dup2(null, 1)
+    saved = _mute()
     try:
         while names:
             answers = _probe(["import " + n for n in names], job_dir, strict=True)
@@ -1080,14 +1090,7 @@ def _learn(names, job_dir, gc):
                     report.append("ok\t%s" % name)
             names = [n for n in names[len(answers):] if n not in sys.modules]
     finally:
-        sys.stdout.flush()
-        os.dup2(saved, 1)
-        os.close(saved)
-        os.close(null)
-        try:
-            os.unlink(job_dir + "/probe.out")
-        except OSError:
-            pass
+        _unmute(saved, job_dir)
     _LEARN.update(sys.modules)
     gc.collect()
     _fill_pools()
