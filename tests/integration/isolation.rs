@@ -502,6 +502,72 @@ fn replays_go_on_after_a_missing_name_and_start_again_after_a_failing_module() {
     );
 }
 
+/// Runs the driver's `_learn` in rounds on the names given one round a line (space-separated;
+/// an empty line: a job that loaded nothing new), counting its probe children: prints the
+/// probes of each round, then learned/log.txt.
+const LEARN_PROBE: &str = r#"
+import gc, os, sys
+exec(compile(sys.argv[1].split("\nif sys.argv[1] ==")[0], "driver", "exec"))
+d = sys.argv[2]
+sys.path.insert(0, d)
+os.makedirs(d + "/learned", exist_ok=True)
+_LEARN = set(sys.modules)
+probes = []
+_real_probe = _probe
+def _probe(statements, folder, strict=False):
+    probes.append(statements[0])
+    return _real_probe(statements, folder, strict)
+counts = []
+for line in sys.argv[3].split("\n"):
+    before = len(probes)
+    _learn(line.split(), d, gc)
+    counts.append(str(len(probes) - before))
+sys.stderr.write(" ".join(counts) + "\n")
+with open(d + "/learned/log.txt") as f:
+    sys.stderr.write(f.read())
+"#;
+
+/// A worker learns with one probe child a round, the rest left for the next round, and refuses
+/// the modules of a package it refused without a probe: a library whose every submodule imports
+/// a package that reads the environment cost a probe child (a package import) for each, all
+/// between two jobs, and delayed the next job past its timeout (the FastAPI docs on 3.10).
+#[test]
+fn learning_takes_one_probe_a_round_and_refuses_a_refused_packages_modules() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    std::fs::create_dir(d.join("reader")).unwrap();
+    std::fs::write(
+        d.join("reader/__init__.py"),
+        "import os\nLEVEL = os.environ.get('READER_LEVEL')\n",
+    )
+    .unwrap();
+    for sub in ["a", "b", "c"] {
+        std::fs::write(d.join(format!("reader/{sub}.py")), "X = 1\n").unwrap();
+    }
+    std::fs::write(d.join("plain.py"), "Y = 2\n").unwrap();
+    let python = "/root/.pyenv/versions/3.12.1/bin/python3.12";
+    let out = std::process::Command::new(python)
+        .args(["-I", "-c", LEARN_PROBE, python::DRIVER])
+        .arg(d)
+        .arg("reader reader.a reader.b plain\nreader.c\n")
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert_eq!(
+        String::from_utf8_lossy(&out.stderr),
+        "1 1 0\n\
+         no\treader\treads the environment (READER_LEVEL)\n\
+         no\treader.a\tits package reader is not clean\n\
+         no\treader.b\tits package reader is not clean\n\
+         no\treader.c\tits package reader is not clean\n\
+         ok\tplain\n"
+    );
+}
+
 /// Printed first by every job of the reuse test: `clean` when nothing of an earlier job is
 /// left, no other process in the sandbox (bwrap's init is 1, the worker 2) and nothing in the
 /// scratch folders but the folders that lead to the job folder; else what is left.

@@ -999,6 +999,7 @@ def _optimistic(seq, path, saved, note):
 _LEARN = None
 _LEARN_FROM = ()
 _REFUSED = set()
+_PENDING = []  # names to learn that a round left for the next (_learn)
 
 
 def _loaded(job_dir, new):
@@ -1069,18 +1070,50 @@ def _read_loaded(job_dir):
     return names
 
 
+def _refused_package(name):
+    """The package of `name` (`a` or `a.b` of `a.b.c`) that the worker refused, if any: importing
+    `name` imports it first, so `name` is not clean either."""
+    parts = name.split(".")
+    for i in range(1, len(parts)):
+        if ".".join(parts[:i]) in _REFUSED:
+            return ".".join(parts[:i])
+    return None
+
+
 def _learn(names, job_dir, gc):
-    """In the worker, between jobs: imports the modules `names` that import cleanly, each
-    checked first in a probe child, strictly (_check), and appends what became of each to
-    JOB_DIR/learned/log.txt (`ok NAME` or `no NAME WHY`), which docmatrix reads for the report."""
+    """In the worker, between jobs: imports the modules `names` (with those an earlier round left
+    pending) that import cleanly, each checked first in a probe child, strictly (_check), and
+    appends what became of each to JOB_DIR/learned/log.txt (`ok NAME` or `no NAME WHY`), which
+    docmatrix reads for the report.
+
+    One probe child a round: it tries the names in order up to the first that is not clean, and
+    the rest wait for the next round (after the next job). The next job's time runs while the
+    worker learns, and a library whose every submodule is not clean (each imports the package
+    that reads the environment) would take a probe child each, a package import each: all of
+    them at once delayed a job past its timeout. A module of a refused package is refused
+    without a probe."""
     report = []
+    for name in names:
+        if name not in _PENDING:
+            _PENDING.append(name)
+    todo = []
+    for name in _PENDING:
+        if name in sys.modules or name in _REFUSED:
+            continue
+        package = _refused_package(name)
+        if package is not None:
+            _REFUSED.add(name)
+            report.append("no\t%s\t%s" % (name, "its package %s is not clean" % package))
+            continue
+        todo.append(name)
+    del _PENDING[:]
     saved = _mute()
     try:
-        while names:
-            answers = _probe(["import " + n for n in names], job_dir, strict=True)
+        if todo:
+            answers = _probe(["import " + n for n in todo], job_dir, strict=True)
             if not answers:
                 answers = ["ended while importing"]
-            for name, why in zip(names, answers):
+            for name, why in zip(todo, answers):
                 if not why:
                     why = _import_here("import " + name)
                 if why:
@@ -1088,7 +1121,7 @@ def _learn(names, job_dir, gc):
                     report.append("no\t%s\t%s" % (name, why))
                 else:
                     report.append("ok\t%s" % name)
-            names = [n for n in names[len(answers):] if n not in sys.modules]
+            _PENDING.extend(todo[len(answers):])
     finally:
         _unmute(saved, job_dir)
     _LEARN.update(sys.modules)
@@ -1203,8 +1236,8 @@ def _serve(preload, mode, statements=None):
                     pass
                 if not clean:
                     return
-                if loaded:
-                    _learn(loaded, job_dir, gc)
+                if loaded or _PENDING:
+                    _learn(loaded or [], job_dir, gc)
                 continue
             data = os.read(0, 65536)
             if not data:
