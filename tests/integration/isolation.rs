@@ -511,6 +511,10 @@ exec(compile(sys.argv[1].split("\nif sys.argv[1] ==")[0], "driver", "exec"))
 d = sys.argv[2]
 sys.path.insert(0, d)
 os.makedirs(d + "/learned", exist_ok=True)
+# As a replay leaves a worker that refused `from kept import Missing`: `kept` imported, and named
+# among the refused.
+import kept
+_REFUSED.add("kept")
 _LEARN = set(sys.modules)
 probes = []
 _real_probe = _probe
@@ -528,7 +532,7 @@ with open(d + "/learned/log.txt") as f:
 "#;
 
 /// A worker learns with one probe child a round, the rest left for the next round, and refuses
-/// the modules of a package it refused without a probe: a library whose every submodule imports
+/// the modules of a package it refused (and does not have) without a probe: a library whose every submodule imports
 /// a package that reads the environment cost a probe child (a package import) for each, all
 /// between two jobs, and delayed the next job past its timeout (the FastAPI docs on 3.10).
 #[test]
@@ -545,11 +549,14 @@ fn learning_takes_one_probe_a_round_and_refuses_a_refused_packages_modules() {
         std::fs::write(d.join(format!("reader/{sub}.py")), "X = 1\n").unwrap();
     }
     std::fs::write(d.join("plain.py"), "Y = 2\n").unwrap();
+    std::fs::create_dir(d.join("kept")).unwrap();
+    std::fs::write(d.join("kept/__init__.py"), "").unwrap();
+    std::fs::write(d.join("kept/sub.py"), "Z = 3\n").unwrap();
     let python = "/root/.pyenv/versions/3.12.1/bin/python3.12";
     let out = std::process::Command::new(python)
         .args(["-I", "-c", LEARN_PROBE, python::DRIVER])
         .arg(d)
-        .arg("reader reader.a reader.b plain\nreader.c\n")
+        .arg("reader reader.a reader.b plain\nreader.c kept.sub\n")
         .output()
         .unwrap();
     assert!(
@@ -564,7 +571,8 @@ fn learning_takes_one_probe_a_round_and_refuses_a_refused_packages_modules() {
          no\treader.a\tits package reader is not clean\n\
          no\treader.b\tits package reader is not clean\n\
          no\treader.c\tits package reader is not clean\n\
-         ok\tplain\n"
+         ok\tplain\n\
+         ok\tkept.sub\n"
     );
 }
 

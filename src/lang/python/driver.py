@@ -1071,12 +1071,15 @@ def _read_loaded(job_dir):
 
 
 def _refused_package(name):
-    """The package of `name` (`a` or `a.b` of `a.b.c`) that the worker refused, if any: importing
-    `name` imports it first, so `name` is not clean either."""
+    """The package of `name` (`a` or `a.b` of `a.b.c`) that the worker refused and does not have,
+    if any: importing `name` imports it first, so `name` is not clean either. (A package named
+    by a refused statement, `pydantic` of `from pydantic import BaseSettings`, may well be
+    imported: its modules are tried.)"""
     parts = name.split(".")
     for i in range(1, len(parts)):
-        if ".".join(parts[:i]) in _REFUSED:
-            return ".".join(parts[:i])
+        package = ".".join(parts[:i])
+        if package in _REFUSED and package not in sys.modules:
+            return package
     return None
 
 
