@@ -16,7 +16,8 @@
 # - the shared libraries `ldd` lists for every binary copied, and an ld.so.cache that
 #   includes /usr/local/lib (the pyenv interpreter's RUNPATH names the host's pyenv folder);
 # - /bin/sh (dash), bash, and the basics that Dockerfile RUN lines commonly use: coreutils,
-#   grep, sed, find, tar, gzip, env, id, useradd/groupadd/usermod (with /etc/passwd, group,
+#   grep, sed, find, tar, gzip, env, id, mount/umount/unshare/nsenter (util-linux, which the
+#   real image has), useradd/groupadd/usermod (with /etc/passwd, group,
 #   shadow, login.defs, /etc/default/useradd, /etc/skel), so `RUN useradd -m appuser` works;
 # - apt-get with Debian's sources and keyring, so `RUN apt-get update` behaves as in the real
 #   image (here it fails to resolve deb.debian.org: the network is off or unreachable).
@@ -52,7 +53,8 @@ tools=(
     /usr/bin/mktemp /usr/bin/install /usr/bin/nproc /usr/bin/expr /usr/bin/seq /usr/bin/xargs
     /usr/bin/find /usr/bin/grep /usr/bin/sed /usr/bin/tar /usr/bin/gzip /usr/bin/which
     /usr/bin/getent /usr/bin/su /usr/bin/apt-get /usr/bin/apt /usr/bin/apt-cache
-    /usr/bin/apt-config /usr/bin/dpkg /usr/bin/hostname
+    /usr/bin/apt-config /usr/bin/dpkg /usr/bin/hostname /usr/bin/mount /usr/bin/umount
+    /usr/bin/unshare /usr/bin/nsenter
     /usr/sbin/useradd /usr/sbin/groupadd /usr/sbin/usermod /usr/sbin/userdel /usr/sbin/ldconfig
     /usr/lib/apt/methods/http /usr/lib/apt/methods/https /usr/lib/apt/methods/file
     /usr/lib/apt/methods/store /usr/lib/apt/methods/gpgv /usr/bin/gpgv

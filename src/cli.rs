@@ -8,7 +8,7 @@ use clap::{Args, Parser, Subcommand, ValueEnum};
 use indicatif::{ProgressBar, ProgressStyle};
 
 use docmatrix::cache::Cache;
-use docmatrix::config::{Config, Isolation, Overrides};
+use docmatrix::config::{Backend, Config, Isolation, Overrides};
 use docmatrix::error::Error;
 use docmatrix::interp::{self, Found, SearchEnv};
 use docmatrix::model::input_json;
@@ -18,6 +18,7 @@ use docmatrix::model::{Lang, Severity};
 use docmatrix::report::terminal::Style;
 use docmatrix::report::Format;
 use docmatrix::run::Progress;
+use docmatrix::sys::container::EngineKind;
 use docmatrix::sys::interrupt;
 use docmatrix::sys::sandbox::{Sandbox, SandboxMode};
 
@@ -135,6 +136,14 @@ struct ValidateArgs {
     /// interpreter per job) [default: warm]
     #[arg(long, value_name = "MODE", value_enum)]
     isolation: Option<Isolation>,
+    /// Where Python examples run: auto (local interpreters, a container image for a version
+    /// with none when an engine answers), local, or container (every version in its image)
+    /// [default: auto]
+    #[arg(long, value_name = "BACKEND", value_enum)]
+    backend: Option<Backend>,
+    /// The container engine: podman or docker [default: the first that answers]
+    #[arg(long, value_name = "ENGINE", value_enum)]
+    engine: Option<EngineKind>,
     /// Run everything; neither read nor write the result cache
     #[arg(long)]
     no_cache: bool,
@@ -378,6 +387,8 @@ fn validate(a: ValidateArgs) -> Result<i32, Error> {
         run_shell: a.run_shell,
         fail_on: a.fail_on,
         isolation: a.isolation,
+        backend: a.backend,
+        engine: a.engine,
         no_cache: a.no_cache,
         cache_dir: a.cache_dir.clone(),
         partition: a.partition,

@@ -13,6 +13,7 @@ use serde::Deserialize;
 use crate::error::Error;
 use crate::model::Partition;
 use crate::model::Severity;
+use crate::sys::container::EngineKind;
 use crate::sys::sandbox::SandboxMode;
 use crate::version::{parse_version_list, supported, PyVersion};
 
@@ -41,6 +42,13 @@ pub struct FileConfig {
     pub cache_dir: Option<PathBuf>,
     /// `"3.12" = "/opt/python/bin/python3.12"`
     pub interpreters: Option<BTreeMap<String, PathBuf>>,
+    /// Where Python examples run: `auto` (local interpreters, a container image for a version
+    /// with none when an engine answers), `local` or `container`.
+    pub backend: Option<Backend>,
+    /// The container engine: `podman` or `docker` (default: the first that answers).
+    pub engine: Option<EngineKind>,
+    /// `[container]`: the images of the container backend.
+    pub container: Option<ContainerFile>,
     /// The least severe static finding that fails its example (`error` by default).
     pub fail_on: Option<Severity>,
     pub shell: Option<ShellFile>,
@@ -71,6 +79,44 @@ pub struct FileConfig {
 pub struct EnvironmentFile {
     pub dependencies: Option<Vec<String>>,
     pub requirements: Option<Vec<PathBuf>>,
+}
+
+/// `[container]`
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "kebab-case")]
+pub struct ContainerFile {
+    /// The image of every version, `{version}` replaced (`python:{version}-slim` by default).
+    pub image: Option<String>,
+    /// Images of single versions: `"3.9" = "python:3.9-bookworm"`.
+    pub images: Option<BTreeMap<String, String>>,
+    /// Pull a missing image (`false` by default: the version's cells are `unavailable`).
+    pub pull: Option<bool>,
+}
+
+/// The image each version runs in when no `[container]` says otherwise.
+pub const DEFAULT_IMAGE: &str = "python:{version}-slim";
+
+/// Where Python examples run.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Deserialize, clap::ValueEnum)]
+#[serde(rename_all = "lowercase")]
+pub enum Backend {
+    /// Local interpreters; a container for a version with none, when an engine answers.
+    #[default]
+    Auto,
+    /// Local interpreters only.
+    Local,
+    /// Every version in a container of its image.
+    Container,
+}
+
+impl Backend {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Backend::Auto => "auto",
+            Backend::Local => "local",
+            Backend::Container => "container",
+        }
+    }
 }
 
 /// `[includes]`
@@ -123,6 +169,8 @@ pub struct Overrides {
     pub no_config: bool,
     pub sandbox: Option<SandboxMode>,
     pub isolation: Option<Isolation>,
+    pub backend: Option<Backend>,
+    pub engine: Option<EngineKind>,
     pub no_cache: bool,
     pub cache_dir: Option<PathBuf>,
     /// `--partition K/N`: run only that slice of the examples.
@@ -212,6 +260,14 @@ pub struct PolicyOptions {
 #[derive(Debug, Clone)]
 pub struct PythonOptions {
     pub interpreters: BTreeMap<PyVersion, PathBuf>,
+    /// Local interpreters, containers, or containers where no local one is found.
+    pub backend: Backend,
+    /// The engine asked for; `None`: the first that answers.
+    pub engine: Option<EngineKind>,
+    /// Each version's image for the container backend.
+    pub images: BTreeMap<PyVersion, String>,
+    /// A missing image may be pulled.
+    pub pull: bool,
     /// What the examples need installed, by version (the top level's, or the version's
     /// `[environment."3.X"]`); empty: the bare interpreters.
     pub dependencies: BTreeMap<PyVersion, crate::env::Spec>,
@@ -399,6 +455,31 @@ impl Config {
                 .map_err(|e: String| cerr(format!("[interpreters]: {e}")))?;
             interpreters.insert(ver, rebase(v));
         }
+        let container = file.container.unwrap_or_default();
+        let template = container.image.as_deref().unwrap_or(DEFAULT_IMAGE);
+        if template.trim().is_empty() {
+            return Err(cerr(
+                "[container] image: an image name, not an empty text".into(),
+            ));
+        }
+        let mut images: BTreeMap<PyVersion, String> = versions
+            .iter()
+            .map(|v| (*v, template.replace("{version}", &v.to_string())))
+            .collect();
+        for (k, image) in container.images.iter().flatten() {
+            let ver: PyVersion = k
+                .parse()
+                .and_then(|v| supported(v).map(|()| v))
+                .map_err(|e: String| cerr(format!("[container.images]: {e}")))?;
+            if image.trim().is_empty() {
+                return Err(cerr(format!(
+                    "[container.images] \"{k}\": an image name, not an empty text"
+                )));
+            }
+            if versions.contains(&ver) {
+                images.insert(ver, image.clone());
+            }
+        }
         let sandbox = o.sandbox.or(file.sandbox).unwrap_or_default();
         let isolation = o.isolation.or(file.isolation).unwrap_or(Isolation::Warm);
         // A warm job passes through docmatrix, its worker (compiling, forking) and its child,
@@ -537,6 +618,10 @@ impl Config {
             },
             python: PythonOptions {
                 interpreters,
+                backend: o.backend.or(file.backend).unwrap_or_default(),
+                engine: o.engine.or(file.engine),
+                images,
+                pull: container.pull.unwrap_or(false),
                 dependencies,
                 offline: o.offline,
                 project,

@@ -62,6 +62,9 @@ pub struct Env {
     pub packages: Vec<String>,
     /// Whether this run built it (else it was there).
     pub built: bool,
+    /// For a container interpreter: the derived image holding the packages (`python` is then
+    /// its key, [`crate::interp::Container::key`]).
+    pub container: Option<crate::interp::Container>,
 }
 
 impl Spec {
@@ -142,6 +145,10 @@ impl Installer {
 /// The folder of the environment of `interp` and `key_text` under `root`.
 pub fn folder(root: &Path, interp: &Interpreter, key_text: &str) -> PathBuf {
     let mut h = blake3::Hasher::new();
+    let image = interp
+        .container
+        .as_ref()
+        .map_or("", |c| c.image_id.as_str());
     for part in [
         interp.path.as_os_str().as_encoded_bytes(),
         interp.version.as_bytes(),
@@ -149,6 +156,12 @@ pub fn folder(root: &Path, interp: &Interpreter, key_text: &str) -> PathBuf {
     ] {
         h.update(&(part.len() as u64).to_le_bytes());
         h.update(part);
+    }
+    if !image.is_empty() {
+        // A container's environment is an image derived from the base image by id: a new
+        // base image (a new patch release of Python) makes another.
+        h.update(&(image.len() as u64).to_le_bytes());
+        h.update(image.as_bytes());
     }
     let hex = h.finalize().to_hex();
     root.join("envs")
@@ -177,6 +190,23 @@ pub(crate) fn ensure(
         .unwrap_or_default();
     let lock = lock(&parent.join(format!("{name}.lock")))
         .map_err(|e| EnvError::Blocked(format!("cannot lock {}: {e}", dir.display())))?;
+    if dir.join(COMPLETE).is_file() && interp.container.is_some() {
+        match image_of(&dir, interp) {
+            Some(c) => {
+                drop(lock);
+                return Ok(Env {
+                    packages: read_freeze(&dir),
+                    python: crate::interp::Container::key(&c.image),
+                    built: false,
+                    container: Some(c),
+                });
+            }
+            // The image was removed (`podman rmi`, `system prune`): built again.
+            None => {
+                let _ = std::fs::remove_file(dir.join(COMPLETE));
+            }
+        }
+    }
     if dir.join(COMPLETE).is_file() {
         if !dir.join(BYTECODE).is_file() {
             // Built by an earlier docmatrix, which did not compile it.
@@ -191,6 +221,7 @@ pub(crate) fn ensure(
             packages: read_freeze(&dir),
             python,
             built: false,
+            container: None,
         });
     }
     // A build that failed for good in an earlier run is not tried again for a while.
@@ -208,14 +239,20 @@ pub(crate) fn ensure(
     }
     let _ = std::fs::remove_dir_all(&dir);
     let n = spec.dependencies.len() + spec.requirements.len();
+    let how = match &interp.container {
+        Some(c) => format!("an image from {} with pip", c.image),
+        None => installer.name().to_string(),
+    };
     progress(&format!(
-        "building the environment for Python {} with {}: {n} requirement{}",
+        "building the environment for Python {} with {how}: {n} requirement{}",
         interp.version,
-        installer.name(),
         if n == 1 { "" } else { "s" }
     ));
     let start = std::time::Instant::now();
-    let built = build(&dir, interp, spec, installer, timeout);
+    let built = match &interp.container {
+        Some(c) => build_image(&dir, c, spec, timeout),
+        None => build(&dir, interp, spec, installer, timeout),
+    };
     if built.is_err() {
         let _ = std::fs::remove_dir_all(&dir);
     }
@@ -235,11 +272,140 @@ pub(crate) fn ensure(
         packages.len(),
         if packages.len() == 1 { "" } else { "s" }
     ));
+    let container = match &interp.container {
+        Some(_) => Some(image_of(&dir, interp).ok_or_else(|| {
+            EnvError::Blocked(format!("the image built in {} is gone", dir.display()))
+        })?),
+        None => None,
+    };
     Ok(Env {
         packages,
-        python,
+        python: container
+            .as_ref()
+            .map_or(python, |c| crate::interp::Container::key(&c.image)),
         built: true,
+        container,
     })
+}
+
+/// The file of a container environment's folder naming its derived image.
+const IMAGE: &str = ".docmatrix-image";
+
+/// The derived image a container environment's folder names, if the engine still has it (by
+/// the same id).
+fn image_of(dir: &Path, interp: &Interpreter) -> Option<crate::interp::Container> {
+    let base = interp.container.as_ref()?;
+    let text = std::fs::read_to_string(dir.join(IMAGE)).ok()?;
+    let (tag, id) = text.trim().split_once(' ')?;
+    let now = base.target().engine.image_id(tag)?;
+    (now == id).then(|| crate::interp::Container {
+        image: tag.to_string(),
+        image_id: id.to_string(),
+        ..base.clone()
+    })
+}
+
+/// Builds the image of a container environment: `FROM` the base image (by id), the
+/// requirement files copied in, `pip install` (with the network, as a local environment's
+/// install has it), its `pip freeze` read from the build's output; tagged
+/// `localhost/docmatrix-env:<folder name>`, named in the folder's [`IMAGE`] file.
+fn build_image(
+    dir: &Path,
+    base: &crate::interp::Container,
+    spec: &Spec,
+    timeout: Duration,
+) -> Result<(), EnvError> {
+    let blocked = |e: io::Error| EnvError::Blocked(format!("cannot write {}: {e}", dir.display()));
+    let ctx = dir.join("context");
+    std::fs::create_dir_all(&ctx).map_err(blocked)?;
+    let python = base.python.display().to_string();
+    let mut install: Vec<String> = ["env", "PIP_ROOT_USER_ACTION=ignore", &python, "-m", "pip"]
+        .into_iter()
+        .map(String::from)
+        .collect();
+    install.extend(
+        [
+            "install",
+            "--no-cache-dir",
+            "--disable-pip-version-check",
+            "--no-input",
+        ]
+        .map(String::from),
+    );
+    install.extend(["--progress-bar", "off"].map(String::from));
+    install.extend(spec.dependencies.iter().cloned());
+    for (i, r) in spec.requirements.iter().enumerate() {
+        let name = format!("r{i}.txt");
+        std::fs::copy(r, ctx.join(&name)).map_err(|e| {
+            EnvError::Unavailable(format!("requirements file {}: {e}", r.display()))
+        })?;
+        install.push("-r".into());
+        install.push(format!("/docmatrix-requirements/{name}"));
+    }
+    const MARK: &str = "docmatrix-freeze:";
+    let freeze = [
+        "sh",
+        "-c",
+        &format!("{python} -m pip freeze --all --disable-pip-version-check | sed 's/^/{MARK}/'"),
+    ]
+    .map(String::from);
+    let json = |v: &[String]| serde_json::to_string(v).unwrap_or_default();
+    let dockerfile = format!(
+        "FROM {}
+COPY . /docmatrix-requirements/
+RUN {}
+RUN {}
+",
+        base.image_id,
+        json(&install),
+        json(&freeze)
+    );
+    std::fs::write(dir.join("Dockerfile"), dockerfile).map_err(blocked)?;
+    let tag = format!(
+        "localhost/docmatrix-env:{}",
+        dir.file_name()
+            .map(|n| n.to_string_lossy())
+            .unwrap_or_default()
+    );
+    let target = base.target();
+    let mut cmd = Command::new("/bin/sh");
+    cmd.arg("-c").arg("exec \"$@\" 2>&1").arg("sh");
+    cmd.arg(&target.engine.program).arg("build");
+    match target.engine.kind {
+        crate::sys::container::EngineKind::Podman => {
+            cmd.args(["--isolation", "chroot", "--pull=never"]);
+        }
+        crate::sys::container::EngineKind::Docker => {
+            cmd.args(["--pull=false", "--progress=plain"]);
+            cmd.env("DOCKER_BUILDKIT", "0");
+        }
+    }
+    cmd.arg("-t")
+        .arg(&tag)
+        .arg("-f")
+        .arg(dir.join("Dockerfile"))
+        .arg(&ctx);
+    let out = step(&mut cmd, timeout, &format!("installing in {}", base.image));
+    let _ = std::fs::remove_dir_all(&ctx);
+    let out = out?;
+    let mut packages: Vec<String> = out
+        .lines()
+        .filter_map(|l| l.trim().strip_prefix(MARK))
+        .filter(|l| !l.trim().is_empty())
+        .map(pinned)
+        .collect();
+    packages.sort_unstable();
+    packages.dedup();
+    let id = target.engine.image_id(&tag).ok_or_else(|| {
+        EnvError::Blocked(format!("the image {tag} was built but cannot be found"))
+    })?;
+    let write = |name: &str, text: String| {
+        std::fs::write(dir.join(name), text)
+            .map_err(|e| EnvError::Blocked(format!("cannot write {}: {e}", dir.display())))
+    };
+    write(IMAGE, format!("{tag} {id}\n"))?;
+    write(FREEZE, packages.join("\n") + "\n")?;
+    write(COMPLETE, String::new())
 }
 
 /// An environment found under a cache folder (see [`list`]).

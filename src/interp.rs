@@ -18,6 +18,7 @@ use std::time::Duration;
 use rayon::prelude::*;
 use serde::{Deserialize, Serialize};
 
+use crate::sys::container::{Engine, EngineKind};
 use crate::sys::process::{self, Exit, Limits};
 use crate::version::PyVersion;
 
@@ -36,6 +37,9 @@ pub enum Origin {
     /// The environment docmatrix built with the examples' dependencies.
     #[serde(rename = "env")]
     Env,
+    /// A container image (the container backend).
+    #[serde(rename = "container")]
+    Container,
     /// A report from another version of docmatrix named a place this one does not know.
     #[default]
     #[serde(rename = "unknown", other)]
@@ -50,6 +54,7 @@ impl Origin {
             Origin::Pyenv => "pyenv",
             Origin::Uv => "uv",
             Origin::Env => "env",
+            Origin::Container => "container",
             Origin::Unknown => "unknown",
         }
     }
@@ -94,6 +99,54 @@ pub struct Interpreter {
     /// a library's lazily imported parts) and imported themselves, sorted.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub learned: Vec<String>,
+    /// For an interpreter in a container image: the image, the engine and the interpreter's
+    /// path inside (`path` is then `container:IMAGE`, a name, not a file).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub container: Option<Container>,
+}
+
+/// A container image an interpreter runs in (the container backend).
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
+pub struct Container {
+    /// `podman` or `docker`.
+    pub engine: String,
+    /// The image as configured (`python:3.11-slim`, or a derived image with the examples'
+    /// dependencies).
+    pub image: String,
+    /// The image's id (`sha256:…`): the result cache keys on it.
+    pub image_id: String,
+    /// The interpreter's real path inside the image.
+    pub python: PathBuf,
+    /// The engine's program on this machine (not reported).
+    #[serde(skip)]
+    pub program: PathBuf,
+}
+
+impl Container {
+    /// What runs the interpreter: the engine, the image and the path inside.
+    pub fn target(&self) -> crate::sys::container::Target {
+        let kind = if self.engine == "docker" {
+            EngineKind::Docker
+        } else {
+            EngineKind::Podman
+        };
+        crate::sys::container::Target {
+            engine: Engine {
+                kind,
+                program: self.program.clone(),
+                version: String::new(),
+            },
+            image: self.image.clone(),
+            image_id: self.image_id.clone(),
+            python: self.python.clone(),
+        }
+    }
+
+    /// The name a container interpreter goes by where a path is expected (job keys, the
+    /// result cache): never an absolute path, so never a local interpreter's.
+    pub fn key(image: &str) -> PathBuf {
+        PathBuf::from(format!("container:{image}"))
+    }
 }
 
 /// The outcome of looking for one version.
@@ -429,6 +482,7 @@ fn find_one(v: PyVersion, configured: Option<&PathBuf>, env: &SearchEnv, probes:
                 preimported: Vec::new(),
                 not_preimported: Default::default(),
                 learned: Vec::new(),
+                container: None,
             }),
             Ok((got, ..)) => Found::No(format!(
                 "the configured interpreter {} is Python {got}, not {v}",
@@ -449,6 +503,7 @@ fn find_one(v: PyVersion, configured: Option<&PathBuf>, env: &SearchEnv, probes:
                     preimported: Vec::new(),
                     not_preimported: Default::default(),
                     learned: Vec::new(),
+                    container: None,
                 })
             }
             Ok((got, ..)) => problems.push(format!("{} is Python {got}", cand.display())),
@@ -463,6 +518,161 @@ fn find_one(v: PyVersion, configured: Option<&PathBuf>, env: &SearchEnv, probes:
         msg.push_str(&problems.join("; "));
     }
     Found::No(msg)
+}
+
+/// How long probing an image's interpreter may take (a container's start included).
+const CONTAINER_PROBE_TIMEOUT: Duration = Duration::from_secs(60);
+/// How long pulling a missing image may take.
+const PULL_TIMEOUT: Duration = Duration::from_secs(600);
+
+/// Finds each version's interpreter in its container image (`images`: version → image),
+/// with `engine`, in parallel: the image must be here, or be pulled when `pull` allows; its
+/// `python3.X` is run once for its exact version and real path. Remembered by image id in
+/// the probe cache, so that a run whose images have not changed starts no container to
+/// learn them.
+pub fn discover_containers(
+    images: &BTreeMap<PyVersion, String>,
+    engine: &Engine,
+    pull: bool,
+    env: &SearchEnv,
+) -> BTreeMap<PyVersion, Found> {
+    let loaded: BTreeMap<PathBuf, Probed> = env
+        .probe_cache
+        .as_ref()
+        .and_then(|f| std::fs::read_to_string(f).ok())
+        .and_then(|t| serde_json::from_str(&t).ok())
+        .unwrap_or_default();
+    let probes = std::sync::Mutex::new(loaded.clone());
+    let found = images
+        .par_iter()
+        .map(|(&v, image)| (v, find_in_image(v, image, engine, pull, &probes)))
+        .collect();
+    if let (Some(file), Ok(now)) = (&env.probe_cache, probes.into_inner()) {
+        if now != loaded {
+            let _ = write_atomically(
+                file,
+                &serde_json::to_string_pretty(&now).unwrap_or_default(),
+            );
+        }
+    }
+    found
+}
+
+fn find_in_image(v: PyVersion, image: &str, engine: &Engine, pull: bool, probes: &Probes) -> Found {
+    let engine_name = engine.kind.name();
+    let id = match engine.image_id(image) {
+        Some(id) => id,
+        None if !pull => {
+            return Found::No(format!(
+                "image {image} not present and cannot be pulled (pulling is off: [container] pull = true allows it)"
+            ))
+        }
+        None => match engine.pull(image, PULL_TIMEOUT) {
+            Err(why) => {
+                return Found::No(format!(
+                    "image {image} not present and cannot be pulled: {why}"
+                ))
+            }
+            Ok(()) => match engine.image_id(image) {
+                Some(id) => id,
+                None => return Found::No(format!("image {image}: pulled, but {engine_name} cannot find it")),
+            },
+        },
+    };
+    let key = PathBuf::from(format!("{engine_name}:{id}:python{v}"));
+    let known = probes.lock().ok().and_then(|m| m.get(&key).cloned());
+    let probed = match known.filter(|p| p.stamp == id) {
+        Some(p) => p.feature.parse().map(|f: PyVersion| (f, p.version, p.real)),
+        None => {
+            let r = probe_in_image(v, image, engine);
+            if let (Ok((f, version, real)), Ok(mut m)) = (&r, probes.lock()) {
+                m.insert(
+                    key,
+                    Probed {
+                        stamp: id.clone(),
+                        feature: f.to_string(),
+                        version: version.clone(),
+                        real: real.clone(),
+                    },
+                );
+            }
+            r
+        }
+    };
+    match probed {
+        Ok((got, version, python)) if got == v => Found::Yes(Interpreter {
+            path: Container::key(image),
+            version,
+            source: Origin::Container,
+            packages: Vec::new(),
+            preimported: Vec::new(),
+            not_preimported: Vec::new(),
+            learned: Vec::new(),
+            container: Some(Container {
+                engine: engine_name.to_string(),
+                image: image.to_string(),
+                image_id: id,
+                python,
+                program: engine.program.clone(),
+            }),
+        }),
+        Ok((got, ..)) => Found::No(format!("image {image}: its python{v} is Python {got}")),
+        Err(e) => Found::No(format!("image {image}: {e}")),
+    }
+}
+
+/// Runs `python3.X` once in a container of `image`: (feature version, exact, real path).
+fn probe_in_image(
+    v: PyVersion,
+    image: &str,
+    engine: &Engine,
+) -> Result<(PyVersion, String, PathBuf), String> {
+    let mut cmd = std::process::Command::new(&engine.program);
+    let name = crate::sys::container::container_name("probe");
+    let name = format!("{name}-{}", v.to_string().replace('.', ""));
+    cmd.args([
+        "run",
+        "--rm",
+        "--pull=never",
+        "--network",
+        "none",
+        "--log-driver",
+        "none",
+    ]);
+    cmd.arg("--name").arg(&name);
+    cmd.args(crate::sys::container::inherited_ulimits());
+    cmd.arg("--label").arg(format!(
+        "{}={}",
+        crate::sys::container::OWNER_LABEL,
+        crate::sys::interrupt::owner_tag().unwrap_or_default()
+    ));
+    cmd.arg(image)
+        .arg(format!("python{v}"))
+        .args(["-I", "-S", "-c", PROBE]);
+    let limits = Limits {
+        timeout: CONTAINER_PROBE_TIMEOUT,
+        output_cap: 16 * 1024,
+        memory: None,
+        dump_file: None,
+    };
+    let r = process::run(&mut cmd, &limits).map_err(|e| e.to_string())?;
+    if r.exit != Exit::Code(0) {
+        engine.remove(&[name]);
+        let why = r.stderr.text();
+        let why = why
+            .lines()
+            .rev()
+            .find(|l| !l.trim().is_empty())
+            .unwrap_or("no output");
+        return Err(format!("python{v} did not run ({})", why.trim()));
+    }
+    let out = r.stdout.text();
+    let mut parts = out.trim().splitn(3, ' ');
+    let (Some(feature), Some(exact), Some(real)) = (parts.next(), parts.next(), parts.next())
+    else {
+        return Err(format!("python{v} printed no version"));
+    };
+    Ok((feature.parse()?, exact.to_string(), PathBuf::from(real)))
 }
 
 #[cfg(test)]

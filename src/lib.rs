@@ -124,7 +124,7 @@ pub fn prepare_with(
     let found = if !needs_interpreters {
         BTreeMap::new()
     } else {
-        interp::discover(&config.versions, &config.python.interpreters, env)
+        find_interpreters(config, env)
     };
     let mut sites = plan::Sites::default();
     let mut interpreters = BTreeMap::new();
@@ -210,6 +210,9 @@ pub fn prepare_with(
                     i.path = e.python.clone();
                     i.source = interp::Origin::Env;
                     i.packages = e.packages;
+                    if e.container.is_some() {
+                        i.container = e.container;
+                    }
                     if deps.is_empty() {
                         interpreters.insert(v, Some(i));
                     } else {
@@ -246,6 +249,59 @@ pub fn prepare_with(
         envs,
         plan: the_plan,
     })
+}
+
+/// Each version's interpreter, by the backend: local ones (config, PATH, pyenv, uv), images
+/// of the container backend, or (`auto`) an image for each version with no local one, when a
+/// container engine answers. A run with containers first removes those that runs killed
+/// earlier left behind.
+fn find_interpreters(config: &Config, env: &SearchEnv) -> BTreeMap<PyVersion, Found> {
+    use config::Backend;
+    let py = &config.python;
+    let mut found = match py.backend {
+        Backend::Container => BTreeMap::new(),
+        Backend::Local | Backend::Auto => interp::discover(&config.versions, &py.interpreters, env),
+    };
+    let in_containers: BTreeMap<PyVersion, String> = py
+        .images
+        .iter()
+        .filter(|(v, _)| match py.backend {
+            Backend::Local => false,
+            Backend::Container => true,
+            Backend::Auto => !matches!(found.get(v), Some(Found::Yes(_))),
+        })
+        .map(|(v, i)| (*v, i.clone()))
+        .collect();
+    if in_containers.is_empty() {
+        return found;
+    }
+    let Some(engine) = sys::container::detect(py.engine) else {
+        let which = py.engine.map_or("podman or docker", |e| e.name());
+        for v in in_containers.keys() {
+            let why = format!("no container engine answers ({which})");
+            match (py.backend, found.get_mut(v)) {
+                (Backend::Auto, Some(Found::No(local))) => {
+                    local.push_str(&format!("; no container either: {why}"));
+                }
+                _ => {
+                    found.insert(*v, Found::No(why));
+                }
+            }
+        }
+        return found;
+    };
+    sys::container::sweep_stale(&engine);
+    for (v, f) in interp::discover_containers(&in_containers, &engine, py.pull, env) {
+        match (py.backend, f, found.get_mut(&v)) {
+            (Backend::Auto, Found::No(why), Some(Found::No(local))) => {
+                local.push_str(&format!("; no container either: {why}"));
+            }
+            (_, f, _) => {
+                found.insert(v, f);
+            }
+        }
+    }
+    found
 }
 
 /// Where the jobs of an environment that could not be had stand: `unavailable` or `blocked`,

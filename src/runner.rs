@@ -31,7 +31,7 @@ impl Runner {
         interpreters: &[Interpreter],
         examples: &[Snippet],
     ) -> Runner {
-        let process = ProcessExecutor::new(sandbox);
+        let process = ProcessExecutor::new(sandbox).with_containers(interpreters);
         let python: Box<dyn Executor> = match config.run.isolation {
             Isolation::Warm => {
                 let paths: Vec<PathBuf> = interpreters.iter().map(|i| i.path.clone()).collect();
@@ -53,10 +53,13 @@ impl Runner {
             Isolation::Process => Box::new(process.clone()),
         };
         let others = Others {
-            shell: shell::run::Runner::new(
-                process.sandbox.clone(),
-                config.run.sandbox == SandboxMode::None,
-            ),
+            shell: shell::run::Runner {
+                containers: process.containers.clone(),
+                ..shell::run::Runner::new(
+                    process.sandbox.clone(),
+                    config.run.sandbox == SandboxMode::None,
+                )
+            },
             docker: dockerfile::Runner::detect(config),
         };
         let dispatch: Box<dyn Executor> = Box::new(Dispatch {

@@ -19,6 +19,16 @@ fn interpreter_fingerprint(i: &Interpreter) -> String {
         i.version.clone(),
         stamp(&i.path).unwrap_or_default(),
     ];
+    if let Some(c) = &i.container {
+        // An image is known by its id: a rebuilt or newly pulled image is another.
+        parts.push(format!(
+            "{} {} {}",
+            c.engine,
+            c.image_id,
+            c.python.display()
+        ));
+        return parts.join("\n");
+    }
     let feature: String = i.version.split('.').take(2).collect::<Vec<_>>().join(".");
     if let Some(prefix) = i.path.parent().and_then(Path::parent) {
         for site in [

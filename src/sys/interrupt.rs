@@ -36,6 +36,8 @@ struct Live {
     /// Processes spawned (each the leader of its own group), until reaped.
     pids: BTreeSet<u32>,
     folders: BTreeSet<PathBuf>,
+    /// Containers started (by engine program and name), until they are gone.
+    containers: BTreeSet<(PathBuf, String)>,
 }
 
 /// The refusal of a spawn or folder after an interrupt.
@@ -50,6 +52,7 @@ impl Registry {
             live: Mutex::new(Live {
                 pids: BTreeSet::new(),
                 folders: BTreeSet::new(),
+                containers: BTreeSet::new(),
             }),
         }
     }
@@ -105,6 +108,47 @@ impl Registry {
         let dir = make()?;
         self.live().folders.insert(dir.path().to_path_buf());
         Ok(dir)
+    }
+
+    /// Registers a container (by its engine and name) to remove at an interrupt, before it is
+    /// started; refused after one.
+    pub(crate) fn add_container(&self, engine: &Path, name: &str) -> io::Result<()> {
+        let gate = self.gate.read().unwrap_or_else(|e| e.into_inner());
+        if *gate {
+            return Err(refused());
+        }
+        self.live()
+            .containers
+            .insert((engine.to_path_buf(), name.to_string()));
+        Ok(())
+    }
+
+    pub(crate) fn remove_container(&self, engine: &Path, name: &str) {
+        self.live()
+            .containers
+            .remove(&(engine.to_path_buf(), name.to_string()));
+    }
+
+    /// Removes every registered container (after an interrupt, once docmatrix's descendants,
+    /// the engine's clients among them, are dead), one engine command for all.
+    pub(crate) fn remove_containers(&self) {
+        let containers = std::mem::take(&mut self.live().containers);
+        let mut by_engine: std::collections::BTreeMap<PathBuf, Vec<String>> = Default::default();
+        for (engine, name) in containers {
+            by_engine.entry(engine).or_default().push(name);
+        }
+        for (engine, names) in by_engine {
+            let mut c = Command::new(&engine);
+            c.args(["rm", "--force"]);
+            if engine.file_name().is_some_and(|n| n == "podman") {
+                c.args(["--time", "0"]);
+            }
+            c.args(&names)
+                .stdin(std::process::Stdio::null())
+                .stdout(std::process::Stdio::null())
+                .stderr(std::process::Stdio::null());
+            let _ = c.status();
+        }
     }
 
     pub(crate) fn remove_folder(&self, path: &Path) {
@@ -202,7 +246,34 @@ pub fn stop_all() {
     INTERRUPTED.store(true, Ordering::SeqCst);
     REGISTRY.interrupt();
     kill_descendants(std::process::id(), Duration::from_secs(3));
+    REGISTRY.remove_containers();
     REGISTRY.remove_folders();
+}
+
+/// Registers a container about to be started, to remove at an interrupt (see
+/// [`super::container`]); refused once the run is interrupted.
+pub(crate) fn add_container(engine: &Path, name: &str) -> io::Result<()> {
+    REGISTRY.add_container(engine, name)
+}
+
+/// Forgets a container once it is gone.
+pub(crate) fn forget_container(engine: &Path, name: &str) {
+    REGISTRY.remove_container(engine, name);
+}
+
+/// This process's owner tag (`o<pid>.<start>.<pidns>`), which its job folders and containers
+/// are named with; `None` without `/proc`.
+pub(crate) fn owner_tag() -> Option<String> {
+    me().map(|m| m.tag())
+}
+
+/// Whether the docmatrix run that named `name` (a job folder's or container's name) is gone:
+/// named by one, in our PID namespace, not us, and no longer running.
+pub(crate) fn owner_is_gone(name: &str) -> bool {
+    let (Some(me), Some(owner)) = (me(), Owner::of_folder(name)) else {
+        return false;
+    };
+    owner.pidns == me.pidns && owner != me && !owner.alive()
 }
 
 /// Makes docmatrix a child subreaper (PR_SET_CHILD_SUBREAPER): an orphan among its

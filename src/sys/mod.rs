@@ -1,6 +1,7 @@
 //! Operating-system plumbing: processes and their groups, the sandbox, clean endings, job
 //! folders, `PATH` lookups and file stamps. Knows nothing of examples, Markdown or reports.
 
+pub mod container;
 pub mod interrupt;
 pub mod process;
 pub mod sandbox;
@@ -52,6 +53,18 @@ pub(crate) fn set_env(cmd: &mut Command, home: &Path, tmp: &Path) {
         .env("LANG", "C.UTF-8")
         .env("LC_ALL", "C.UTF-8")
         .env("DOCMATRIX", "1");
+}
+
+/// A job's own variables in a container, set over the image's environment (which holds its
+/// `PATH`, as the image's users have it): what [`set_env`] sets but the host's `PASS_ENV`.
+pub(crate) fn container_env(home: &Path, tmp: &Path) -> Vec<(&'static str, std::ffi::OsString)> {
+    vec![
+        ("HOME", home.into()),
+        ("TMPDIR", tmp.into()),
+        ("LANG", "C.UTF-8".into()),
+        ("LC_ALL", "C.UTF-8".into()),
+        ("DOCMATRIX", "1".into()),
+    ]
 }
 
 /// `name` found on `PATH`: the first executable file of that name.

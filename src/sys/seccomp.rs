@@ -85,6 +85,89 @@ fn denied() -> Vec<libc::c_long> {
     v
 }
 
+/// The names of [`denied`]'s calls (without the x86-only `iopl` and `ioperm`), for the
+/// container engines' seccomp profile ([`oci_profile`]).
+const DENIED_NAMES: &[&str] = &[
+    "mount",
+    "umount2",
+    "pivot_root",
+    "chroot",
+    "unshare",
+    "setns",
+    "open_tree",
+    "move_mount",
+    "fsopen",
+    "fsconfig",
+    "fsmount",
+    "fspick",
+    "mount_setattr",
+    "ptrace",
+    "process_vm_readv",
+    "process_vm_writev",
+    "kexec_load",
+    "kexec_file_load",
+    "init_module",
+    "finit_module",
+    "delete_module",
+    "bpf",
+    "perf_event_open",
+    "keyctl",
+    "add_key",
+    "request_key",
+    "userfaultfd",
+    "open_by_handle_at",
+    "name_to_handle_at",
+    "swapon",
+    "swapoff",
+    "reboot",
+    "acct",
+    "quotactl",
+    "syslog",
+    "settimeofday",
+    "clock_settime",
+    "clock_adjtime",
+    "adjtimex",
+    "sethostname",
+    "setdomainname",
+];
+
+/// The same filter as an OCI seccomp profile (the JSON podman and docker read with
+/// `--security-opt seccomp=FILE`): everything allowed but the calls of [`denied`] (`EPERM`),
+/// `clone` with a namespace flag (`EPERM`), and `clone3` (`ENOSYS`, so that the C library falls
+/// back to `clone`). It replaces the engine's default profile, which lets a container make a
+/// user namespace.
+pub fn oci_profile() -> String {
+    let mut names: Vec<&str> = DENIED_NAMES.to_vec();
+    #[cfg(target_arch = "x86_64")]
+    names.extend(["iopl", "ioperm"]);
+    let mut rules = vec![serde_json::json!({
+        "names": names,
+        "action": "SCMP_ACT_ERRNO",
+        "errnoRet": libc::EPERM,
+    })];
+    rules.push(serde_json::json!({
+        "names": ["clone3"],
+        "action": "SCMP_ACT_ERRNO",
+        "errnoRet": libc::ENOSYS,
+    }));
+    for bit in 0..32 {
+        let flag = 1u32 << bit;
+        if CLONE_NAMESPACES & flag != 0 {
+            rules.push(serde_json::json!({
+                "names": ["clone"],
+                "action": "SCMP_ACT_ERRNO",
+                "errnoRet": libc::EPERM,
+                "args": [{"index": 0, "value": flag, "valueTwo": flag, "op": "SCMP_CMP_MASKED_EQ"}],
+            }));
+        }
+    }
+    serde_json::json!({
+        "defaultAction": "SCMP_ACT_ALLOW",
+        "syscalls": rules,
+    })
+    .to_string()
+}
+
 fn stmt(code: u16, k: u32) -> libc::sock_filter {
     libc::sock_filter {
         code,
@@ -214,5 +297,22 @@ mod tests {
         assert_eq!(p.last().map(|i| i.code), Some(BPF_RET_K));
         assert_eq!(bytes().len(), p.len() * 8);
         assert!(p.len() < 255, "jumps are one byte");
+    }
+
+    #[test]
+    fn the_containers_profile_names_every_denied_call() {
+        let mut expected = DENIED_NAMES.len();
+        if cfg!(target_arch = "x86_64") {
+            expected += 2;
+        }
+        assert_eq!(denied().len(), expected);
+        let profile: serde_json::Value = serde_json::from_str(&oci_profile()).unwrap();
+        let first = &profile["syscalls"][0]["names"];
+        assert_eq!(first.as_array().map(Vec::len), Some(expected));
+        assert!(first.as_array().unwrap().iter().any(|n| n == "unshare"));
+        // One clone rule per namespace flag.
+        let clones = profile["syscalls"].as_array().unwrap().iter();
+        let n = clones.filter(|r| r["names"][0] == "clone").count();
+        assert_eq!(n as u32, CLONE_NAMESPACES.count_ones());
     }
 }

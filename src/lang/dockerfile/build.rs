@@ -27,32 +27,8 @@ use std::time::Duration;
 use crate::lang::netfail;
 use crate::sys::process::{self, Exit, Limits};
 
-/// The kind of container engine.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum EngineKind {
-    Podman,
-    Docker,
-}
+pub use crate::sys::container::{Engine, EngineKind};
 
-impl EngineKind {
-    pub fn name(self) -> &'static str {
-        match self {
-            EngineKind::Podman => "podman",
-            EngineKind::Docker => "docker",
-        }
-    }
-}
-
-/// A container engine that answered.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Engine {
-    pub kind: EngineKind,
-    pub program: PathBuf,
-    pub version: String,
-}
-
-/// How long [`detect`] waits for an engine to answer.
-const DETECT_TIMEOUT: Duration = Duration::from_secs(5);
 /// How long each clean-up command may take.
 const CLEANUP_TIMEOUT: Duration = Duration::from_secs(30);
 /// Lines of the build's output kept in [`BuildOutcome::Fail::log_tail`].
@@ -60,33 +36,9 @@ const LOG_TAIL_LINES: usize = 30;
 /// The build argument that marks a build's working container.
 const MARK_ARG: &str = "DOCMATRIX_BUILD";
 
-/// The first engine that answers: podman (`podman info` succeeds) or docker (`docker info`:
-/// the daemon answers). Each is given a few seconds; a client without a daemon, or one that
-/// hangs, is passed over.
+/// The first engine that answers: podman, else docker ([`crate::sys::container::detect`]).
 pub fn detect() -> Option<Engine> {
-    let candidates = [
-        (EngineKind::Podman, "podman", "{{.Version.Version}}"),
-        (EngineKind::Docker, "docker", "{{.ServerVersion}}"),
-    ];
-    for (kind, name, format) in candidates {
-        let Some(program) = crate::sys::which(name) else {
-            continue;
-        };
-        let mut cmd = Command::new(&program);
-        cmd.args(["info", "--format", format]);
-        let Ok(rec) = process::run(&mut cmd, &quick_limits(DETECT_TIMEOUT)) else {
-            continue;
-        };
-        let version = rec.stdout.text().trim().to_string();
-        if rec.exit == Exit::Code(0) && !version.is_empty() && !version.contains("<no value>") {
-            return Some(Engine {
-                kind,
-                program,
-                version,
-            });
-        }
-    }
-    None
+    crate::sys::container::detect(None)
 }
 
 /// One build.
@@ -539,14 +491,7 @@ fn marked_containers(engine: &Engine, tag: &str) -> Vec<String> {
         .collect()
 }
 
-fn quick_limits(timeout: Duration) -> Limits {
-    Limits {
-        timeout,
-        output_cap: 64 * 1024,
-        memory: None,
-        dump_file: None,
-    }
-}
+use crate::sys::container::quick_limits;
 
 /// Copies the contents of `src` into `dst` (which exists): files, folders and symbolic links
 /// (as links). Other kinds of files (sockets, FIFOs) are skipped.

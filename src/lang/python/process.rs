@@ -1,14 +1,19 @@
 //! [`ProcessExecutor`]: every Python job a fresh interpreter process in a throwaway folder.
 
+use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 use std::time::Duration;
+
+use crate::interp::Interpreter;
+use crate::sys::container::Target;
 
 use crate::model::Job;
 use crate::model::{JobResult, Status, STDOUT_KEPT};
 use crate::run::Executor;
 use crate::sys::process::{self, Exit, Limits};
 use crate::sys::sandbox::{self, Sandbox};
-use crate::sys::{interrupt, job_root, set_env, tail};
+use crate::sys::{container_env, interrupt, job_root, set_env, tail};
 
 use super as python;
 
@@ -22,6 +27,8 @@ pub struct ProcessExecutor {
     /// Where throwaway job directories are made (the system's temporary folder by default).
     pub temp_root: Option<PathBuf>,
     pub sandbox: Sandbox,
+    /// The interpreters that run in containers, by their key (`Job::interpreter`).
+    pub containers: Arc<BTreeMap<PathBuf, Target>>,
 }
 
 impl ProcessExecutor {
@@ -30,7 +37,20 @@ impl ProcessExecutor {
             limits: Limits::default(),
             temp_root: job_root(),
             sandbox,
+            containers: Arc::default(),
         }
+    }
+
+    /// The same, running the jobs of the container interpreters among `interpreters` in
+    /// containers of their images.
+    pub fn with_containers(mut self, interpreters: &[Interpreter]) -> Self {
+        self.containers = Arc::new(
+            interpreters
+                .iter()
+                .filter_map(|i| Some((i.path.clone(), i.container.as_ref()?.target())))
+                .collect(),
+        );
+        self
     }
 }
 
@@ -93,16 +113,24 @@ impl ProcessExecutor {
             scratch: vec![work.clone(), tmp.clone()],
             ..sandbox::View::default()
         };
-        let mut cmd = self
-            .sandbox
-            .command(&job.interpreter, &args, &work, &view)?;
-        set_env(&mut cmd, &work, &tmp);
         let limits = Limits {
             timeout: job.timeout,
             dump_file: Some(dir.path().join(python::STACK_FILE)),
             ..self.limits.clone()
         };
-        let mut record = process::run(&mut cmd, &limits)?;
+        let mut record = match self.containers.get(&*job.interpreter) {
+            Some(t) => {
+                let env = container_env(&work, &tmp);
+                t.run(&t.python, &args, &work, &view, &env, &limits)?
+            }
+            None => {
+                let mut cmd = self
+                    .sandbox
+                    .command(&job.interpreter, &args, &work, &view)?;
+                set_env(&mut cmd, &work, &tmp);
+                process::run(&mut cmd, &limits)?
+            }
+        };
         if let Exit::Code(c) = record.exit {
             if let Some(sig) = self.sandbox.signal_of(c) {
                 record.exit = Exit::Signal(sig);

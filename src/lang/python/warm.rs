@@ -30,6 +30,7 @@ use crate::lang::python;
 use crate::model::Job;
 use crate::model::{JobResult, Preimport};
 use crate::run::Executor;
+use crate::sys::container::{self, Engine, Target};
 use crate::sys::interrupt;
 use crate::sys::process::{self, Ender, Exit, Limits};
 use crate::sys::sandbox::{Sandbox, View};
@@ -47,6 +48,8 @@ struct Worker {
     alive: AtomicBool,
     /// The worker's job folder: every job it runs is laid out here, one at a time.
     dir: PathBuf,
+    /// The container it runs in (its engine and name), for a container interpreter.
+    container: Option<(Engine, String)>,
 }
 
 impl Worker {
@@ -70,21 +73,78 @@ impl Worker {
         !gone
     }
 
+    /// Closes the worker's input: it kills its child and exits (its container, if any,
+    /// ends and is removed).
+    fn close(&self) {
+        drop(self.stdin.lock().unwrap_or_else(|e| e.into_inner()).take());
+    }
+
     /// Ends the worker: end of input (it kills its child and exits), then its group killed.
     fn retire(self) {
-        drop(self.stdin.lock().unwrap_or_else(|e| e.into_inner()).take());
-        let mut child = self.child.lock().unwrap_or_else(|e| e.into_inner());
-        let deadline = Instant::now() + Duration::from_secs(1);
+        retire_all(vec![self]);
+    }
+}
+
+/// Ends workers side by side: each told to end (end of input), given a moment to, their
+/// containers removed (one engine command for all: an engine's client can leave an exited
+/// container behind, whose removal its runtime left to a process that ends with docmatrix),
+/// then each killed and reaped.
+fn retire_all(workers: Vec<Worker>) {
+    for w in &workers {
+        w.close();
+    }
+    let deadline = Instant::now() + Duration::from_secs(1);
+    for w in &workers {
+        let mut child = w.child.lock().unwrap_or_else(|e| e.into_inner());
         while matches!(child.try_wait(), Ok(None)) && Instant::now() < deadline {
             std::thread::sleep(Duration::from_millis(5));
         }
-        // The sandbox's processes first, while the tree still hangs together: killed through
-        // bwrap alone, they die asynchronously (a new session, a PID namespace), after it.
-        interrupt::kill_descendants(child.id(), Duration::from_secs(1));
-        process::kill_group(child.id());
-        let _ = child.wait();
-        interrupt::forget(child.id());
     }
+    let mut by_engine: BTreeMap<PathBuf, (Engine, Vec<String>)> = BTreeMap::new();
+    for (engine, name) in workers.iter().filter_map(|w| w.container.as_ref()) {
+        by_engine
+            .entry(engine.program.clone())
+            .or_insert_with(|| (engine.clone(), Vec::new()))
+            .1
+            .push(name.clone());
+    }
+    for (engine, names) in by_engine.values() {
+        engine.remove(names);
+    }
+    for w in workers {
+        let mut child = w.child.lock().unwrap_or_else(|e| e.into_inner());
+        end(&mut child, w.container.as_ref(), true);
+    }
+}
+
+/// Ends a worker's process (for a container interpreter, its container first: killing the
+/// engine's client leaves the container running), reaps it and forgets it.
+fn end(child: &mut Child, container: Option<&(Engine, String)>, removed: bool) {
+    if let (Some((engine, name)), false) = (container, removed) {
+        engine.remove(std::slice::from_ref(name));
+    }
+    // The sandbox's processes first, while the tree still hangs together: killed through
+    // bwrap alone, they die asynchronously (a new session, a PID namespace), after it.
+    interrupt::kill_descendants(child.id(), Duration::from_secs(1));
+    process::kill_group(child.id());
+    let _ = child.wait();
+    interrupt::forget(child.id());
+    if let Some((engine, name)) = container {
+        interrupt::forget_container(&engine.program, name);
+    }
+}
+
+/// The container of the worker whose job folder is `dir` (`…/docmatrix-warm-o…-XXXXXX/w3`):
+/// named after the run, the executor's folder and the worker.
+fn worker_container_name(dir: &Path) -> String {
+    let part = |p: Option<&Path>| {
+        p.and_then(Path::file_name)
+            .map(|n| n.to_string_lossy().into_owned())
+            .unwrap_or_default()
+    };
+    let root = part(dir.parent());
+    let suffix = root.rsplit('-').next().unwrap_or("");
+    container::container_name(&format!("{suffix}-{}", part(Some(dir))))
 }
 
 /// Runs jobs in children forked from warm workers, one job at a time per worker: each worker
@@ -210,10 +270,13 @@ fn spawn_worker(
     preload: &[String],
     replay: Replay,
     sandbox: &Sandbox,
+    containers: &BTreeMap<PathBuf, Target>,
     dir: &Path,
     limits: &Limits,
 ) -> io::Result<Child> {
-    let isolated = matches!(sandbox, Sandbox::Bwrap { .. });
+    let target = containers.get(interpreter);
+    // In bwrap's PID namespace, or a container's (with an init as pid 1), the worker is pid 2.
+    let isolated = target.is_some() || matches!(sandbox, Sandbox::Bwrap { .. });
     let (statements, names): (Vec<String>, Vec<String>) = preload
         .iter()
         .cloned()
@@ -235,9 +298,24 @@ fn spawn_worker(
         scratch: vec![work.clone(), tmp.clone()],
         ..View::default()
     };
-    let mut cmd = sandbox.command(interpreter, &args, &work, &view)?;
-    crate::sys::set_env(&mut cmd, &work, &tmp);
-    let memory = limits.memory;
+    let mut memory = limits.memory;
+    let mut cmd = match target {
+        Some(t) => {
+            let name = worker_container_name(dir);
+            interrupt::add_container(&t.engine.program, &name)?;
+            let budget = container::Budget {
+                memory: memory.take(),
+                interactive: true,
+            };
+            let env = crate::sys::container_env(&work, &tmp);
+            t.command(&name, &args, &work, &view, &env, &budget)?
+        }
+        None => {
+            let mut cmd = sandbox.command(interpreter, &args, &work, &view)?;
+            crate::sys::set_env(&mut cmd, &work, &tmp);
+            cmd
+        }
+    };
     cmd.stdin(Stdio::piped())
         .stdout(Stdio::piped())
         .stderr(Stdio::null())
@@ -250,7 +328,12 @@ fn spawn_worker(
 }
 
 /// Waits for a spawned worker to say `ready`: the worker, or why it did not start.
-fn await_ready(mut child: Child, interpreter: &Path, dir: PathBuf) -> io::Result<Worker> {
+fn await_ready(
+    mut child: Child,
+    interpreter: &Path,
+    dir: PathBuf,
+    container: Option<(Engine, String)>,
+) -> io::Result<Worker> {
     let stdout = child.stdout.take();
     let timeout = if dir.join(python::STATEMENTS_FILE).is_file() {
         REPLAY_START_TIMEOUT
@@ -259,9 +342,7 @@ fn await_ready(mut child: Child, interpreter: &Path, dir: PathBuf) -> io::Result
     };
     let ready = stdout.map(|s| read_ready(File::from(OwnedFd::from(s)), timeout));
     if !matches!(ready, Some(Ok(true))) {
-        process::kill_group(child.id());
-        let _ = child.wait();
-        interrupt::forget(child.id());
+        end(&mut child, container.as_ref(), false);
         return Err(io::Error::other(format!(
             "the worker for {} did not start",
             interpreter.display()
@@ -275,6 +356,7 @@ fn await_ready(mut child: Child, interpreter: &Path, dir: PathBuf) -> io::Result
         pidfd,
         alive: AtomicBool::new(true),
         dir,
+        container,
     })
 }
 
@@ -453,6 +535,7 @@ impl WarmExecutor {
         let (tx, rx) = mpsc::channel::<Launch>();
         let launcher_thread = {
             let sandbox = fallback.sandbox.clone();
+            let containers = fallback.containers.clone();
             let limits = fallback.limits.clone();
             std::thread::Builder::new()
                 .name("docmatrix-launcher".into())
@@ -463,6 +546,7 @@ impl WarmExecutor {
                             &l.preload,
                             l.replay,
                             &sandbox,
+                            &containers,
                             &l.dir,
                             &limits,
                         );
@@ -590,6 +674,12 @@ impl WarmExecutor {
         sent.ok().map(|_| (dir, answer))
     }
 
+    /// The engine and container name of the worker in `dir`, for a container interpreter.
+    fn container_of(&self, interpreter: &Path, dir: &Path) -> Option<(Engine, String)> {
+        let t = self.fallback.containers.get(interpreter)?;
+        Some((t.engine.clone(), worker_container_name(dir)))
+    }
+
     /// An idle worker of `interpreter`'s `tier`, or a new one; `None` when it cannot start.
     fn acquire(&self, interpreter: &Path, tier: Tier) -> Option<Worker> {
         // The first job of a tier launches that tier's first worker of every interpreter at
@@ -631,11 +721,10 @@ impl WarmExecutor {
         let ahead = pool.ahead.lock().ok()?.take();
         let start = |launched: Option<Launched>| {
             launched.and_then(|(dir, answer)| {
-                let w = answer
-                    .recv()
-                    .ok()
-                    .and_then(Result::ok)
-                    .and_then(|child| await_ready(child, interpreter, dir.clone()).ok());
+                let w = answer.recv().ok().and_then(Result::ok).and_then(|child| {
+                    let container = self.container_of(interpreter, &dir);
+                    await_ready(child, interpreter, dir.clone(), container).ok()
+                });
                 match &w {
                     None => {
                         let _ = std::fs::remove_dir_all(&dir);
@@ -843,19 +932,26 @@ impl Drop for WarmExecutor {
         if let Some(t) = self.launcher_thread.take() {
             let _ = t.join();
         }
+        // Every worker told to end first, so that they (and their containers) end side by
+        // side, then each awaited.
+        let mut idle = Vec::new();
         for pool in self.pools.values() {
-            let idle =
-                std::mem::take(&mut pool.state.lock().unwrap_or_else(|e| e.into_inner()).idle);
-            for w in idle {
-                w.retire();
-            }
+            idle.append(&mut std::mem::take(
+                &mut pool.state.lock().unwrap_or_else(|e| e.into_inner()).idle,
+            ));
+        }
+        retire_all(idle);
+        for ((interpreter, _), pool) in &self.pools {
             // A worker launched ahead and never needed: reaped, not left as a zombie.
             let ahead = pool.ahead.lock().ok().and_then(|mut a| a.take());
-            if let Some(Ok(mut child)) = ahead.and_then(|(_, a)| a.try_recv().ok()) {
-                interrupt::kill_descendants(child.id(), Duration::from_secs(1));
-                process::kill_group(child.id());
-                let _ = child.wait();
-                interrupt::forget(child.id());
+            if let Some((dir, answer)) = ahead {
+                if let Ok(Ok(mut child)) = answer.try_recv() {
+                    end(
+                        &mut child,
+                        self.container_of(interpreter, &dir).as_ref(),
+                        false,
+                    );
+                }
             }
         }
     }

@@ -7,8 +7,10 @@
 //! stdout as on a terminal; each command's output is compared with the guide's, and the first
 //! command that fails or prints something else is the failure.
 
+use std::collections::BTreeMap;
 use std::ffi::OsString;
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 use std::time::Duration;
 
 use super::session;
@@ -18,6 +20,7 @@ use crate::model::BlockResult;
 use crate::model::JobResult;
 use crate::model::{Job, JobKind};
 use crate::model::{Shell, Status};
+use crate::sys::container::Target;
 use crate::sys::process::{self, Exit, Limits};
 use crate::sys::sandbox::Sandbox;
 use crate::sys::tail;
@@ -28,6 +31,9 @@ const BEGIN: &str = "\u{1e}DM ";
 const END: &str = "\u{1e}DMEND ";
 /// A bash script's failing line: `\x1eDMERR <line> <status>`.
 const ERR: &str = "\u{1e}DMERR ";
+
+/// `PATH` in the official `python` images (Debian's, with `/usr/local` first).
+const IMAGE_PATH: &str = "/usr/local/bin:/usr/local/sbin:/usr/sbin:/usr/bin:/sbin:/bin";
 
 /// Bytes of output kept with a failing job.
 const KEPT: usize = 4000;
@@ -40,6 +46,9 @@ pub struct Runner {
     pub allow_unsandboxed: bool,
     pub temp_root: Option<PathBuf>,
     pub limits: Limits,
+    /// The interpreters that run in containers, by their key: a block on their version runs
+    /// in a container of the image, with the image's shell.
+    pub containers: Arc<BTreeMap<PathBuf, Target>>,
 }
 
 impl Runner {
@@ -49,16 +58,23 @@ impl Runner {
             allow_unsandboxed,
             temp_root: crate::sys::job_root(),
             limits: Limits::default(),
+            containers: Arc::default(),
         }
     }
 
     pub fn execute(&self, job: &Job) -> JobResult {
-        if self.sandbox == Sandbox::None && !self.allow_unsandboxed {
+        let contained = self.containers.contains_key(&*job.interpreter);
+        if self.sandbox == Sandbox::None && !self.allow_unsandboxed && !contained {
             let mut b = BlockResult::new(Status::Blocked);
             b.reason = Some(
                 "not run: no sandbox here (bubblewrap); --no-sandbox runs shell blocks unsandboxed"
                     .into(),
             );
+            return result(vec![b], Duration::ZERO, String::new());
+        }
+        if job.kind == JobKind::Script(Shell::Zsh) && contained {
+            let mut b = BlockResult::new(Status::Blocked);
+            b.reason = Some("not run: zsh is not in the image".into());
             return result(vec![b], Duration::ZERO, String::new());
         }
         if job.kind == JobKind::Script(Shell::Zsh) && crate::sys::which("zsh").is_none() {
@@ -88,7 +104,9 @@ impl Runner {
         for d in [&work, &home, &tmp, &bin] {
             std::fs::create_dir(d)?;
         }
-        shims(&bin, &job.interpreter, job.version.to_string().as_str())?;
+        let target = self.containers.get(&*job.interpreter);
+        let python = target.map_or(&*job.interpreter, |t| t.python.as_path());
+        shims(&bin, python, job.version.to_string().as_str())?;
         // The page's programs the session runs, under the names it runs them by: written
         // beside the job (the working folder is a fresh one inside the sandbox), and copied
         // into the working folder by the session's driver.
@@ -134,30 +152,48 @@ impl Runner {
             programs: vec![job.interpreter.to_path_buf()],
             network: job.network,
         };
-        let mut cmd = self.sandbox.command(&program, &args, &work, &view)?;
-        crate::sys::set_env(&mut cmd, &home, &tmp);
-        let path = std::env::var_os("PATH").unwrap_or_else(|| "/usr/bin:/bin".into());
-        let mut full = OsString::from(bin.as_os_str());
-        full.push(":");
-        full.push(path);
-        cmd.env("PATH", full)
-            .env("PIP_DISABLE_PIP_VERSION_CHECK", "1")
-            .env("PIP_NO_INPUT", "1");
+        let mut env: Vec<(&str, OsString)> = vec![
+            ("PIP_DISABLE_PIP_VERSION_CHECK", "1".into()),
+            ("PIP_NO_INPUT", "1".into()),
+        ];
         if !job.network {
             // With the network off, pip's retries (with back-off) only delay the answer; one
             // retry still prints the connection error that shows why.
-            cmd.env("PIP_RETRIES", "1");
+            env.push(("PIP_RETRIES", "1".into()));
         }
         if session.is_some() {
             // What a terminal shows: Python writes its output a line at a time on a terminal,
             // so a line printed before an error message comes before it, as the page shows.
-            cmd.env("PYTHONUNBUFFERED", "1");
+            env.push(("PYTHONUNBUFFERED", "1".into()));
         }
         let limits = Limits {
             timeout: job.timeout,
             ..self.limits.clone()
         };
-        let record = process::run(&mut cmd, &limits)?;
+        let path_after = |rest: OsString| {
+            let mut full = OsString::from(bin.as_os_str());
+            full.push(":");
+            full.push(rest);
+            full
+        };
+        let record = match target {
+            Some(t) => {
+                // The image's shell, by its name; the image's PATH after the shims.
+                let name = program.file_name().unwrap_or_else(|| "sh".as_ref());
+                let inside = Path::new("/bin").join(name);
+                env.extend(crate::sys::container_env(&home, &tmp));
+                env.push(("PATH", path_after(IMAGE_PATH.into())));
+                t.run(&inside, &args, &work, &view, &env, &limits)?
+            }
+            None => {
+                let mut cmd = self.sandbox.command(&program, &args, &work, &view)?;
+                crate::sys::set_env(&mut cmd, &home, &tmp);
+                let path = std::env::var_os("PATH").unwrap_or_else(|| "/usr/bin:/bin".into());
+                cmd.env("PATH", path_after(path));
+                cmd.envs(env);
+                process::run(&mut cmd, &limits)?
+            }
+        };
         let stdout = stable_paths(&record.stdout.text(), dir.path());
         let stderr = stable_paths(&record.stderr.text(), dir.path());
         let block = match &session {
