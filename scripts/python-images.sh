@@ -123,6 +123,11 @@ image_for() {
         case "$l" in "$prefix"/*) continue ;; esac
         put "$root" "$l"
     done
+    # The C.UTF-8 locale (Debian's libc-bin ships it): LANG/LC_ALL=C.UTF-8 then work in bash.
+    if [ -d /usr/lib/locale/C.utf8 ]; then
+        mkdir -p "$root/usr/lib/locale"
+        cp -a /usr/lib/locale/C.utf8 "$root/usr/lib/locale/"
+    fi
     # Name-service modules (getent, useradd, apt's _apt user look-ups).
     for l in /lib/x86_64-linux-gnu/libnss_files.so.2 /lib/x86_64-linux-gnu/libnss_dns.so.2; do
         [ -e "$l" ] && put "$root" "$l"

@@ -571,9 +571,15 @@ fn cache_action(action: CacheAction, dir: PathBuf) -> Result<i32, Error> {
         }
         CacheAction::Clear => {
             let envs = docmatrix::env::list(&dir).len();
+            let images = docmatrix::env::remove_images(&dir);
             let n = cache.clear()?;
+            let images = match images {
+                0 => String::new(),
+                1 => " (and its image)".to_string(),
+                k => format!(" (and their {k} images)"),
+            };
             write_stdout(&format!(
-                "{}: removed {n} entries and {envs} environment{}\n",
+                "{}: removed {n} entries and {envs} environment{}{images}\n",
                 dir.display(),
                 if envs == 1 { "" } else { "s" }
             ));

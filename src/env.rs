@@ -296,7 +296,8 @@ const IMAGE: &str = ".docmatrix-image";
 fn image_of(dir: &Path, interp: &Interpreter) -> Option<crate::interp::Container> {
     let base = interp.container.as_ref()?;
     let text = std::fs::read_to_string(dir.join(IMAGE)).ok()?;
-    let (tag, id) = text.trim().split_once(' ')?;
+    let mut fields = text.split_whitespace();
+    let (tag, id) = (fields.next()?, fields.next()?);
     let now = base.target().engine.image_id(tag)?;
     (now == id).then(|| crate::interp::Container {
         image: tag.to_string(),
@@ -403,7 +404,10 @@ RUN {}
         std::fs::write(dir.join(name), text)
             .map_err(|e| EnvError::Blocked(format!("cannot write {}: {e}", dir.display())))
     };
-    write(IMAGE, format!("{tag} {id}\n"))?;
+    write(
+        IMAGE,
+        format!("{tag} {id} {}\n", target.engine.program.display()),
+    )?;
     write(FREEZE, packages.join("\n") + "\n")?;
     write(COMPLETE, String::new())
 }
@@ -440,6 +444,34 @@ pub fn list(root: &Path) -> Vec<Listed> {
         .unwrap_or_default();
     out.sort_by(|a, b| a.name.cmp(&b.name));
     out
+}
+
+/// Removes the images of the container environments under the cache folder `root` (their
+/// folders name them, with the engine that built them): `cache clear` removes the folders.
+/// Returns how many the engines removed.
+pub fn remove_images(root: &Path) -> usize {
+    let mut removed = 0;
+    for e in list(root) {
+        let Ok(text) = std::fs::read_to_string(e.path.join(IMAGE)) else {
+            continue;
+        };
+        let fields: Vec<&str> = text.split_whitespace().collect();
+        let [tag, _, program] = fields[..] else {
+            continue;
+        };
+        let engine = crate::sys::container::Engine {
+            kind: crate::sys::container::EngineKind::Podman,
+            program: PathBuf::from(program),
+            version: String::new(),
+        };
+        if engine
+            .quick(&["rmi", tag])
+            .is_some_and(|r| r.exit == Exit::Code(0))
+        {
+            removed += 1;
+        }
+    }
+    removed
 }
 
 /// The reason a build failed, from the marker `path` an earlier run left, while it is younger

@@ -172,7 +172,7 @@ pub fn render(r: &Report, links: &Links) -> String {
             let _ = writeln!(
                 out,
                 "- Python {} · {}",
-                text(&i.version),
+                text(&super::interpreter_name(i)),
                 packages.join(" · ")
             );
         }

@@ -263,16 +263,26 @@ impl Report {
             .collect()
     }
 
-    /// The interpreters' exact versions (`3.12.1`), or `3.12 (missing)`.
+    /// The interpreters' exact versions (`3.12.1`, `3.12.1 in python:3.12-slim` for one in a
+    /// container), or `3.12 (missing)`.
     pub(crate) fn interpreter_list(&self) -> Vec<String> {
         self.versions
             .iter()
             .map(|v| match self.interpreters.get(v) {
-                Some(Some(i)) => i.version.clone(),
+                Some(Some(i)) => interpreter_name(i),
                 _ if self.examples.is_empty() => v.to_string(),
                 _ => format!("{v} (missing)"),
             })
             .collect()
+    }
+}
+
+/// An interpreter's exact version, and the image it ran in for the container backend:
+/// `3.12.1`, `3.12.1 in python:3.12-slim`.
+pub(crate) fn interpreter_name(i: &Interpreter) -> String {
+    match &i.container {
+        Some(c) => format!("{} in {}", i.version, c.image),
+        None => i.version.clone(),
     }
 }
 

@@ -68,12 +68,18 @@ pub fn render(r: &Report, style: Style) -> String {
     super::safe::inert_plain(out)
 }
 
+/// An image id as the engines show it: its first 12 hex digits.
+fn short_id(id: &str) -> &str {
+    let hex = id.strip_prefix("sha256:").unwrap_or(id);
+    hex.get(..12).unwrap_or(hex)
+}
+
 fn header(out: &mut String, r: &Report, style: Style) {
     let interps: Vec<String> = r
         .versions
         .iter()
         .map(|v| match r.interpreters.get(v) {
-            Some(Some(i)) => i.version.clone(),
+            Some(Some(i)) => super::interpreter_name(i),
             // No example needed this version's interpreter (none was looked for).
             _ if !r.examples.iter().any(|e| {
                 e.results
@@ -128,13 +134,24 @@ fn header(out: &mut String, r: &Report, style: Style) {
         for (v, i) in &r.interpreters {
             match i {
                 Some(i) => {
-                    let _ = writeln!(
-                        out,
-                        "  {v}: {} ({}, {})",
-                        i.path.display(),
-                        i.version,
-                        i.source
-                    );
+                    let _ = match &i.container {
+                        Some(c) => writeln!(
+                            out,
+                            "  {v}: {} in {} ({}, {} image {})",
+                            c.python.display(),
+                            c.image,
+                            i.version,
+                            c.engine,
+                            short_id(&c.image_id)
+                        ),
+                        None => writeln!(
+                            out,
+                            "  {v}: {} ({}, {})",
+                            i.path.display(),
+                            i.version,
+                            i.source
+                        ),
+                    };
                     if !i.preimported.is_empty() {
                         let _ = writeln!(out, "      pre-imported: {}", i.preimported.join("; "));
                     }

@@ -138,8 +138,10 @@ impl Engine {
         }
         let mut args = vec!["rm", "--force"];
         if self.kind == EngineKind::Podman {
-            // Podman waits 10 s for a running container to stop unless told otherwise.
-            args.extend(["--time", "0"]);
+            // Podman waits 10 s for a running container to stop unless told otherwise; and
+            // without `--ignore`, a name already gone ends the command before the others,
+            // which stay (with exit status 0).
+            args.extend(["--time", "0", "--ignore"]);
         }
         args.extend(names.iter().map(String::as_str));
         let _ = self.quick(&args);
@@ -295,6 +297,8 @@ impl Target {
         c.args(inherited_ulimits());
         c.args(["--ulimit", "core=0:0"]);
         let size = SCRATCH_BYTES;
+        // A read-only /dev, as bwrap's: the runtime still makes its device nodes there.
+        c.args(["--tmpfs", "/dev:ro"]);
         for t in ["/tmp", "/dev/shm"] {
             c.arg("--tmpfs")
                 .arg(format!("{t}:rw,size={size},mode=1777"));

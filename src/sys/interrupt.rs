@@ -141,7 +141,7 @@ impl Registry {
             let mut c = Command::new(&engine);
             c.args(["rm", "--force"]);
             if engine.file_name().is_some_and(|n| n == "podman") {
-                c.args(["--time", "0"]);
+                c.args(["--time", "0", "--ignore"]);
             }
             c.args(&names)
                 .stdin(std::process::Stdio::null())
@@ -240,13 +240,16 @@ pub fn hold_if_interrupted() {
 }
 
 /// Ends the run's work at a signal: refuses new processes and folders, kills every registered
-/// process group and every descendant of docmatrix (the children of its warm workers,
-/// daemons reparented to it, a build in flight), then removes every registered folder.
+/// process group, removes every registered container, kills every descendant of docmatrix
+/// (the children of its warm workers, daemons reparented to it, a build in flight), then
+/// removes every registered folder.
 pub fn stop_all() {
     INTERRUPTED.store(true, Ordering::SeqCst);
     REGISTRY.interrupt();
-    kill_descendants(std::process::id(), Duration::from_secs(3));
+    // Containers first, while their engine's monitors (conmon, which docmatrix's subreaping
+    // made its descendants) still run: a container whose monitor was killed stays "stopping".
     REGISTRY.remove_containers();
+    kill_descendants(std::process::id(), Duration::from_secs(3));
     REGISTRY.remove_folders();
 }
 
@@ -256,9 +259,13 @@ pub(crate) fn add_container(engine: &Path, name: &str) -> io::Result<()> {
     REGISTRY.add_container(engine, name)
 }
 
-/// Forgets a container once it is gone.
+/// Forgets a container once it is gone. After an interrupt it stays registered: the engine
+/// command that would have removed it was refused (no spawn after an interrupt), and
+/// [`stop_all`] removes it.
 pub(crate) fn forget_container(engine: &Path, name: &str) {
-    REGISTRY.remove_container(engine, name);
+    if !interrupted() {
+        REGISTRY.remove_container(engine, name);
+    }
 }
 
 /// This process's owner tag (`o<pid>.<start>.<pidns>`), which its job folders and containers

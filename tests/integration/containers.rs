@@ -14,7 +14,7 @@ use crate::common::{root, skip_unless_ci};
 
 /// The engine, with the python images made; `None` (and a notice) where no engine answers,
 /// a failure on CI (see [`skip_unless_ci`]).
-fn engine() -> Option<&'static Engine> {
+pub(crate) fn engine() -> Option<&'static Engine> {
     static ENGINE: OnceLock<Option<Engine>> = OnceLock::new();
     ENGINE
         .get_or_init(|| {

@@ -38,8 +38,13 @@ fn scene(tag: &str) -> Scene {
     std::fs::write(&key, &key_text).unwrap();
     std::fs::set_permissions(&key, std::os::unix::fs::PermissionsExt::from_mode(0o600)).unwrap();
     // A sleep of its own length marks the process an example leaves behind.
-    let sleep =
-        (20000 + std::process::id() % 10000).to_string() + if tag == "warm" { "1" } else { "2" };
+    let which = match tag {
+        "warm-local" => "1",
+        "process-local" => "2",
+        "warm-container" => "3",
+        _ => "4",
+    };
+    let sleep = (20000 + std::process::id() % 10000).to_string() + which;
     let mark = format!("docmatrix-escape-{id}");
     let text = std::fs::read_to_string(fixture("hostile/escape.md")).unwrap();
     let text = text
@@ -90,12 +95,15 @@ fn escape_marks(mark: &str) -> Vec<PathBuf> {
     v
 }
 
-fn attacks_fail(isolation: &str) {
+fn attacks_fail(isolation: &str, backend: &str) {
     if docmatrix::sys::which("bwrap").is_none() {
         skip_unless_ci("bwrap");
         return;
     }
-    let s = scene(isolation);
+    if backend == "container" && crate::containers::engine().is_none() {
+        return;
+    }
+    let s = scene(&format!("{isolation}-{backend}"));
     let before: Vec<String> = [&s.key, &s.git_config, &s.repo.path().join("escape.md")]
         .iter()
         .map(|p| digest(p))
@@ -111,7 +119,7 @@ fn attacks_fail(isolation: &str) {
         ])
         // One job at a time: the example that leaves files behind runs before the one that
         // looks for them, on the same worker.
-        .args(["-j", "1", "--isolation", isolation])
+        .args(["-j", "1", "--isolation", isolation, "--backend", backend])
         .current_dir(s.repo.path())
         .env("HOME", s.home.path())
         .env("XDG_CACHE_HOME", s.cache.path())
@@ -138,7 +146,7 @@ fn attacks_fail(isolation: &str) {
         assert_eq!(
             statuses(e),
             expected,
-            "escape.md:{line} ({isolation}): {e:#}"
+            "escape.md:{line} ({isolation}, {backend}): {e:#}"
         );
         if reads_key {
             for v in ["3.9", "3.10", "3.11", "3.12"] {
@@ -178,10 +186,16 @@ fn attacks_fail(isolation: &str) {
 
 #[test]
 fn attacks_fail_in_warm_workers() {
-    attacks_fail("warm");
+    attacks_fail("warm", "local");
 }
 
 #[test]
 fn attacks_fail_in_fresh_processes() {
-    attacks_fail("process");
+    attacks_fail("process", "local");
+}
+
+#[test]
+fn attacks_fail_in_containers_warm_and_fresh() {
+    attacks_fail("warm", "container");
+    attacks_fail("process", "container");
 }

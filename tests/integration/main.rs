@@ -4,6 +4,7 @@
 mod common;
 
 mod annotations;
+mod backends;
 mod cache;
 mod ci_reports;
 mod cli;

@@ -600,29 +600,6 @@ def _alone_with_init():
     return os.getppid() == 1 and pids == sorted({1, os.getpid()})
 
 
-def _remove_new(path, before):
-    """Removes what is in the folder path but not in the names before; False if something
-    could not be removed (a read-only /dev has nothing new)."""
-    try:
-        names = os.listdir(path)
-    except OSError:
-        return False
-    ok = True
-    for n in names:
-        if n in before:
-            continue
-        p = path + "/" + n
-        try:
-            if os.path.isdir(p) and not os.path.islink(p):
-                ok = _empty(p, "") and ok
-                os.rmdir(p)
-            else:
-                os.unlink(p)
-        except OSError:
-            ok = False
-    return ok
-
-
 def _kill_others(select):
     """Alone in a sandbox's PID namespace (bwrap's init is 1, the worker 2): kills every other
     process there (what a job started in a new session), and waits until they are gone (bwrap's
@@ -1240,9 +1217,6 @@ def _serve(preload, mode, statements=None):
     if isolated:
         scratch += ["/tmp", "/dev/shm"]
     scratch = [d for d in scratch if d and os.path.isdir(d)]
-    # A container's /dev is a writable tmpfs of its own (bwrap's is read-only): what a job
-    # adds there goes with the job too.
-    dev = set(os.listdir("/dev")) if isolated else None
     keep = os.path.dirname(os.environ.get("HOME", "/"))
     sys.stdout.write("ready %d\n" % os.getpid())
     sys.stdout.flush()
@@ -1265,8 +1239,6 @@ def _serve(preload, mode, statements=None):
                 loaded = _read_loaded(job_dir) if _LEARN else None
                 for d in scratch:
                     clean = _empty(d, keep) and clean
-                if dev is not None:
-                    clean = _remove_new("/dev", dev) and clean
                 # `retire`: docmatrix must not hand this worker another job (it would be lost,
                 # and run again in a fresh process) but start another worker.
                 try:

@@ -1,0 +1,500 @@
+//! The container backend (`--backend container`): the fixtures' whole four-version matrix run
+//! in containers of the local stand-in images (scripts/python-images.sh; tests never pull) with
+//! no local interpreter visible, cell by cell the interpreter backend's verdicts; `auto`
+//! falling back to an image; a missing image; containers never left behind (an interrupt, a
+//! SIGKILLed run, whose containers the next run removes). Skipped, with a notice, where no
+//! engine answers; on CI that fails them.
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output, Stdio};
+use std::time::{Duration, Instant};
+
+use serde_json::Value;
+
+use crate::common::*;
+use crate::containers::engine;
+
+/// The fixtures run both ways: every hostile one (loops, fork storms, memory hogs, floods, the
+/// network, writes outside the working folder), isolation, versions, programs and their
+/// console sessions, pages, sessions, shell blocks, and the seed guide's copy.
+const FIXTURES: &[&str] = &[
+    "hostile",
+    "misbehave",
+    "isolation",
+    "versions",
+    "programs",
+    "pages",
+    "sessions",
+    "shell",
+    "seed",
+];
+
+/// A machine with no local Python for docmatrix to find: PATH holds only the engine, bwrap and
+/// the basics; HOME, pyenv and uv folders are empty.
+struct Hidden {
+    bin: tempfile::TempDir,
+    home: tempfile::TempDir,
+}
+
+fn hidden() -> Hidden {
+    let bin = bin_with_only(&["podman", "bwrap", "sh", "bash"]);
+    Hidden {
+        bin,
+        home: tempfile::tempdir().unwrap(),
+    }
+}
+
+impl Hidden {
+    fn command(&self) -> Command {
+        let mut c = command();
+        c.env("PATH", self.bin.path())
+            .env("HOME", self.home.path())
+            .env("PYENV_ROOT", self.home.path().join("pyenv"))
+            .env("UV_PYTHON_INSTALL_DIR", self.home.path().join("uv"))
+            .env("XDG_DATA_HOME", self.home.path().join("data"))
+            .current_dir(root());
+        c
+    }
+}
+
+fn json_of(out: &Output) -> Value {
+    serde_json::from_slice(&out.stdout)
+        .unwrap_or_else(|e| panic!("not JSON ({e}): {}\nstderr: {}", stdout(out), stderr(out)))
+}
+
+/// A cell's status and error, with the interpreter's installation folder (pyenv's or the
+/// image's) written the same way: the one thing that differs by backend.
+fn comparable(r: &Value) -> (String, String) {
+    let error = r["error"].as_str().unwrap_or("").to_string();
+    let error = regex_lite_replace(&error);
+    (r["status"].as_str().unwrap_or("?").to_string(), error)
+}
+
+fn regex_lite_replace(text: &str) -> String {
+    let mut out = text.to_string();
+    for prefix in ["/usr/local/lib/python3.", "/lib/python3."] {
+        while let Some(at) = out.find(prefix) {
+            // `…/lib/python3.11/typing.py` → `<lib>/typing.py`
+            let start = out[..at].rfind(['(', ' ', '\'', '"']).map_or(0, |i| i + 1);
+            let rest = &out[at + prefix.len()..];
+            let end = rest.find('/').map_or(out.len(), |i| at + prefix.len() + i);
+            out.replace_range(start..end, "<lib>");
+        }
+    }
+    out
+}
+
+#[test]
+fn installation_folders_are_written_the_same_way() {
+    assert_eq!(
+        regex_lite_replace("cannot import name 'Self' from 'typing' (/root/.pyenv/versions/3.9.18/lib/python3.9/typing.py)"),
+        "cannot import name 'Self' from 'typing' (<lib>/typing.py)"
+    );
+    assert_eq!(
+        regex_lite_replace("from 'typing' (/usr/local/lib/python3.9/typing.py)"),
+        "from 'typing' (<lib>/typing.py)"
+    );
+}
+
+#[test]
+fn containers_give_the_interpreter_backends_verdicts_on_every_fixture() {
+    let Some(engine) = engine() else { return };
+    let paths: Vec<PathBuf> = FIXTURES.iter().map(|f| fixture(f)).collect();
+    let mut args: Vec<&str> = vec!["validate", "--format", "json", "--no-config", "--no-cache"];
+    args.extend(["--no-progress", "--allow-missing"]);
+    args.extend(paths.iter().map(|p| p.to_str().unwrap()));
+    let local = command()
+        .args(&args)
+        .args(["--backend", "local"])
+        .current_dir(root())
+        .output()
+        .unwrap();
+    let h = hidden();
+    let started = Instant::now();
+    let run = h
+        .command()
+        .args(&args)
+        .args(["--backend", "container"])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let owner = format!("docmatrix-o{}.", run.id());
+    let contained = run.wait_with_output().unwrap();
+    let took = started.elapsed();
+    let (a, b) = (json_of(&local), json_of(&contained));
+    // Every version ran in its image, found with no local Python.
+    for v in ["3.9", "3.10", "3.11", "3.12"] {
+        let i = &b["interpreters"][v];
+        assert_eq!(
+            i["source"],
+            "container",
+            "{v}: {i:#}\n{}",
+            stderr(&contained)
+        );
+        assert_eq!(i["container"]["engine"], engine.kind.name());
+        assert_eq!(i["container"]["image"], format!("python:{v}-slim"));
+        assert!(i["container"]["image_id"]
+            .as_str()
+            .is_some_and(|s| s.len() >= 12));
+        assert!(
+            i["version"].as_str().unwrap().starts_with(&format!("{v}.")),
+            "{i:#}"
+        );
+        assert_ne!(a["interpreters"][v]["source"], "container");
+    }
+    let (ca, cb) = (cells(&a), cells(&b));
+    assert!(ca.len() > 500, "{} cells", ca.len());
+    assert_eq!(ca.len(), cb.len());
+    let mut differ = Vec::new();
+    for (x, y) in ca.iter().zip(&cb) {
+        assert_eq!((x.0, x.1), (y.0, y.1));
+        if comparable(x.2) != comparable(y.2) {
+            differ.push(format!(
+                "line {} on {}: {:?} | {:?}",
+                x.0,
+                x.1,
+                comparable(x.2),
+                comparable(y.2)
+            ));
+        }
+    }
+    assert!(
+        differ.is_empty(),
+        "{} of {} cells differ:\n{}",
+        differ.len(),
+        ca.len(),
+        differ.join("\n")
+    );
+    eprintln!("{} cells, identical; containers took {took:.1?}", ca.len());
+    assert_no_container_of(engine, Some(&owner));
+}
+
+/// The containers docmatrix started that still exist (any run's, or `owner`'s).
+fn containers_left(engine: &docmatrix::sys::container::Engine, owner: Option<&str>) -> Vec<String> {
+    engine
+        .owned_containers()
+        .into_iter()
+        .filter(|n| owner.is_none_or(|o| n.contains(o)))
+        .collect()
+}
+
+fn assert_no_container_of(engine: &docmatrix::sys::container::Engine, owner: Option<&str>) {
+    let left = containers_left(engine, owner);
+    assert!(left.is_empty(), "containers left behind: {left:?}");
+}
+
+fn write_guide(dir: &Path, name: &str, text: &str) -> PathBuf {
+    let p = dir.join(name);
+    std::fs::write(&p, text).unwrap();
+    p
+}
+
+#[test]
+fn auto_runs_a_version_with_no_interpreter_in_its_image() {
+    if engine().is_none() {
+        return;
+    }
+    let h = hidden();
+    let dir = tempfile::tempdir().unwrap();
+    write_guide(
+        dir.path(),
+        "g.md",
+        "# g\n\n```python\nimport sys\nprint(sys.version_info[:2])\n```\n",
+    );
+    // 3.11 is configured (a local interpreter); 3.12 has none visible: its image runs it.
+    let config = format!(
+        "versions = [\"3.11\", \"3.12\"]\n[interpreters]\n\"3.11\" = \"{}\"\n",
+        local_python("3.11").display()
+    );
+    write_guide(dir.path(), "docmatrix.toml", &config);
+    let out = h
+        .command()
+        .args(["validate", "g.md", "--format", "json", "--no-cache"])
+        .current_dir(dir.path())
+        .output()
+        .unwrap();
+    let doc = json_of(&out);
+    assert_eq!(doc["interpreters"]["3.11"]["source"], "config", "{doc:#}");
+    assert_eq!(
+        doc["interpreters"]["3.12"]["source"], "container",
+        "{doc:#}"
+    );
+    assert_eq!(statuses_of(&doc, &["3.11", "3.12"]), "pass pass", "{doc:#}");
+    // `local` leaves 3.12 with no interpreter, and says where it looked.
+    let out = h
+        .command()
+        .args([
+            "validate",
+            "g.md",
+            "--format",
+            "json",
+            "--no-cache",
+            "--backend",
+            "local",
+        ])
+        .current_dir(dir.path())
+        .output()
+        .unwrap();
+    let doc = json_of(&out);
+    assert_eq!(out.status.code(), Some(1));
+    assert_eq!(
+        statuses_of(&doc, &["3.11", "3.12"]),
+        "pass unavailable",
+        "{doc:#}"
+    );
+}
+
+fn statuses_of(doc: &Value, versions: &[&str]) -> String {
+    let e = &doc["examples"][0];
+    versions
+        .iter()
+        .map(|v| {
+            e["results"][v]["status"]
+                .as_str()
+                .unwrap_or("?")
+                .to_string()
+        })
+        .collect::<Vec<_>>()
+        .join(" ")
+}
+
+fn local_python(v: &str) -> PathBuf {
+    let versions = PathBuf::from(std::env::var("HOME").unwrap()).join(".pyenv/versions");
+    let dir = std::fs::read_dir(&versions)
+        .unwrap()
+        .flatten()
+        .map(|e| e.path())
+        .find(|p| {
+            p.file_name()
+                .and_then(|n| n.to_str())
+                .is_some_and(|n| n.starts_with(&format!("{v}.")))
+        })
+        .unwrap_or_else(|| panic!("no pyenv {v}"));
+    dir.join(format!("bin/python{v}"))
+}
+
+#[test]
+fn a_missing_image_makes_its_cells_unavailable_with_the_reason_and_never_hangs() {
+    if engine().is_none() {
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    write_guide(dir.path(), "g.md", "# g\n\n```python\nprint(1)\n```\n");
+    write_guide(
+        dir.path(),
+        "docmatrix.toml",
+        "versions = [\"3.11\", \"3.12\"]\nbackend = \"container\"\n[container.images]\n\"3.11\" = \"localhost/docmatrix-no-such-image:0\"\n",
+    );
+    let started = Instant::now();
+    let out = command()
+        .args(["validate", "g.md", "--format", "json", "--no-cache"])
+        .current_dir(dir.path())
+        .output()
+        .unwrap();
+    assert!(started.elapsed() < Duration::from_secs(60));
+    let doc = json_of(&out);
+    assert_eq!(out.status.code(), Some(1), "{doc:#}");
+    let e = &doc["examples"][0];
+    assert_eq!(
+        statuses_of(&doc, &["3.11", "3.12"]),
+        "unavailable pass",
+        "{doc:#}"
+    );
+    let reason = e["results"]["3.11"]["reason"].as_str().unwrap_or_default();
+    assert!(
+        reason
+            .contains("image localhost/docmatrix-no-such-image:0 not present and cannot be pulled"),
+        "{reason}"
+    );
+}
+
+/// Starts `docmatrix validate` on a guide whose example sleeps, in containers, and waits until
+/// its worker's container runs: (the process, its owner tag).
+fn start_sleeping_run(dir: &Path) -> (std::process::Child, String) {
+    let engine = engine().unwrap();
+    write_guide(
+        dir,
+        "slow.md",
+        "# slow\n\n```python timeout=60\nimport time\ntime.sleep(50)\n```\n",
+    );
+    let child = command()
+        .args([
+            "validate",
+            "slow.md",
+            "--no-cache",
+            "--no-config",
+            "--no-progress",
+        ])
+        .args(["--backend", "container", "--python", "3.12"])
+        .current_dir(dir)
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let owner = format!("docmatrix-o{}.", child.id());
+    let deadline = Instant::now() + Duration::from_secs(60);
+    while containers_left(engine, Some(&owner)).is_empty() {
+        assert!(Instant::now() < deadline, "no container of {owner} started");
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    // Its job has started in it.
+    std::thread::sleep(Duration::from_millis(1500));
+    (child, owner)
+}
+
+#[test]
+fn an_interrupted_run_removes_its_containers() {
+    let Some(engine) = engine() else { return };
+    let dir = tempfile::tempdir().unwrap();
+    let (mut child, owner) = start_sleeping_run(dir.path());
+    // SAFETY: a plain kill of our child.
+    unsafe { libc::kill(child.id() as i32, libc::SIGINT) };
+    let status = child.wait().unwrap();
+    assert_eq!(status.code(), Some(130));
+    assert_no_container_of(engine, Some(&owner));
+}
+
+#[test]
+fn a_killed_runs_containers_are_removed_when_the_next_run_starts() {
+    let Some(engine) = engine() else { return };
+    let dir = tempfile::tempdir().unwrap();
+    let (mut child, owner) = start_sleeping_run(dir.path());
+    child.kill().unwrap();
+    child.wait().unwrap();
+    // SIGKILL: nothing of docmatrix ran. (Its worker's container may end by itself: the
+    // engine closes its input, and the worker ends on that; or may not, as below.)
+    // A container as a killed run leaves one: named after an owner that is gone (a process
+    // that ended, in our PID namespace), running.
+    let gone = Command::new("true").spawn().unwrap();
+    let pid = gone.id();
+    let mut gone = gone;
+    gone.wait().unwrap();
+    let pidns = std::fs::read_link("/proc/self/ns/pid").unwrap();
+    let pidns = pidns
+        .to_str()
+        .unwrap()
+        .trim_start_matches("pid:[")
+        .trim_end_matches(']');
+    let stale = format!("docmatrix-o{pid}.1.{pidns}-x-w0");
+    let started = Command::new(&engine.program)
+        .args(["run", "--detach", "--pull=never", "--name", &stale])
+        .args(docmatrix::sys::container::inherited_ulimits())
+        .args(["--label", &format!("docmatrix.owner=o{pid}.1.{pidns}")])
+        .args(["python:3.12-slim", "sleep", "600"])
+        .output()
+        .unwrap();
+    assert!(started.status.success(), "{}", stderr(&started));
+    assert_eq!(containers_left(engine, Some(&stale)), [stale.clone()]);
+    write_guide(dir.path(), "quick.md", "# q\n\n```python\nprint(1)\n```\n");
+    let out = command()
+        .args(["validate", "quick.md", "--no-cache", "--no-config"])
+        .args(["--backend", "container", "--python", "3.12"])
+        .current_dir(dir.path())
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    assert_no_container_of(engine, Some(&owner));
+    assert_no_container_of(engine, Some(&stale));
+}
+
+#[test]
+fn removing_containers_at_once_removes_them_all_when_one_is_gone_already() {
+    let Some(engine) = engine() else { return };
+    let names: Vec<String> = (0..2)
+        .map(|i| format!("docmatrix-test-{}-{i}", std::process::id()))
+        .collect();
+    for n in &names {
+        let out = Command::new(&engine.program)
+            .args(["run", "--detach", "--pull=never", "--name", n])
+            .args(docmatrix::sys::container::inherited_ulimits())
+            .args(["python:3.12-slim", "sleep", "600"])
+            .output()
+            .unwrap();
+        assert!(out.status.success(), "{}", stderr(&out));
+    }
+    let mut all = vec![format!("docmatrix-test-{}-gone", std::process::id())];
+    all.extend(names.iter().cloned());
+    engine.remove(&all);
+    let left = Command::new(&engine.program)
+        .args(["ps", "--all", "--format", "{{.Names}}"])
+        .output()
+        .unwrap();
+    for n in &names {
+        assert!(!stdout(&left).contains(n.as_str()), "{n} is left");
+    }
+}
+
+/// The one test here that needs the package index: an image derived from the base image with
+/// the declared dependencies, built once, reused, and removed by `cache clear`.
+#[test]
+fn dependencies_are_installed_in_an_image_built_once() {
+    let Some(engine) = engine() else { return };
+    let dir = tempfile::tempdir().unwrap();
+    let cache = dir.path().join("cache");
+    write_guide(
+        dir.path(),
+        "g.md",
+        "# g\n\n```python\nimport six\nprint(six.__version__)\n```\n",
+    );
+    write_guide(
+        dir.path(),
+        "docmatrix.toml",
+        "versions = [\"3.12\"]\nbackend = \"container\"\ndependencies = [\"six==1.16.0\"]\n",
+    );
+    let run = || {
+        let out = command()
+            .args(["validate", "g.md", "--format", "json", "--cache-dir"])
+            .arg(&cache)
+            .current_dir(dir.path())
+            .output()
+            .unwrap();
+        (json_of(&out), stderr(&out))
+    };
+    let (doc, err) = run();
+    let i = &doc["interpreters"]["3.12"];
+    if doc["examples"][0]["results"]["3.12"]["status"] == "blocked" {
+        // No package index here: the cell says so, and nothing fails.
+        skip_unless_ci("the package index (pypi.org)");
+        return;
+    }
+    assert_eq!(statuses_of(&doc, &["3.12"]), "pass", "{doc:#}\n{err}");
+    assert!(
+        err.contains("building the environment for Python 3.12.1 with an image from python:3.12-slim with pip: 1 requirement")
+            || err.contains("building the environment for Python 3.12"),
+        "{err}"
+    );
+    assert_eq!(i["source"], "env", "{i:#}");
+    let image = i["container"]["image"].as_str().unwrap().to_string();
+    assert!(
+        image.starts_with("localhost/docmatrix-env:3.12."),
+        "{image}"
+    );
+    assert!(
+        i["packages"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|p| p == "six==1.16.0"),
+        "{i:#}"
+    );
+    assert!(engine.image_id(&image).is_some());
+    // Again: the same image, not built again.
+    let (again, err) = run();
+    assert_eq!(again["interpreters"]["3.12"]["container"], i["container"]);
+    assert!(!err.contains("building the environment"), "{err}");
+    assert_eq!(statuses_of(&again, &["3.12"]), "pass");
+    // `cache clear` removes the image with the environment.
+    let out = command()
+        .args(["cache", "clear", "--cache-dir"])
+        .arg(&cache)
+        .current_dir(dir.path())
+        .output()
+        .unwrap();
+    assert!(
+        stdout(&out).contains("1 environment (and its image)"),
+        "{}",
+        stdout(&out)
+    );
+    assert!(engine.image_id(&image).is_none(), "{image} is left");
+}
