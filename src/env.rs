@@ -302,7 +302,7 @@ fn image_of(dir: &Path, interp: &Interpreter) -> Option<crate::interp::Container
     (now == id).then(|| crate::interp::Container {
         image: tag.to_string(),
         image_id: id.to_string(),
-        ..base.clone()
+        ..(**base).clone()
     })
 }
 

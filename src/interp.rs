@@ -102,7 +102,7 @@ pub struct Interpreter {
     /// For an interpreter in a container image: the image, the engine and the interpreter's
     /// path inside (`path` is then `container:IMAGE`, a name, not a file).
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub container: Option<Container>,
+    pub container: Option<Box<Container>>,
 }
 
 /// A container image an interpreter runs in (the container backend).
@@ -543,10 +543,29 @@ pub fn discover_containers(
         .and_then(|t| serde_json::from_str(&t).ok())
         .unwrap_or_default();
     let probes = std::sync::Mutex::new(loaded.clone());
-    let found = images
-        .par_iter()
-        .map(|(&v, image)| (v, find_in_image(v, image, engine, pull, &probes)))
-        .collect();
+    // A thread each, not rayon's pool (as many threads as cores): each mostly waits for a
+    // container to start.
+    let found = std::thread::scope(|s| {
+        let handles: Vec<_> = images
+            .iter()
+            .map(|(&v, image)| {
+                let probes = &probes;
+                (
+                    v,
+                    s.spawn(move || find_in_image(v, image, engine, pull, probes)),
+                )
+            })
+            .collect();
+        handles
+            .into_iter()
+            .map(|(v, h)| {
+                let f = h
+                    .join()
+                    .unwrap_or_else(|_| Found::No("the image probe failed".into()));
+                (v, f)
+            })
+            .collect()
+    });
     if let (Some(file), Ok(now)) = (&env.probe_cache, probes.into_inner()) {
         if now != loaded {
             let _ = write_atomically(
@@ -608,13 +627,13 @@ fn find_in_image(v: PyVersion, image: &str, engine: &Engine, pull: bool, probes:
             preimported: Vec::new(),
             not_preimported: Vec::new(),
             learned: Vec::new(),
-            container: Some(Container {
+            container: Some(Box::new(Container {
                 engine: engine_name.to_string(),
                 image: image.to_string(),
                 image_id: id,
                 python,
                 program: engine.program.clone(),
-            }),
+            })),
         }),
         Ok((got, ..)) => Found::No(format!("image {image}: its python{v} is Python {got}")),
         Err(e) => Found::No(format!("image {image}: {e}")),

@@ -210,8 +210,8 @@ pub fn prepare_with(
                     i.path = e.python.clone();
                     i.source = interp::Origin::Env;
                     i.packages = e.packages;
-                    if e.container.is_some() {
-                        i.container = e.container;
+                    if let Some(c) = e.container {
+                        i.container = Some(Box::new(c));
                     }
                     if deps.is_empty() {
                         interpreters.insert(v, Some(i));

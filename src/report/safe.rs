@@ -148,6 +148,12 @@ macro_rules! walk {
                     for m in & $($m)? i.learned {
                         text(m, Line);
                     }
+                    if let Some(c) = & $($m)? i.container {
+                        text(& $($m)? c.engine, Line);
+                        text(& $($m)? c.image, Line);
+                        text(& $($m)? c.image_id, Line);
+                        path(& $($m)? c.python);
+                    }
                 }
             }
             for e in & $($m)? r.examples {
@@ -449,6 +455,13 @@ mod tests {
                     why: s("writes output"),
                 }],
                 learned: vec![s("dmdemo.lazy")],
+                container: Some(Box::new(crate::interp::Container {
+                    engine: s("podman"),
+                    image: s("python:3.12-slim"),
+                    image_id: s("sha256:0123"),
+                    python: s("/usr/local/bin/python3.12").into(),
+                    program: "/usr/bin/podman".into(),
+                })),
             }),
         );
         let mut results = BTreeMap::new();

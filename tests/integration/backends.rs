@@ -385,7 +385,10 @@ fn a_killed_runs_containers_are_removed_when_the_next_run_starts() {
         .output()
         .unwrap();
     assert!(started.status.success(), "{}", stderr(&started));
-    assert_eq!(containers_left(engine, Some(&stale)), [stale.clone()]);
+    assert_eq!(
+        containers_left(engine, Some(&stale)),
+        std::slice::from_ref(&stale)
+    );
     write_guide(dir.path(), "quick.md", "# q\n\n```python\nprint(1)\n```\n");
     let out = command()
         .args(["validate", "quick.md", "--no-cache", "--no-config"])

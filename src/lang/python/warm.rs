@@ -93,15 +93,26 @@ fn retire_all(workers: Vec<Worker>) {
     for w in &workers {
         w.close();
     }
+    // A local worker is given a moment to end by itself; a container is removed at once,
+    // which ends its processes.
     let deadline = Instant::now() + Duration::from_secs(1);
-    for w in &workers {
+    for w in workers.iter().filter(|w| w.container.is_none()) {
         let mut child = w.child.lock().unwrap_or_else(|e| e.into_inner());
         while matches!(child.try_wait(), Ok(None)) && Instant::now() < deadline {
             std::thread::sleep(Duration::from_millis(5));
         }
     }
+    remove_containers(workers.iter().filter_map(|w| w.container.as_ref()));
+    for w in workers {
+        let mut child = w.child.lock().unwrap_or_else(|e| e.into_inner());
+        end(&mut child, w.container.as_ref(), true);
+    }
+}
+
+/// Removes containers, one engine command for all of an engine's.
+fn remove_containers<'a>(containers: impl Iterator<Item = &'a (Engine, String)>) {
     let mut by_engine: BTreeMap<PathBuf, (Engine, Vec<String>)> = BTreeMap::new();
-    for (engine, name) in workers.iter().filter_map(|w| w.container.as_ref()) {
+    for (engine, name) in containers {
         by_engine
             .entry(engine.program.clone())
             .or_insert_with(|| (engine.clone(), Vec::new()))
@@ -110,10 +121,6 @@ fn retire_all(workers: Vec<Worker>) {
     }
     for (engine, names) in by_engine.values() {
         engine.remove(names);
-    }
-    for w in workers {
-        let mut child = w.child.lock().unwrap_or_else(|e| e.into_inner());
-        end(&mut child, w.container.as_ref(), true);
     }
 }
 
@@ -940,19 +947,21 @@ impl Drop for WarmExecutor {
                 &mut pool.state.lock().unwrap_or_else(|e| e.into_inner()).idle,
             ));
         }
-        retire_all(idle);
+        // Workers launched ahead and never needed: their containers removed with the others',
+        // then reaped, not left as zombies.
+        let mut ahead = Vec::new();
         for ((interpreter, _), pool) in &self.pools {
-            // A worker launched ahead and never needed: reaped, not left as a zombie.
-            let ahead = pool.ahead.lock().ok().and_then(|mut a| a.take());
-            if let Some((dir, answer)) = ahead {
-                if let Ok(Ok(mut child)) = answer.try_recv() {
-                    end(
-                        &mut child,
-                        self.container_of(interpreter, &dir).as_ref(),
-                        false,
-                    );
+            let launched = pool.ahead.lock().ok().and_then(|mut a| a.take());
+            if let Some((dir, answer)) = launched {
+                if let Ok(Ok(child)) = answer.try_recv() {
+                    ahead.push((child, self.container_of(interpreter, &dir)));
                 }
             }
+        }
+        remove_containers(ahead.iter().filter_map(|(_, c)| c.as_ref()));
+        retire_all(idle);
+        for (mut child, container) in ahead {
+            end(&mut child, container.as_ref(), true);
         }
     }
 }
