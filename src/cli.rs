@@ -272,9 +272,11 @@ fn on_ci() -> bool {
 
 /// Picks the sandbox; on CI, `auto` finding none is an error instead of a silent run without
 /// one (a runner's permissions and network are worth protecting; `--sandbox none` says so).
-fn select_sandbox(mode: SandboxMode) -> Result<Sandbox, Error> {
+fn select_sandbox(mode: SandboxMode, backend: Backend) -> Result<Sandbox, Error> {
     let sandbox = Sandbox::select(mode).map_err(Error::Usage)?;
-    if mode == SandboxMode::Auto && sandbox == Sandbox::None && on_ci() {
+    // With every version in a container, the containers are the sandbox.
+    let contained = backend == Backend::Container;
+    if mode == SandboxMode::Auto && sandbox == Sandbox::None && on_ci() && !contained {
         return Err(Error::Usage(
             "CI is set, and no working sandbox was found: bubblewrap (bwrap) is not on PATH or cannot create namespaces here, so examples would run with the runner's own permissions and network. Install bubblewrap (e.g. `sudo apt-get install bubblewrap`; where unprivileged user namespaces are restricted, as on Ubuntu 24.04, also `sudo sysctl kernel.apparmor_restrict_unprivileged_userns=0`), or run without a sandbox on purpose: `--sandbox none` (or `sandbox = \"none\"` in the configuration)".into(),
         ));
@@ -401,7 +403,7 @@ fn validate(a: ValidateArgs) -> Result<i32, Error> {
     if a.dry_run {
         return dry_run(&config, outputs::plain(a.format)?);
     }
-    let sandbox = select_sandbox(config.run.sandbox)?;
+    let sandbox = select_sandbox(config.run.sandbox, config.python.backend)?;
     if let Some(dir) = &config.run.cache_dir {
         if let Err(why) = Cache::new(dir.clone()).usable() {
             eprintln!(

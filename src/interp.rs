@@ -438,6 +438,17 @@ pub fn discover(
     configured: &BTreeMap<PyVersion, PathBuf>,
     env: &SearchEnv,
 ) -> BTreeMap<PyVersion, Found> {
+    with_probes(env, |probes| {
+        versions
+            .par_iter()
+            .map(|&v| (v, find_one(v, configured.get(&v), env, probes)))
+            .collect()
+    })
+}
+
+/// Runs `f` with the probes remembered in the probe cache, and writes them back when `f`
+/// learned new ones.
+fn with_probes<T>(env: &SearchEnv, f: impl FnOnce(&Probes) -> T) -> T {
     let loaded: BTreeMap<PathBuf, Probed> = env
         .probe_cache
         .as_ref()
@@ -445,10 +456,7 @@ pub fn discover(
         .and_then(|t| serde_json::from_str(&t).ok())
         .unwrap_or_default();
     let probes = std::sync::Mutex::new(loaded.clone());
-    let found = versions
-        .par_iter()
-        .map(|&v| (v, find_one(v, configured.get(&v), env, &probes)))
-        .collect();
+    let found = f(&probes);
     if let (Some(file), Ok(now)) = (&env.probe_cache, probes.into_inner()) {
         if now != loaded {
             // Best effort: an unwritable cache only costs a probe next time.
@@ -536,45 +544,30 @@ pub fn discover_containers(
     pull: bool,
     env: &SearchEnv,
 ) -> BTreeMap<PyVersion, Found> {
-    let loaded: BTreeMap<PathBuf, Probed> = env
-        .probe_cache
-        .as_ref()
-        .and_then(|f| std::fs::read_to_string(f).ok())
-        .and_then(|t| serde_json::from_str(&t).ok())
-        .unwrap_or_default();
-    let probes = std::sync::Mutex::new(loaded.clone());
-    // A thread each, not rayon's pool (as many threads as cores): each mostly waits for a
-    // container to start.
-    let found = std::thread::scope(|s| {
-        let handles: Vec<_> = images
-            .iter()
-            .map(|(&v, image)| {
-                let probes = &probes;
-                (
-                    v,
-                    s.spawn(move || find_in_image(v, image, engine, pull, probes)),
-                )
-            })
-            .collect();
-        handles
-            .into_iter()
-            .map(|(v, h)| {
-                let f = h
-                    .join()
-                    .unwrap_or_else(|_| Found::No("the image probe failed".into()));
-                (v, f)
-            })
-            .collect()
-    });
-    if let (Some(file), Ok(now)) = (&env.probe_cache, probes.into_inner()) {
-        if now != loaded {
-            let _ = write_atomically(
-                file,
-                &serde_json::to_string_pretty(&now).unwrap_or_default(),
-            );
-        }
-    }
-    found
+    with_probes(env, |probes| {
+        // A thread each, not rayon's pool (as many threads as cores): each mostly waits for a
+        // container to start.
+        std::thread::scope(|s| {
+            let handles: Vec<_> = images
+                .iter()
+                .map(|(&v, image)| {
+                    (
+                        v,
+                        s.spawn(move || find_in_image(v, image, engine, pull, probes)),
+                    )
+                })
+                .collect();
+            handles
+                .into_iter()
+                .map(|(v, h)| {
+                    let f = h
+                        .join()
+                        .unwrap_or_else(|_| Found::No("the image probe failed".into()));
+                    (v, f)
+                })
+                .collect()
+        })
+    })
 }
 
 fn find_in_image(v: PyVersion, image: &str, engine: &Engine, pull: bool, probes: &Probes) -> Found {

@@ -160,13 +160,14 @@ pub fn merge(inputs: Vec<(String, Report)>) -> Result<Report, String> {
         }
         merged.interpreters.insert(*v, found);
     }
-    // Sandboxed only if every run that ran something was.
-    if all
-        .iter()
-        .any(|(_, r)| !r.examples.is_empty() && r.sandbox != SandboxKind::Bwrap)
-    {
+    // Sandboxed only if every run that ran something was; in containers only if all were.
+    let sandboxed = |k: SandboxKind| matches!(k, SandboxKind::Bwrap | SandboxKind::Container);
+    let ran = || all.iter().filter(|(_, r)| !r.examples.is_empty());
+    if ran().any(|(_, r)| !sandboxed(r.sandbox)) {
         merged.sandbox = SandboxKind::None;
-    } else if all.iter().any(|(_, r)| r.sandbox == SandboxKind::Bwrap) {
+    } else if ran().count() > 0 && ran().all(|(_, r)| r.sandbox == SandboxKind::Container) {
+        merged.sandbox = SandboxKind::Container;
+    } else if all.iter().any(|(_, r)| sandboxed(r.sandbox)) {
         merged.sandbox = SandboxKind::Bwrap;
     }
     merged.elapsed = all.iter().map(|(_, r)| r.elapsed).max().unwrap_or_default();

@@ -229,24 +229,11 @@ pub struct Budget {
 }
 
 impl Target {
-    /// A command running the interpreter with `args` in a new container named
-    /// `name`, in `cwd`, seeing `view` (its job folder bound at the same path, its scratch
-    /// folders fresh tmpfs), with `env` set over the image's own environment. The container
-    /// is removed when the program ends; one whose engine client was killed must be removed
-    /// by name ([`Engine::remove`]).
-    pub fn command(
-        &self,
-        name: &str,
-        args: &[OsString],
-        cwd: &Path,
-        view: &View,
-        env: &[(&str, OsString)],
-        budget: &Budget,
-    ) -> std::io::Result<Command> {
-        self.command_of(&self.python, name, args, cwd, view, env, budget)
-    }
-
-    /// [`Target::command`] for another program of the image (a shell).
+    /// A command running `program args…` (a path inside the image: the interpreter, a shell)
+    /// in a new container named `name`, in `cwd`, seeing `view` (its job folder bound at the
+    /// same path, its scratch folders fresh tmpfs), with `env` set over the image's own
+    /// environment. The container is removed when the program ends; one whose engine client
+    /// was killed must be removed by name ([`Engine::remove`]).
     #[allow(clippy::too_many_arguments)]
     pub fn command_of(
         &self,

@@ -41,6 +41,8 @@ pub enum Sandbox {
 #[serde(rename_all = "lowercase")]
 pub enum SandboxKind {
     Bwrap,
+    /// Every Python version ran in containers ([`super::container`]), which are the sandbox.
+    Container,
     None,
     /// A report from another version of docmatrix named a kind this one does not know.
     #[serde(other)]
@@ -51,6 +53,7 @@ impl SandboxKind {
     pub fn as_str(self) -> &'static str {
         match self {
             SandboxKind::Bwrap => "bwrap",
+            SandboxKind::Container => "container",
             SandboxKind::None => "none",
             SandboxKind::Unknown => "unknown",
         }

@@ -29,15 +29,23 @@ const FIXTURES: &[&str] = &[
     "seed",
 ];
 
-/// A machine with no local Python for docmatrix to find: PATH holds only the engine, bwrap and
-/// the basics; HOME, pyenv and uv folders are empty.
+/// A CI runner with no local Python for docmatrix to find, and no bubblewrap: PATH holds only
+/// the engine and the shells; HOME, pyenv and uv folders are empty; `CI` is set (where a
+/// missing sandbox is an error, unless every version runs in a container).
 struct Hidden {
     bin: tempfile::TempDir,
     home: tempfile::TempDir,
 }
 
 fn hidden() -> Hidden {
-    let bin = bin_with_only(&["podman", "bwrap", "sh", "bash"]);
+    hidden_with(&[])
+}
+
+/// [`hidden`], with these commands too on PATH.
+fn hidden_with(more: &[&str]) -> Hidden {
+    let mut tools = vec!["podman", "sh", "bash"];
+    tools.extend_from_slice(more);
+    let bin = bin_with_only(&tools);
     Hidden {
         bin,
         home: tempfile::tempdir().unwrap(),
@@ -52,6 +60,7 @@ impl Hidden {
             .env("PYENV_ROOT", self.home.path().join("pyenv"))
             .env("UV_PYTHON_INSTALL_DIR", self.home.path().join("uv"))
             .env("XDG_DATA_HOME", self.home.path().join("data"))
+            .env("CI", "true")
             .current_dir(root());
         c
     }
@@ -123,6 +132,7 @@ fn containers_give_the_interpreter_backends_verdicts_on_every_fixture() {
     let contained = run.wait_with_output().unwrap();
     let took = started.elapsed();
     let (a, b) = (json_of(&local), json_of(&contained));
+    assert_eq!(b["sandbox"], "container");
     // Every version ran in its image, found with no local Python.
     for v in ["3.9", "3.10", "3.11", "3.12"] {
         let i = &b["interpreters"][v];
@@ -195,7 +205,8 @@ fn auto_runs_a_version_with_no_interpreter_in_its_image() {
     if engine().is_none() {
         return;
     }
-    let h = hidden();
+    // Local jobs need bubblewrap on CI.
+    let h = hidden_with(&["bwrap"]);
     let dir = tempfile::tempdir().unwrap();
     write_guide(
         dir.path(),
@@ -246,17 +257,7 @@ fn auto_runs_a_version_with_no_interpreter_in_its_image() {
 }
 
 fn statuses_of(doc: &Value, versions: &[&str]) -> String {
-    let e = &doc["examples"][0];
-    versions
-        .iter()
-        .map(|v| {
-            e["results"][v]["status"]
-                .as_str()
-                .unwrap_or("?")
-                .to_string()
-        })
-        .collect::<Vec<_>>()
-        .join(" ")
+    statuses_on(&doc["examples"][0], versions)
 }
 
 fn local_python(v: &str) -> PathBuf {

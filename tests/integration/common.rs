@@ -100,7 +100,12 @@ pub fn example<'a>(doc: &'a Value, file: &str, line: u64) -> &'a Value {
 
 /// The statuses of an example on 3.9, 3.10, 3.11, 3.12, as one string: `fail fail pass pass`.
 pub fn statuses(e: &Value) -> String {
-    ["3.9", "3.10", "3.11", "3.12"]
+    statuses_on(e, &["3.9", "3.10", "3.11", "3.12"])
+}
+
+/// The statuses of an example on `versions`, as one string.
+pub fn statuses_on(e: &Value, versions: &[&str]) -> String {
+    versions
         .iter()
         .map(|v| {
             e["results"][v]["status"]

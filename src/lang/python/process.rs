@@ -29,6 +29,8 @@ pub struct ProcessExecutor {
     pub sandbox: Sandbox,
     /// The interpreters that run in containers, by their key (`Job::interpreter`).
     pub containers: Arc<BTreeMap<PathBuf, Target>>,
+    /// Every interpreter of the run is in a container: they are the sandbox.
+    pub all_contained: bool,
 }
 
 impl ProcessExecutor {
@@ -38,6 +40,7 @@ impl ProcessExecutor {
             temp_root: job_root(),
             sandbox,
             containers: Arc::default(),
+            all_contained: false,
         }
     }
 
@@ -50,7 +53,18 @@ impl ProcessExecutor {
                 .filter_map(|i| Some((i.path.clone(), i.container.as_ref()?.target())))
                 .collect(),
         );
+        self.all_contained =
+            !interpreters.is_empty() && interpreters.iter().all(|i| i.container.is_some());
         self
+    }
+
+    /// What the report says the jobs ran in.
+    pub fn sandbox_kind(&self) -> crate::sys::sandbox::SandboxKind {
+        if self.all_contained {
+            crate::sys::sandbox::SandboxKind::Container
+        } else {
+            self.sandbox.kind()
+        }
     }
 }
 
@@ -142,7 +156,7 @@ impl ProcessExecutor {
 
 impl Executor for ProcessExecutor {
     fn sandbox(&self) -> crate::sys::sandbox::SandboxKind {
-        self.sandbox.kind()
+        self.sandbox_kind()
     }
 
     fn execute(&self, job: &Job) -> JobResult {

@@ -315,7 +315,7 @@ fn spawn_worker(
                 interactive: true,
             };
             let env = crate::sys::container_env(&work, &tmp);
-            t.command(&name, &args, &work, &view, &env, &budget)?
+            t.command_of(&t.python, &name, &args, &work, &view, &env, &budget)?
         }
         None => {
             let mut cmd = sandbox.command(interpreter, &args, &work, &view)?;
@@ -908,7 +908,7 @@ impl Executor for WarmExecutor {
     }
 
     fn sandbox(&self) -> crate::sys::sandbox::SandboxKind {
-        self.fallback.sandbox.kind()
+        self.fallback.sandbox_kind()
     }
 
     fn preimports(&self) -> BTreeMap<PathBuf, Vec<Preimport>> {
