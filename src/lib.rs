@@ -268,7 +268,10 @@ fn find_interpreters(config: &Config, env: &SearchEnv) -> BTreeMap<PyVersion, Fo
         .filter(|(v, _)| match py.backend {
             Backend::Local => false,
             Backend::Container => true,
-            Backend::Auto => !matches!(found.get(v), Some(Found::Yes(_))),
+            // A configured interpreter is the user's word: used, or reported, never replaced.
+            Backend::Auto => {
+                !matches!(found.get(v), Some(Found::Yes(_))) && !py.interpreters.contains_key(v)
+            }
         })
         .map(|(v, i)| (*v, i.clone()))
         .collect();

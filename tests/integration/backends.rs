@@ -502,3 +502,52 @@ fn dependencies_are_installed_in_an_image_built_once() {
     );
     assert!(engine.image_id(&image).is_none(), "{image} is left");
 }
+
+/// What the reports say of a run in containers: the image beside each version (terminal,
+/// with `-v` the engine, path inside and image id; Markdown; the JSON's `container`).
+#[test]
+fn reports_name_the_image_of_each_version() {
+    if engine().is_none() {
+        return;
+    }
+    let h = hidden();
+    let mut s = stable_cmd();
+    for var in [
+        "PATH",
+        "HOME",
+        "PYENV_ROOT",
+        "UV_PYTHON_INSTALL_DIR",
+        "XDG_DATA_HOME",
+    ] {
+        s.add_redaction(&format!(".env.{var}"), "[hidden]");
+    }
+    s.add_filter(r"image [0-9a-f]{12}", "image [id]");
+    s.add_filter(r#""image_id": "[0-9a-f]{64}""#, r#""image_id": "[id]""#);
+    let common = [
+        "validate",
+        "--no-config",
+        "--no-progress",
+        "--no-cache",
+        "--backend",
+        "container",
+        "--color",
+        "never",
+        "fixtures/versions/stdlib.md",
+    ];
+    for (name, extra) in [
+        ("containers_terminal", &["-v"][..]),
+        ("containers_markdown", &["--format", "markdown"][..]),
+    ] {
+        let mut run = h.command();
+        run.args(common).args(extra).env_remove("CI");
+        s.bind(|| insta_cmd::assert_cmd_snapshot!(name, run));
+    }
+    let out = h
+        .command()
+        .args(common)
+        .args(["--format", "json"])
+        .output()
+        .unwrap();
+    let doc = json_of(&out);
+    s.bind(|| insta::assert_json_snapshot!("containers_json_interpreters", doc["interpreters"]));
+}
