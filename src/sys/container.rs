@@ -56,13 +56,15 @@ pub const OWNER_LABEL: &str = "docmatrix.owner";
 /// Processes a container may hold at once (a fork storm ends there).
 const PIDS_LIMIT: u32 = 1024;
 
-/// The first engine that answers (`podman info` succeeds; `docker info`: the daemon answers),
-/// of `only` when given, else podman then docker. Each is given a few seconds; a client
-/// without a daemon, or one that hangs, is passed over.
+/// The first engine that answers (`podman version`; `docker version`, whose server part needs
+/// the daemon to answer), of `only` when given, else podman then docker. Each is given a few
+/// seconds; a client without a daemon, or one that hangs, is passed over. (`podman info`
+/// would check its storage too, but takes 0.16 s here against 0.01 s, and the image look-up
+/// that follows checks it anyway.)
 pub fn detect(only: Option<EngineKind>) -> Option<Engine> {
     let candidates = [
-        (EngineKind::Podman, "{{.Version.Version}}"),
-        (EngineKind::Docker, "{{.ServerVersion}}"),
+        (EngineKind::Podman, "{{.Client.Version}}"),
+        (EngineKind::Docker, "{{.Server.Version}}"),
     ];
     for (kind, format) in candidates {
         if only.is_some_and(|o| o != kind) {
@@ -72,7 +74,7 @@ pub fn detect(only: Option<EngineKind>) -> Option<Engine> {
             continue;
         };
         let mut cmd = Command::new(&program);
-        cmd.args(["info", "--format", format]);
+        cmd.args(["version", "--format", format]);
         let Ok(rec) = process::run(&mut cmd, &quick_limits(DETECT_TIMEOUT)) else {
             continue;
         };

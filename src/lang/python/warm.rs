@@ -90,6 +90,12 @@ impl Worker {
 /// container behind, whose removal its runtime left to a process that ends with docmatrix),
 /// then each killed and reaped.
 fn retire_all(workers: Vec<Worker>) {
+    retire_with(workers, Vec::new());
+}
+
+/// [`retire_all`], with processes of workers that never served (launched ahead): their
+/// containers go in the same engine command.
+fn retire_with(workers: Vec<Worker>, unused: Vec<(Child, Option<(Engine, String)>)>) {
     for w in &workers {
         w.close();
     }
@@ -102,10 +108,14 @@ fn retire_all(workers: Vec<Worker>) {
             std::thread::sleep(Duration::from_millis(5));
         }
     }
-    remove_containers(workers.iter().filter_map(|w| w.container.as_ref()));
+    let containers = workers.iter().filter_map(|w| w.container.as_ref());
+    remove_containers(containers.chain(unused.iter().filter_map(|(_, c)| c.as_ref())));
     for w in workers {
         let mut child = w.child.lock().unwrap_or_else(|e| e.into_inner());
         end(&mut child, w.container.as_ref(), true);
+    }
+    for (mut child, container) in unused {
+        end(&mut child, container.as_ref(), true);
     }
 }
 
@@ -958,10 +968,6 @@ impl Drop for WarmExecutor {
                 }
             }
         }
-        remove_containers(ahead.iter().filter_map(|(_, c)| c.as_ref()));
-        retire_all(idle);
-        for (mut child, container) in ahead {
-            end(&mut child, container.as_ref(), true);
-        }
+        retire_with(idle, ahead);
     }
 }
