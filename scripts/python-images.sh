@@ -13,7 +13,8 @@
 #   tkinter, turtledemo, or the static-library config folder), with python/python3/pip/pip3
 #   links in /usr/local/bin, and in site-packages only what the official image ships: pip
 #   (and setuptools, wheel where the pyenv install has them), never the host's other packages;
-# - the shared libraries `ldd` lists for every binary copied, and an ld.so.cache that
+# - the shared libraries `ldd` lists for every binary copied, the runtime libraries every
+#   Debian image has (libc6's, libgcc-s1, libstdc++6, zlib1g), and an ld.so.cache that
 #   includes /usr/local/lib (the pyenv interpreter's RUNPATH names the host's pyenv folder);
 # - /bin/sh (dash), bash, and the basics that Dockerfile RUN lines commonly use: coreutils,
 #   grep, sed, find, tar, gzip, env, id, mount/umount/unshare/nsenter (util-linux, which the
@@ -122,6 +123,13 @@ image_for() {
     for l in $(libs_of "${elves[@]}"); do
         case "$l" in "$prefix"/*) continue ;; esac
         put "$root" "$l"
+    done
+    # The runtime libraries every Debian image has (the C library's whole set, librt and
+    # libutil among them, libgcc_s, libstdc++, zlib): compiled wheels load them (uvloop and
+    # others need librt.so.1, which no binary copied above links).
+    for pkg in libc6 libgcc-s1 libstdc++6 zlib1g; do
+        dpkg -L "$pkg" 2>/dev/null | grep -E '/lib[^/]*\.so(\.[0-9.]+)?$' | grep -v -- '-gdb\.py$' \
+            | while read -r l; do [ -f "$l" ] && put "$root" "$l"; done
     done
     # The C.UTF-8 locale (Debian's libc-bin ships it): LANG/LC_ALL=C.UTF-8 then work in bash.
     if [ -d /usr/lib/locale/C.utf8 ]; then
