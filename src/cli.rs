@@ -10,7 +10,7 @@ use indicatif::{ProgressBar, ProgressStyle};
 use docmatrix::cache::Cache;
 use docmatrix::config::{Backend, Config, Isolation, Overrides};
 use docmatrix::error::Error;
-use docmatrix::interp::{self, Found, SearchEnv};
+use docmatrix::interp::{Found, SearchEnv};
 use docmatrix::model::input_json;
 use docmatrix::model::Job;
 use docmatrix::model::JobResult;
@@ -190,6 +190,13 @@ struct InterpArgs {
     /// `cache envs` does; terminal format)
     #[arg(long, conflicts_with = "format")]
     envs: bool,
+    /// Where Python examples run: auto, local or container, as `validate --backend`
+    /// [default: auto]
+    #[arg(long, value_name = "BACKEND", value_enum)]
+    backend: Option<Backend>,
+    /// The container engine: podman or docker [default: the first that answers]
+    #[arg(long, value_name = "ENGINE", value_enum)]
+    engine: Option<EngineKind>,
 }
 
 #[derive(Debug, Args)]
@@ -592,12 +599,14 @@ fn cache_action(action: CacheAction, dir: PathBuf) -> Result<i32, Error> {
 }
 
 fn interpreters(a: InterpArgs) -> Result<i32, Error> {
-    let config = resolve(&overrides(&a.common))?;
-    let found = interp::discover(
-        &config.versions,
-        &config.python.interpreters,
-        &SearchEnv::from_process(),
-    );
+    let config = resolve(&Overrides {
+        backend: a.backend,
+        engine: a.engine,
+        ..overrides(&a.common)
+    })?;
+    // What `validate` would run each version with: local interpreters or images, by the
+    // backend.
+    let found = docmatrix::find_interpreters(&config, &SearchEnv::from_process());
     let mut missing = 0;
     let mut text = String::new();
     // Keyed by version, so that 3.9 comes before 3.10 in the JSON too.
@@ -605,12 +614,11 @@ fn interpreters(a: InterpArgs) -> Result<i32, Error> {
     for (v, f) in &found {
         match f {
             Found::Yes(i) => {
-                text.push_str(&format!(
-                    "{v}  {}  {} ({})\n",
-                    i.version,
-                    i.path.display(),
-                    i.source
-                ));
+                let place = match &i.container {
+                    Some(c) => format!("{} in {} ({})", c.python.display(), c.image, c.engine),
+                    None => format!("{} ({})", i.path.display(), i.source),
+                };
+                text.push_str(&format!("{v}  {}  {place}\n", i.version));
                 json.insert(*v, Some(i));
             }
             Found::No(why) => {

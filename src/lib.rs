@@ -255,7 +255,7 @@ pub fn prepare_with(
 /// of the container backend, or (`auto`) an image for each version with no local one, when a
 /// container engine answers. A run with containers first removes those that runs killed
 /// earlier left behind.
-fn find_interpreters(config: &Config, env: &SearchEnv) -> BTreeMap<PyVersion, Found> {
+pub fn find_interpreters(config: &Config, env: &SearchEnv) -> BTreeMap<PyVersion, Found> {
     use config::Backend;
     let py = &config.python;
     let mut found = match py.backend {

@@ -551,3 +551,46 @@ fn reports_name_the_image_of_each_version() {
     let doc = json_of(&out);
     s.bind(|| insta::assert_json_snapshot!("containers_json_interpreters", doc["interpreters"]));
 }
+
+/// `docmatrix interpreters` shows what `validate` runs each version with, images included.
+#[test]
+fn the_interpreters_command_shows_the_images() {
+    let Some(engine) = engine() else { return };
+    let h = hidden();
+    let out = h
+        .command()
+        .args(["interpreters", "--no-config", "--python", "3.12,3.16"])
+        .output()
+        .unwrap();
+    let text = stdout(&out);
+    assert_eq!(out.status.code(), Some(1), "{text}");
+    let line = format!(
+        "/usr/local/bin/python3.12 in python:3.12-slim ({})",
+        engine.kind.name()
+    );
+    assert!(text.contains(&line), "{text}");
+    assert!(
+        text.contains("3.16  missing: no Python 3.16 found")
+            && text.contains(
+                "no container either: image python:3.16-slim not present and cannot be pulled"
+            ),
+        "{text}"
+    );
+    let out = h
+        .command()
+        .args([
+            "interpreters",
+            "--no-config",
+            "--python",
+            "3.12",
+            "--backend",
+            "local",
+        ])
+        .output()
+        .unwrap();
+    assert!(
+        stdout(&out).contains("3.12  missing: no Python 3.12 found"),
+        "{}",
+        stdout(&out)
+    );
+}
