@@ -604,9 +604,14 @@ fn interpreters(a: InterpArgs) -> Result<i32, Error> {
         engine: a.engine,
         ..overrides(&a.common)
     })?;
-    // What `validate` would run each version with: local interpreters or images, by the
-    // backend.
-    let found = docmatrix::find_interpreters(&config, &SearchEnv::from_process());
+    // With a backend asked for (`--backend`, or `backend` other than `auto` in the config):
+    // what `validate` would run each version with, images included. Else the local ones.
+    let env = SearchEnv::from_process();
+    let found = if a.backend.is_some() || config.python.backend != Backend::Auto {
+        docmatrix::find_interpreters(&config, &env)
+    } else {
+        docmatrix::interp::discover(&config.versions, &config.python.interpreters, &env)
+    };
     let mut missing = 0;
     let mut text = String::new();
     // Keyed by version, so that 3.9 comes before 3.10 in the JSON too.

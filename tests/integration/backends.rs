@@ -559,7 +559,14 @@ fn the_interpreters_command_shows_the_images() {
     let h = hidden();
     let out = h
         .command()
-        .args(["interpreters", "--no-config", "--python", "3.12,3.16"])
+        .args([
+            "interpreters",
+            "--no-config",
+            "--python",
+            "3.12,3.16",
+            "--backend",
+            "auto",
+        ])
         .output()
         .unwrap();
     let text = stdout(&out);
