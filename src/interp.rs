@@ -95,6 +95,11 @@ pub struct Interpreter {
     /// The statements its workers left for each child to run itself, and why.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub not_preimported: Vec<NotPreimported>,
+    /// Statements of `not_preimported` whose only change is a hook that every example running
+    /// them sets too (`sets sys.excepthook (M.F)`): workers of their own ran them ahead for
+    /// those examples alone.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub preimported_for_importers: Vec<String>,
     /// The modules its warm workers learned from their children (loaded on first use, such as
     /// a library's lazily imported parts) and imported themselves, sorted.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
@@ -489,6 +494,7 @@ fn find_one(v: PyVersion, configured: Option<&PathBuf>, env: &SearchEnv, probes:
                 packages: Vec::new(),
                 preimported: Vec::new(),
                 not_preimported: Default::default(),
+                preimported_for_importers: Vec::new(),
                 learned: Vec::new(),
                 container: None,
             }),
@@ -510,6 +516,7 @@ fn find_one(v: PyVersion, configured: Option<&PathBuf>, env: &SearchEnv, probes:
                     packages: Vec::new(),
                     preimported: Vec::new(),
                     not_preimported: Default::default(),
+                    preimported_for_importers: Vec::new(),
                     learned: Vec::new(),
                     container: None,
                 })
@@ -619,6 +626,7 @@ fn find_in_image(v: PyVersion, image: &str, engine: &Engine, pull: bool, probes:
             packages: Vec::new(),
             preimported: Vec::new(),
             not_preimported: Vec::new(),
+            preimported_for_importers: Vec::new(),
             learned: Vec::new(),
             container: Some(Box::new(Container {
                 engine: engine_name.to_string(),

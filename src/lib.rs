@@ -388,6 +388,10 @@ pub fn run_prepared(
     let preimports = executor.preimports();
     for i in interpreters.values_mut().flatten() {
         for p in preimports.get(&i.path).into_iter().flatten() {
+            if p.for_importers {
+                i.preimported_for_importers.push(p.statement.clone());
+                continue;
+            }
             match &p.refused {
                 None if p.learned => i.learned.push(
                     p.statement

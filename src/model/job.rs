@@ -160,4 +160,7 @@ pub struct Preimport {
     pub learned: bool,
     /// Why it was not kept (the children import it themselves); `None` when it was.
     pub refused: Option<String>,
+    /// Kept only by the workers that serve the examples running it themselves (its one change
+    /// is a hook they set too): `refused` says why the others did not keep it.
+    pub for_importers: bool,
 }

@@ -154,6 +154,11 @@ pub fn merge(inputs: Vec<(String, Report)>) -> Result<Report, String> {
                 .flat_map(|o| o.not_preimported.clone())
                 .collect();
             let learned: BTreeSet<_> = same.iter().flat_map(|o| o.learned.clone()).collect();
+            let for_importers: BTreeSet<_> = same
+                .iter()
+                .flat_map(|o| o.preimported_for_importers.clone())
+                .collect();
+            i.preimported_for_importers = for_importers.into_iter().collect();
             i.preimported = preimported.into_iter().collect();
             i.not_preimported = refused.into_iter().collect();
             i.learned = learned.into_iter().collect();

@@ -145,6 +145,9 @@ macro_rules! walk {
                         text(& $($m)? n.statement, Line);
                         text(& $($m)? n.why, Line);
                     }
+                    for p in & $($m)? i.preimported_for_importers {
+                        text(p, Line);
+                    }
                     for m in & $($m)? i.learned {
                         text(m, Line);
                     }
@@ -454,6 +457,7 @@ mod tests {
                     statement: s("import noisy"),
                     why: s("writes output"),
                 }],
+                preimported_for_importers: Vec::new(),
                 learned: vec![s("dmdemo.lazy")],
                 container: Some(Box::new(crate::interp::Container {
                     engine: s("podman"),

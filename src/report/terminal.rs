@@ -159,6 +159,13 @@ fn header(out: &mut String, r: &Report, style: Style) {
                         let _ =
                             writeln!(out, "      not pre-imported: {} ({})", n.statement, n.why);
                     }
+                    if !i.preimported_for_importers.is_empty() {
+                        let _ = writeln!(
+                            out,
+                            "      pre-imported for the examples that run them: {}",
+                            i.preimported_for_importers.join("; ")
+                        );
+                    }
                     if !i.learned.is_empty() {
                         let _ = writeln!(
                             out,

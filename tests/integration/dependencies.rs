@@ -67,6 +67,19 @@ impl Project {
         self.validate_err(installer, extra, env).0
     }
 
+    /// The JSON reports of `validate` with `extra` (no cache) run warm and with
+    /// `--isolation process`, a fresh interpreter per example.
+    fn warm_and_fresh(&self, extra: &[&str]) -> (serde_json::Value, serde_json::Value) {
+        let run = |isolation: &str| {
+            let mut args = vec!["--no-cache", "--isolation", isolation];
+            args.extend_from_slice(extra);
+            let ((_, doc), err) = self.validate_err(None, &args, &[]);
+            assert!(doc["examples"].as_array().is_some(), "{err}");
+            doc
+        };
+        (run("warm"), run("process"))
+    }
+
     /// [`Project::validate`], and what it printed on stderr.
     fn validate_err(
         &self,
@@ -653,19 +666,7 @@ assert dmdemo_envread.MODE == "default", dmdemo_envread.MODE
 "#,
     )
     .unwrap();
-    let run = |isolation: &str| {
-        let ((_, doc), err) = p.validate_err(None, &["--no-cache", "--isolation", isolation], &[]);
-        assert!(doc["examples"].as_array().is_some(), "{err}");
-        doc
-    };
-    let warm = run("warm");
-    let fresh = run("process");
-    let shown = |doc: &serde_json::Value| -> Vec<String> {
-        cells(doc)
-            .into_iter()
-            .map(|(line, v, o)| format!("{line}:{v} {} {}", o["status"], o["error"]))
-            .collect()
-    };
+    let (warm, fresh) = p.warm_and_fresh(&[]);
     assert_eq!(shown(&warm), shown(&fresh));
     assert!(
         shown(&warm).iter().all(|c| c.contains(" \"pass\" ")),
@@ -692,6 +693,127 @@ assert dmdemo_envread.MODE == "default", dmdemo_envread.MODE
             );
         }
         assert!(fresh["interpreters"][v].get("preimported").is_none());
+    }
+}
+
+/// A statement whose one change is a hook it sets (`sys.excepthook`, as the exceptiongroup
+/// backport's import does on 3.9 and 3.10) is refused by the rich workers and pre-imported by
+/// hooked ones, for the examples whose head runs it: every cell, its error and its stderr, is
+/// what a fresh interpreter gives, the hook's line in the tracebacks where the example imports
+/// it and nowhere else. One job at a time (`--jobs 1`): the first example's rich worker has
+/// said what it refused before the others are routed.
+#[test]
+fn a_statement_that_sets_a_hook_is_preimported_only_for_the_examples_that_run_it() {
+    let p = project("dependencies = [\"dmdemo_parcel\", \"dmdemo_hook\", \"dmdemo_hookuser\"]\n");
+    std::fs::write(
+        p.dir.path().join("docs/guide.md"),
+        r#"# A hook set at import
+
+```python
+import dmdemo_parcel
+assert dmdemo_parcel.VALUE == 42
+```
+
+```python
+import dmdemo_hookuser
+raise ValueError("shown through the hook")
+```
+
+```python
+from dmdemo_hookuser import VALUE
+import sys
+assert VALUE == 6
+assert sys.excepthook.__module__ == "dmdemo_hook", sys.excepthook
+```
+
+```python
+import dmdemo_parcel
+raise KeyError("shown without the hook")
+```
+
+```python
+import sys
+assert sys.excepthook is sys.__excepthook__
+raise LookupError("no hook here either")
+```
+
+```python
+import os
+os.environ["DMDEMO_HOOK_OFF"] = "1"
+import dmdemo_hookuser
+import sys
+# Turned off before the import: the import must run here, not in a worker.
+assert sys.excepthook is sys.__excepthook__
+```
+
+```python
+import dmdemo_parcel
+import dmdemo_hook
+raise RuntimeError("through the hook again")
+```
+"#,
+    )
+    .unwrap();
+    let (warm, fresh) = p.warm_and_fresh(&["--jobs", "1"]);
+    let with_stderr = |doc: &serde_json::Value| -> Vec<String> {
+        cells(doc)
+            .into_iter()
+            .map(|(line, v, o)| {
+                let stderr = o["stderr"].as_str().unwrap_or("");
+                format!("{line}:{v} {} {} {}", o["status"], o["error"], stderr)
+            })
+            .collect()
+    };
+    assert_eq!(with_stderr(&warm), with_stderr(&fresh));
+    let got: Vec<String> = warm["examples"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(statuses)
+        .collect();
+    let (pass, fail) = ("pass pass pass pass", "fail fail fail fail");
+    assert_eq!(got, [pass, fail, pass, fail, fail, pass, fail], "{warm:#}");
+    let hooked: Vec<bool> = cells(&warm)
+        .into_iter()
+        .filter(|(_, _, o)| o["status"] == "fail")
+        .map(|(_, _, o)| {
+            o["stderr"]
+                .as_str()
+                .unwrap_or("")
+                .contains("dmdemo_hook saw")
+        })
+        .collect();
+    // Examples 2 and 7 import the hook, 4 and 5 do not: four versions each.
+    let want: Vec<bool> = [true, false, false, true]
+        .iter()
+        .flat_map(|b| [*b; 4])
+        .collect();
+    assert_eq!(hooked, want, "{warm:#}");
+    let hook = "sets sys.excepthook (dmdemo_hook.hook)";
+    for v in ["3.9", "3.10", "3.11", "3.12"] {
+        let i = &warm["interpreters"][v];
+        let not = i["not_preimported"].to_string();
+        for stmt in ["import dmdemo_hookuser", "import dmdemo_hook"] {
+            let refused = format!("{{\"statement\":\"{stmt}\",\"why\":\"{hook}\"}}");
+            assert!(not.contains(&refused), "{v}: {i:#}");
+        }
+        let ahead = i["preimported_for_importers"].to_string();
+        for stmt in [
+            "import dmdemo_hookuser",
+            "import dmdemo_hook",
+            "from dmdemo_hookuser import VALUE",
+        ] {
+            assert!(ahead.contains(&format!("\"{stmt}\"")), "{v}: {i:#}");
+        }
+        assert!(
+            i["preimported"]
+                .to_string()
+                .contains("import dmdemo_parcel"),
+            "{v}: {i:#}"
+        );
+        assert!(fresh["interpreters"][v]
+            .get("preimported_for_importers")
+            .is_none());
     }
 }
 
@@ -734,20 +856,7 @@ print(dmdemo_lazy.mode())
 "#,
     )
     .unwrap();
-    let run = |isolation: &str| {
-        let args = ["--no-cache", "--jobs", "1", "--isolation", isolation];
-        let ((_, doc), err) = p.validate_err(None, &args, &[]);
-        assert!(doc["examples"].as_array().is_some(), "{err}");
-        doc
-    };
-    let warm = run("warm");
-    let fresh = run("process");
-    let shown = |doc: &serde_json::Value| -> Vec<String> {
-        cells(doc)
-            .into_iter()
-            .map(|(line, v, o)| format!("{line}:{v} {} {}", o["status"], o["error"]))
-            .collect()
-    };
+    let (warm, fresh) = p.warm_and_fresh(&["--jobs", "1"]);
     assert_eq!(shown(&warm), shown(&fresh));
     assert!(
         shown(&warm).iter().all(|c| c.contains(" \"pass\" ")),
@@ -795,20 +904,7 @@ fn a_worker_that_checks_in_itself_names_warnings_and_survives_a_crashing_import(
         ),
     ] {
         std::fs::write(p.dir.path().join("docs/guide.md"), &guide).unwrap();
-        let run = |isolation: &str| {
-            let args = ["--no-cache", "--isolation", isolation];
-            let ((_, doc), err) = p.validate_err(None, &args, &[]);
-            assert!(doc["examples"].as_array().is_some(), "{err}");
-            doc
-        };
-        let warm = run("warm");
-        let fresh = run("process");
-        let shown = |doc: &serde_json::Value| -> Vec<String> {
-            cells(doc)
-                .into_iter()
-                .map(|(line, v, o)| format!("{line}:{v} {} {}", o["status"], o["error"]))
-                .collect()
-        };
+        let (warm, fresh) = p.warm_and_fresh(&[]);
         assert_eq!(shown(&warm), shown(&fresh));
         let got: Vec<String> = warm["examples"]
             .as_array()
@@ -1070,4 +1166,12 @@ fn a_relative_cache_folder_holds_environments_the_examples_run_in() {
     assert_eq!(reasons(&doc), ["pass "; 4], "{doc:#}\n{}", stderr(&out));
     assert_eq!(out.status.code(), Some(0));
     assert!(p.dir.path().join("rel-cache/envs").is_dir());
+}
+
+/// Each cell of a report as `LINE:VERSION STATUS ERROR`, to compare two runs.
+fn shown(doc: &serde_json::Value) -> Vec<String> {
+    cells(doc)
+        .into_iter()
+        .map(|(line, v, o)| format!("{line}:{v} {} {}", o["status"], o["error"]))
+        .collect()
 }

@@ -628,6 +628,24 @@ _STATE_WORDS = (
     "changes the warning filters",
     "sets a signal handler",
 )
+# The two hooks, whose new value is named in the word (`sets sys.excepthook (M.F)`): a statement
+# whose only change is one of them is clean for the examples that run it themselves (a fresh
+# interpreter running their head would set the same hook), and a worker given that word in its
+# folder's `accept.txt` pre-imports it for them (docmatrix routes only such examples to it).
+_HOOK_WORDS = ("sets sys.excepthook", "sets sys.displayhook")
+_ACCEPT = None  # the word this worker accepts (accept.txt), or None
+
+
+def _changed(before, after):
+    """Why `after` (a _state) is not `before`: the first word of _STATE_WORDS whose part
+    differs, a hook's with its new value named; "" when none does."""
+    for word, a, b in zip(_STATE_WORDS, before, after):
+        if a != b:
+            if word in _HOOK_WORDS:
+                name = "%s.%s" % (getattr(b, "__module__", None), getattr(b, "__qualname__", type(b).__name__))
+                word = "%s (%s)" % (word, name)
+            return word
+    return ""
 
 
 def _handler(signal, n):
@@ -697,11 +715,8 @@ def _check(stmt, out, signal, warnings, strict=False):
         return "warns (%s)" % seen[0].category.__name__
     if os.fstat(out).st_size != size:
         return "writes output"
-    after = _state(signal, warnings)
-    for word, a, b in zip(_STATE_WORDS, before, after):
-        if a != b:
-            return word
-    return ""
+    why = _changed(before, _state(signal, warnings))
+    return "" if why == _ACCEPT else why
 
 
 def _probe(statements, folder, strict=False):
@@ -784,9 +799,15 @@ def _replay(path):
 
     A file whose first line is `# checked` holds statements an earlier worker of this
     interpreter found clean, in the same order: they are run without checks."""
+    global _ACCEPT
     folder = os.path.dirname(path)
     with open(path, encoding="utf-8") as f:
         lines = [line.rstrip("\n") for line in f if line.strip()]
+    try:
+        with open(folder + "/accept.txt", encoding="utf-8") as f:
+            _ACCEPT = f.read().strip() or None
+    except OSError:
+        pass
     mode = lines[0][2:] if lines and lines[0] in ("# checked", "# careful", "# resume") else ""
     statements = lines[1:] if mode else lines
     report = []
@@ -923,10 +944,9 @@ def _check_here(stmt, out):
         else:
             why = "writes output"
     else:
-        for word, a, b in zip(_STATE_WORDS, before, after):
-            if a != b:
-                why = word
-                break
+        why = _changed(before, after)
+        if why == _ACCEPT:
+            why = ""
     if raised is None:
         return why, not why
     keep = not why and isinstance(raised, ImportError) and not _in_module_code(raised)

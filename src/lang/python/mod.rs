@@ -60,6 +60,8 @@ pub(crate) const STACK_FILE: &str = "stack.txt";
 pub(crate) const STATEMENTS_FILE: &str = "preload.py";
 /// What the worker made of them: `ok\tSTATEMENT` or `no\tSTATEMENT\tWHY`, a line each.
 pub(crate) const PREIMPORTED_FILE: &str = "preimported.txt";
+/// The change a worker accepts (`_ACCEPT` in the driver), in its folder.
+pub(crate) const ACCEPT_FILE: &str = "accept.txt";
 /// What a rich worker learned from its children, in its job folder (`ok M` / `no M WHY`).
 pub(crate) const LEARNED_LOG: &str = "learned/log.txt";
 
@@ -749,13 +751,28 @@ fn imports_third_party(stmt: &str) -> bool {
 pub fn statements_for<'a>(codes: impl IntoIterator<Item = &'a str>) -> Vec<String> {
     let mut found = std::collections::BTreeSet::new();
     for code in codes {
-        for stmt in head_imports(code).0 {
-            if imports_third_party(&stmt) {
-                found.insert(stmt);
-            }
-        }
+        found.extend(head_statements(code));
     }
     found.into_iter().collect()
+}
+
+/// The import statements at the head of `code` that import a module outside the standard
+/// library, as [`statements_for`] collects them.
+pub fn head_statements(code: &str) -> Vec<String> {
+    head_imports(code)
+        .0
+        .into_iter()
+        .filter(|s| imports_third_party(s))
+        .collect()
+}
+
+/// Whether a statement's reason for not being pre-imported is a hook it sets
+/// (`sets sys.excepthook (M.F)`, `sets sys.displayhook (M.F)`): the one change a worker may
+/// make ahead for the examples that run the statement themselves, which would set it too.
+pub fn is_hook_change(why: &str) -> bool {
+    ["sets sys.excepthook (", "sets sys.displayhook ("]
+        .iter()
+        .any(|w| why.starts_with(w))
 }
 
 /// What a job's blocks say about third-party modules a warm worker pre-imported.

@@ -197,6 +197,8 @@ pub struct WarmExecutor {
     launcher_thread: Option<std::thread::JoinHandle<()>>,
     /// By interpreter: what its first worker that replayed import statements made of them.
     preimports: Mutex<BTreeMap<PathBuf, Vec<Preimport>>>,
+    /// The same, from its first hooked worker ([`Tier::Hooked`]).
+    hooked: Mutex<BTreeMap<PathBuf, Vec<Preimport>>>,
     /// By interpreter: the modules its rich workers learned from their children, each with
     /// why it was refused (`None`: imported), as their `learned/log.txt` says.
     learned: Mutex<BTreeMap<PathBuf, BTreeMap<String, Option<String>>>>,
@@ -277,6 +279,28 @@ enum Replay {
 enum Tier {
     Lean,
     Rich,
+    /// Rich, and also the statements the rich workers refused only because they set a hook
+    /// (the exceptiongroup backport's `sys.excepthook` on 3.9 and 3.10, which anyio, Starlette
+    /// and FastAPI import): for the jobs whose first block's head runs such a statement, and
+    /// whose statements are all pre-imported here, so that a fresh interpreter would have set
+    /// the same hook before any of their code ran ([`WarmExecutor::tier_of`]).
+    Hooked,
+}
+
+/// The hook most of the statements a rich worker refused for setting one set
+/// ([`python::is_hook_change`]): the change its interpreter's hooked workers accept.
+fn hook_change(found: &[Preimport]) -> Option<String> {
+    let mut count: BTreeMap<&str, usize> = BTreeMap::new();
+    for p in found.iter().filter(|p| !p.learned) {
+        if let Some(why) = p.refused.as_deref().filter(|w| python::is_hook_change(w)) {
+            *count.entry(why).or_default() += 1;
+        }
+    }
+    let most = count.values().copied().max()?;
+    count
+        .into_iter()
+        .find(|(_, n)| *n == most)
+        .map(|(why, _)| why.to_string())
 }
 
 /// Spawns one worker for `interpreter` with `dir` as its job folder (on the launcher thread,
@@ -577,7 +601,7 @@ impl WarmExecutor {
         let tiers = if lean == rich {
             vec![Tier::Lean]
         } else {
-            vec![Tier::Lean, Tier::Rich]
+            vec![Tier::Lean, Tier::Rich, Tier::Hooked]
         };
         Ok(WarmExecutor {
             pools: interpreters
@@ -600,17 +624,22 @@ impl WarmExecutor {
             launcher: Mutex::new(Some(tx)),
             launcher_thread: Some(launcher_thread),
             preimports: Mutex::new(BTreeMap::new()),
+            hooked: Mutex::new(BTreeMap::new()),
             learned: Mutex::new(BTreeMap::new()),
         })
     }
 
     /// Keeps what the worker in `dir` made of the import statements, if it replayed any and
-    /// it is the first of `interpreter` to have.
-    fn note_preimports(&self, interpreter: &Path, dir: &Path) {
+    /// it is the first of `interpreter` and its tier to have.
+    fn note_preimports(&self, interpreter: &Path, tier: Tier, dir: &Path) {
         let Ok(text) = std::fs::read_to_string(dir.join(python::PREIMPORTED_FILE)) else {
             return;
         };
-        let mut seen = self.preimports.lock().unwrap_or_else(|e| e.into_inner());
+        let of = match tier {
+            Tier::Hooked => &self.hooked,
+            _ => &self.preimports,
+        };
+        let mut seen = of.lock().unwrap_or_else(|e| e.into_inner());
         seen.entry(interpreter.to_path_buf()).or_insert_with(|| {
             text.lines()
                 .filter_map(|l| {
@@ -621,6 +650,7 @@ impl WarmExecutor {
                         statement,
                         refused,
                         learned: false,
+                        for_importers: false,
                     })
                 })
                 .collect()
@@ -654,8 +684,28 @@ impl WarmExecutor {
         } else {
             Replay::Optimistic
         };
+        let mut accept = None;
         let preload = match tier {
             Tier::Lean => self.lean.clone(),
+            Tier::Hooked => {
+                // What the first rich worker kept, and the statements it refused for the hook
+                // this worker accepts (checked again as they run: the worker accepts that one
+                // change, nothing else).
+                let seen = self.preimports.lock().unwrap_or_else(|e| e.into_inner());
+                let found = seen.get(interpreter)?;
+                let hook = hook_change(found)?;
+                let kept = found.iter().filter(|p| match &p.refused {
+                    None => true,
+                    Some(why) => *why == hook,
+                });
+                let names = self.rich.iter().filter(|p| !python::is_statement(p));
+                let preload = names
+                    .cloned()
+                    .chain(kept.map(|p| p.statement.clone()))
+                    .collect();
+                accept = Some(hook);
+                preload
+            }
             Tier::Rich => {
                 // After the first rich worker of this interpreter, the others replay what it
                 // kept, without probing every statement again (a worker a job left unclean is
@@ -679,6 +729,9 @@ impl WarmExecutor {
         let dir = self.root.path().join(format!("w{n}"));
         for d in [&dir, &dir.join("work"), &dir.join("tmp")] {
             std::fs::create_dir(d).ok()?;
+        }
+        if let Some(hook) = accept {
+            std::fs::write(dir.join(python::ACCEPT_FILE), hook).ok()?;
         }
         let (reply, answer) = mpsc::channel();
         let sent = self.launcher.lock().ok()?.as_ref()?.send(Launch {
@@ -704,10 +757,11 @@ impl WarmExecutor {
         // version, and waiting for one interpreter's worker at a time left a core idle while
         // each booted (a rich worker imports the documented libraries, about a second).
         let first = match tier {
-            Tier::Lean => &self.launched,
-            Tier::Rich => &self.rich_launched,
+            Tier::Lean => Some(&self.launched),
+            Tier::Rich => Some(&self.rich_launched),
+            Tier::Hooked => None, // launched once a rich worker has said what it refused
         };
-        if !first.swap(true, Ordering::Relaxed) {
+        if first.is_some_and(|f| !f.swap(true, Ordering::Relaxed)) {
             for ((i, t), pool) in &self.pools {
                 if *t == tier {
                     if let Ok(mut ahead) = pool.ahead.lock() {
@@ -746,7 +800,7 @@ impl WarmExecutor {
                     None => {
                         let _ = std::fs::remove_dir_all(&dir);
                     }
-                    Some(w) => self.note_preimports(interpreter, &w.dir),
+                    Some(w) => self.note_preimports(interpreter, tier, &w.dir),
                 }
                 w
             })
@@ -792,7 +846,7 @@ impl WarmExecutor {
 
     /// Gives a worker back to its pool after a job, or ends it if it died.
     fn release(&self, interpreter: &Path, tier: Tier, worker: Worker) {
-        if tier == Tier::Rich {
+        if tier != Tier::Lean {
             self.note_learned(interpreter, &worker.dir);
         }
         let pool = self.pools.get(&(interpreter.to_path_buf(), tier));
@@ -812,6 +866,47 @@ impl WarmExecutor {
             let _ = std::fs::remove_dir_all(dir);
         }
         pool.freed.notify_one();
+    }
+
+    /// [`Tier::Hooked`] for a job that wants pre-imports when every import statement at the
+    /// head of its first block was kept by the interpreter's first rich worker or refused
+    /// only for the hook it sets (at least one was), and nothing runs before that block (no
+    /// setup): a fresh interpreter running the job would set that hook before any of its code,
+    /// as the hooked worker did. Otherwise (or before a rich worker has said what it refused)
+    /// [`Tier::Rich`].
+    fn tier_of(&self, job: &Job) -> Tier {
+        let Some(first) = job.members.first() else {
+            return Tier::Rich;
+        };
+        if job.setup.is_some() || first.session {
+            return Tier::Rich;
+        }
+        let seen = self.preimports.lock().unwrap_or_else(|e| e.into_inner());
+        let Some(found) = seen.get(&*job.interpreter) else {
+            return Tier::Rich;
+        };
+        let Some(hook) = hook_change(found) else {
+            return Tier::Rich;
+        };
+        let mut hooked = false;
+        for stmt in python::head_statements(&first.code) {
+            match found.iter().find(|p| !p.learned && p.statement == stmt) {
+                Some(Preimport { refused: None, .. }) => {}
+                Some(Preimport {
+                    refused: Some(why), ..
+                }) if *why == hook => hooked = true,
+                _ => return Tier::Rich,
+            }
+        }
+        if hooked
+            && self
+                .pools
+                .contains_key(&(job.interpreter.to_path_buf(), Tier::Hooked))
+        {
+            Tier::Hooked
+        } else {
+            Tier::Rich
+        }
     }
 
     fn try_execute(&self, worker: &Worker, job: &Job) -> io::Result<Option<JobResult>> {
@@ -899,7 +994,11 @@ impl Executor for WarmExecutor {
                         .any(|x| rich_only.contains(&x))
             }
         };
-        let tier = if needs_rich { Tier::Rich } else { Tier::Lean };
+        let tier = if needs_rich {
+            self.tier_of(job)
+        } else {
+            Tier::Lean
+        };
         let acquired = self
             .acquire(&job.interpreter, tier)
             .map(|w| (w, tier))
@@ -927,6 +1026,25 @@ impl Executor for WarmExecutor {
             .lock()
             .unwrap_or_else(|e| e.into_inner())
             .clone();
+        let hooked = self.hooked.lock().unwrap_or_else(|e| e.into_inner());
+        for (interpreter, kept) in hooked.iter() {
+            let Some(rich) = all.get_mut(interpreter) else {
+                continue;
+            };
+            let ahead: Vec<Preimport> = kept
+                .iter()
+                .filter(|p| p.refused.is_none())
+                .filter(|p| {
+                    rich.iter()
+                        .any(|r| r.statement == p.statement && r.refused.is_some())
+                })
+                .map(|p| Preimport {
+                    for_importers: true,
+                    ..p.clone()
+                })
+                .collect();
+            rich.extend(ahead);
+        }
         let learned = self.learned.lock().unwrap_or_else(|e| e.into_inner());
         for (interpreter, modules) in learned.iter() {
             all.entry(interpreter.clone())
@@ -935,6 +1053,7 @@ impl Executor for WarmExecutor {
                     statement: format!("import {m}"),
                     refused: why.clone(),
                     learned: true,
+                    for_importers: false,
                 }));
         }
         all
