@@ -782,33 +782,43 @@ pub enum Preimports {
     Wanted,
     /// They import none: either worker does.
     Indifferent,
-    /// They must not run where modules were pre-imported: they import a third-party module
-    /// after other code (an example that sets an environment variable or patches something
-    /// before the import must see it run), or look into `sys.modules` or `importlib`.
+    /// They must not run where third-party modules were pre-imported: they import one after
+    /// other code (an example that sets an environment variable or patches something before
+    /// the import must see it run), patch what they imported, or use `importlib`.
     Refused,
+    /// They look into `sys.modules`: only a fresh interpreter has loaded just what a fresh
+    /// interpreter loads (every warm worker has the driver's own modules, `select` and `gc`,
+    /// and its standard-library preloads), so they run in a fresh process.
+    Fresh,
 }
 
 /// [`Preimports`] for a job's blocks.
 pub fn preimports<'a>(codes: impl IntoIterator<Item = &'a str>) -> Preimports {
     let third_party = |s: &String| imports_third_party(s);
-    let mut wanted = false;
+    let (mut wanted, mut refused, mut fresh) = (false, false, false);
     for code in codes {
-        if code.contains("sys.modules") || code.contains("importlib") {
-            return Preimports::Refused;
+        if code.contains("sys.modules") {
+            fresh = true;
+            continue;
+        }
+        if code.contains("importlib") {
+            refused = true;
+            continue;
         }
         let (head, late) = head_imports(code);
-        if late.iter().any(third_party) {
-            return Preimports::Refused;
-        }
         // The rich workers also import what their earlier children loaded on first use: a
         // module a library imports lazily must not have been imported before the example
         // patches what it reads at import.
-        if patches(code, &head) {
-            return Preimports::Refused;
+        if late.iter().any(third_party) || patches(code, &head) {
+            refused = true;
         }
         wanted |= head.iter().any(third_party);
     }
-    if wanted {
+    if fresh {
+        Preimports::Fresh
+    } else if refused {
+        Preimports::Refused
+    } else if wanted {
         Preimports::Wanted
     } else {
         Preimports::Indifferent
@@ -1024,8 +1034,20 @@ mod tests {
             preimports(["import os\nos.environ['A'] = '1'\nimport httpx\n"]),
             Preimports::Refused
         );
+        // Looking into sys.modules: a fresh process, whatever the group's other blocks say.
         assert_eq!(
             preimports(["import httpx\nimport sys\nprint(sys.modules)"]),
+            Preimports::Fresh
+        );
+        assert_eq!(
+            preimports([
+                "x = 1\nimport rich\n",
+                "import sys\nassert 'json' not in sys.modules\n"
+            ]),
+            Preimports::Fresh
+        );
+        assert_eq!(
+            preimports(["import importlib.metadata\nimport httpx\n"]),
             Preimports::Refused
         );
         // One block of a group that needs a fresh import: the whole job does.

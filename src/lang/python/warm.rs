@@ -985,6 +985,7 @@ impl Executor for WarmExecutor {
             .collect();
         let codes = job.members.iter().map(|m| &*m.code);
         let needs_rich = match python::preimports(codes.clone()) {
+            python::Preimports::Fresh => return self.fallback.execute(job),
             python::Preimports::Wanted => !rich_only.is_empty(),
             python::Preimports::Refused => false,
             python::Preimports::Indifferent => {
