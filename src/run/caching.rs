@@ -1,9 +1,10 @@
 //! [`CachingExecutor`]: the result cache ([`crate::cache::Cache`]) wrapped around another
 //! executor. A job's key is everything that can change its result.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap};
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Arc, Condvar, Mutex};
 
 use crate::cache::{Cache, FORMAT};
 use crate::interp::Interpreter;
@@ -54,6 +55,45 @@ pub(crate) struct CachingExecutor {
     salt: String,
     pub hits: AtomicUsize,
     pub misses: AtomicUsize,
+    /// By key: the jobs running now. A job whose key is here waits for that one and takes its
+    /// result from the cache, rather than running the same program beside it (identical
+    /// examples are common, and were often run twice at once).
+    running: Mutex<HashMap<String, Arc<Flight>>>,
+}
+
+/// A job running under a key: `done` once its result is stored (or known not to be).
+#[derive(Default)]
+struct Flight {
+    done: Mutex<bool>,
+    ended: Condvar,
+}
+
+impl Flight {
+    fn wait(&self) {
+        let mut done = self.done.lock().unwrap_or_else(|e| e.into_inner());
+        while !*done {
+            done = self.ended.wait(done).unwrap_or_else(|e| e.into_inner());
+        }
+    }
+}
+
+/// Ends a [`Flight`] when dropped (also when the job's thread unwinds): takes it off the
+/// running map and wakes the jobs that wait for it.
+struct Landing<'a> {
+    running: &'a Mutex<HashMap<String, Arc<Flight>>>,
+    key: &'a str,
+    flight: Arc<Flight>,
+}
+
+impl Drop for Landing<'_> {
+    fn drop(&mut self) {
+        self.running
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .remove(self.key);
+        *self.flight.done.lock().unwrap_or_else(|e| e.into_inner()) = true;
+        self.flight.ended.notify_all();
+    }
 }
 
 impl CachingExecutor {
@@ -78,6 +118,7 @@ impl CachingExecutor {
             salt,
             hits: AtomicUsize::new(0),
             misses: AtomicUsize::new(0),
+            running: Mutex::new(HashMap::new()),
         }
     }
 
@@ -143,12 +184,42 @@ impl Executor for CachingExecutor {
             return self.inner.execute(job);
         }
         let key = self.key(job);
-        if let Some(r) = self.cache.load_result(&key) {
-            if r.blocks.len() == job.members.len() {
+        let cached = || {
+            self.cache
+                .load_result(&key)
+                .filter(|r| r.blocks.len() == job.members.len())
+        };
+        if let Some(r) = cached() {
+            self.hits.fetch_add(1, Ordering::Relaxed);
+            return r;
+        }
+        // The same program running already: its result, once stored, is this one's. (Not
+        // stored, a timeout say, this one runs for itself.)
+        let (flight, ours) = {
+            let mut running = self.running.lock().unwrap_or_else(|e| e.into_inner());
+            match running.get(&key) {
+                Some(f) => (Arc::clone(f), false),
+                None => {
+                    let f = Arc::new(Flight::default());
+                    running.insert(key.clone(), Arc::clone(&f));
+                    (f, true)
+                }
+            }
+        };
+        let _landing = if ours {
+            Some(Landing {
+                running: &self.running,
+                key: &key,
+                flight,
+            })
+        } else {
+            flight.wait();
+            if let Some(r) = cached() {
                 self.hits.fetch_add(1, Ordering::Relaxed);
                 return r;
             }
-        }
+            None
+        };
         self.misses.fetch_add(1, Ordering::Relaxed);
         let r = self.inner.execute(job);
         if storable(&r) {

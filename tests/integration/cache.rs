@@ -199,6 +199,25 @@ fn an_edit_reruns_exactly_the_jobs_it_affects() {
     );
 }
 
+/// Identical examples that start at the same moment run once: the others wait for it and take
+/// its result from the cache (before, each thread that picked one up ran it too).
+#[test]
+fn identical_examples_run_once_even_when_they_start_together() {
+    let p = Project::new(&[]);
+    let block = "```python\nimport time\n\ntime.sleep(0.5)\nprint('slept')\n```\n\n";
+    std::fs::write(p.path().join("guides/same.md"), block.repeat(6)).unwrap();
+    for isolation in ["process", "warm"] {
+        let out = docmatrix_in(p.path(), &["cache", "clear"]);
+        assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+        let doc = p.validate(&["--isolation", isolation, "--python", "3.12"]);
+        let c = cells(&doc);
+        assert_eq!(c.len(), 6, "{c:?}");
+        assert!(c.iter().all(|x| x.1 == "pass"), "{c:?}");
+        let ran: Vec<_> = c.iter().filter(|x| !x.2).collect();
+        assert_eq!(ran.len(), 1, "{isolation}: one ran, five from the cache: {c:?}");
+    }
+}
+
 #[test]
 fn timeouts_are_never_cached_and_clear_empties_the_cache() {
     let p = Project::new(&[("annotations/run-options.md", "run-options.md")]);
