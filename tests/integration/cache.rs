@@ -214,7 +214,11 @@ fn identical_examples_run_once_even_when_they_start_together() {
         assert_eq!(c.len(), 6, "{c:?}");
         assert!(c.iter().all(|x| x.1 == "pass"), "{c:?}");
         let ran: Vec<_> = c.iter().filter(|x| !x.2).collect();
-        assert_eq!(ran.len(), 1, "{isolation}: one ran, five from the cache: {c:?}");
+        assert_eq!(
+            ran.len(),
+            1,
+            "{isolation}: one ran, five from the cache: {c:?}"
+        );
     }
 }
 
