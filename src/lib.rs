@@ -380,7 +380,8 @@ pub fn run_prepared(
             )
         })
         .collect();
-    let results = run::run_all(&the_plan.jobs, executor, config.run.jobs, progress);
+    let order = plan::start_order(&the_plan.jobs);
+    let results = run::run_all(&the_plan.jobs, &order, executor, config.run.jobs, progress);
 
     let cells = assemble::cells(&examples, the_plan, results);
     // What the warm workers ran ahead of the examples, per version.

@@ -74,14 +74,40 @@ pub fn run_all_with<J: Sync, T: Send>(
     threads: usize,
     f: impl Fn(&J) -> T + Sync + Send,
 ) -> Vec<T> {
-    let work = || jobs.par_iter().with_max_len(1).map(&f).collect();
+    let order: Vec<usize> = (0..jobs.len()).collect();
+    run_in_order(jobs, &order, threads, f)
+}
+
+/// [`run_all_with`], starting the items in the order of `order` (a permutation of their
+/// indices): each thread that comes free takes the next one. Results come back in item order.
+pub fn run_in_order<J: Sync, T: Send>(
+    jobs: &[J],
+    order: &[usize],
+    threads: usize,
+    f: impl Fn(&J) -> T + Sync + Send,
+) -> Vec<T> {
+    debug_assert_eq!(order.len(), jobs.len());
+    let work = || {
+        let mut done: Vec<(usize, T)> = order
+            .iter()
+            .par_bridge()
+            .map(|&i| (i, f(&jobs[i])))
+            .collect();
+        done.sort_unstable_by_key(|(i, _)| *i);
+        done.into_iter().map(|(_, t)| t).collect()
+    };
     match rayon::ThreadPoolBuilder::new().num_threads(threads).build() {
         Ok(pool) => pool.install(work),
-        Err(_) => jobs.iter().map(f).collect(),
+        Err(_) => {
+            let mut done: Vec<(usize, T)> = order.iter().map(|&i| (i, f(&jobs[i]))).collect();
+            done.sort_unstable_by_key(|(i, _)| *i);
+            done.into_iter().map(|(_, t)| t).collect()
+        }
     }
 }
 
-/// Runs `jobs` on `threads` threads; results come back in job order.
+/// Runs `jobs` on `threads` threads, starting them in the order of `order` (a permutation of
+/// their indices, [`crate::plan::start_order`]); results come back in job order.
 ///
 /// With more jobs in flight than the machine has cores, a job shares its core, so a
 /// CPU-bound example can run out of time only because of its neighbours. A Python or shell job
@@ -92,17 +118,19 @@ pub fn run_all_with<J: Sync, T: Send>(
 /// would not have helped it. (Dockerfile builds already run one at a time.)
 pub(crate) fn run_all(
     jobs: &[Job],
+    order: &[usize],
     executor: &dyn Executor,
     threads: usize,
     progress: &dyn Progress,
 ) -> Vec<JobResult> {
     let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
-    run_all_on(jobs, executor, threads, cores, progress)
+    run_all_on(jobs, order, executor, threads, cores, progress)
 }
 
 /// [`run_all`] for a machine of `cores` cores.
 pub(crate) fn run_all_on(
     jobs: &[Job],
+    order: &[usize],
     executor: &dyn Executor,
     threads: usize,
     cores: usize,
@@ -119,7 +147,7 @@ pub(crate) fn run_all_on(
             && r.cpu
                 .is_none_or(|cpu| cpu.as_secs_f64() >= 0.5 * share * job.timeout.as_secs_f64())
     };
-    let mut results = run_all_with(jobs, threads, |job| {
+    let mut results = run_in_order(jobs, order, threads, |job| {
         let r = executor.execute(job);
         // A job killed by an interrupt is not done: the progress bar does not count it.
         if !confirm(job, &r) && !interrupt::interrupted() {
@@ -226,7 +254,7 @@ mod tests {
             cpu: None,
         };
         let progress = Count::default();
-        let results = run_all_on(&jobs, &ex, 4, 2, &progress);
+        let results = run_all_on(&jobs, &[0, 1, 2], &ex, 4, 2, &progress);
         // Python and shell jobs ran twice and kept the second result; a build once.
         assert_eq!(
             statuses(&results),
@@ -254,9 +282,69 @@ mod tests {
                 cpu: Some(cpu),
             };
             let jobs = jobs(&kinds);
-            run_all_on(&jobs[2..], &ex, 8, 2, &NoProgress);
+            run_all_on(&jobs[2..], &[0], &ex, 8, 2, &NoProgress);
             assert_eq!(ex.runs[2].load(Ordering::SeqCst), runs, "{cpu:?}");
         }
+    }
+
+    /// Records the order jobs start in (by their index, the timeout) and passes them.
+    #[derive(Default)]
+    struct Recorder(Mutex<Vec<u64>>);
+
+    impl Executor for Recorder {
+        fn execute(&self, job: &Job) -> JobResult {
+            self.0.lock().unwrap().push(job.timeout.as_secs());
+            JobResult {
+                blocks: vec![BlockResult::new(Status::Pass)],
+                duration: Duration::ZERO,
+                stderr: job.timeout.as_secs().to_string(),
+                stdout: String::new(),
+                cached: false,
+                cpu: None,
+            }
+        }
+        fn sandbox(&self) -> crate::sys::sandbox::SandboxKind {
+            crate::sys::sandbox::SandboxKind::None
+        }
+    }
+
+    #[test]
+    fn jobs_that_may_run_until_stopped_start_first_and_results_keep_job_order() {
+        let mut jobs = jobs(&[JobKind::Python; 6]);
+        let codes = [
+            "print(1)\n",
+            "print(2)\n",
+            "import uvicorn\nuvicorn.run(app)\n",
+            "print(3)\n",
+            "while True:\n    pass\n",
+            "print(4)\n",
+        ];
+        for (job, code) in jobs.iter_mut().zip(codes) {
+            job.members.push(crate::model::Member {
+                example: 0,
+                code: std::sync::Arc::from(code),
+                raises: None,
+                session: false,
+                sphinx: false,
+                args: Vec::new(),
+            });
+        }
+        let order = crate::plan::start_order(&jobs);
+        assert_eq!(order, [2, 4, 0, 1, 3, 5]);
+        // One thread: the jobs start exactly in that order; the results are in job order.
+        let ex = Recorder::default();
+        let results = run_all_on(&jobs, &order, &ex, 1, 1, &NoProgress);
+        assert_eq!(ex.0.into_inner().unwrap(), [2, 4, 0, 1, 3, 5]);
+        let back: Vec<&str> = results.iter().map(|r| r.stderr.as_str()).collect();
+        assert_eq!(back, ["0", "1", "2", "3", "4", "5"]);
+        // Several threads: every job runs once, and the results are still in job order.
+        let ex = Recorder::default();
+        let results = run_all_on(&jobs, &order, &ex, 4, 2, &NoProgress);
+        let mut ran = ex.0.into_inner().unwrap();
+        ran.sort();
+        assert_eq!(ran, [0, 1, 2, 3, 4, 5]);
+        let back: Vec<&str> = results.iter().map(|r| r.stderr.as_str()).collect();
+        assert_eq!(back, ["0", "1", "2", "3", "4", "5"]);
     }
 
     #[test]
@@ -266,7 +354,7 @@ mod tests {
             runs: (0..2).map(|_| AtomicUsize::new(0)).collect(),
             cpu: None,
         };
-        let results = run_all_on(&jobs, &ex, 2, 2, &NoProgress);
+        let results = run_all_on(&jobs, &[0, 1], &ex, 2, 2, &NoProgress);
         assert_eq!(statuses(&results), [Status::Timeout, Status::Timeout]);
         let runs: Vec<usize> = ex.runs.iter().map(|r| r.load(Ordering::SeqCst)).collect();
         assert_eq!(runs, [1, 1]);

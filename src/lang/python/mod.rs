@@ -756,6 +756,25 @@ pub fn statements_for<'a>(codes: impl IntoIterator<Item = &'a str>) -> Vec<Strin
     found.into_iter().collect()
 }
 
+/// Whether `code` looks as if it runs until it is stopped: it starts a server (`uvicorn.run(`,
+/// `serve_forever(`, `run_forever(`, `app.run(`, `run_app(`) or loops `while True:`. Such an
+/// example often runs to its timeout, mostly asleep; the scheduler starts it first, so that
+/// it waits beside the other jobs rather than after them ([`crate::run::run_all`]).
+pub fn may_run_until_stopped(code: &str) -> bool {
+    const MARKS: [&str; 6] = [
+        "uvicorn.run(",
+        "serve_forever(",
+        "run_forever(",
+        "app.run(",
+        "run_app(",
+        "while True:",
+    ];
+    code.lines().any(|l| {
+        let t = l.trim_start();
+        !t.starts_with('#') && MARKS.iter().any(|m| t.contains(m))
+    })
+}
+
 /// The import statements at the head of `code` that import a module outside the standard
 /// library, as [`statements_for`] collects them.
 pub fn head_statements(code: &str) -> Vec<String> {
@@ -1055,6 +1074,27 @@ mod tests {
             preimports(["import httpx\n", "x = 1\nimport rich\n"]),
             Preimports::Refused
         );
+    }
+
+    #[test]
+    fn servers_and_endless_loops_may_run_until_stopped() {
+        for code in [
+            "import uvicorn\nuvicorn.run(app, host='0.0.0.0')\n",
+            "if __name__ == '__main__':\n    app.run(debug=True)\n",
+            "with socketserver.TCPServer(('', 8000), H) as s:\n    s.serve_forever()\n",
+            "loop.run_forever()\n",
+            "web.run_app(app)\n",
+            "while True:\n    time.sleep(1)\n",
+        ] {
+            assert!(may_run_until_stopped(code), "{code}");
+        }
+        for code in [
+            "# uvicorn.run(app) would start it\nprint(1)\n",
+            "asyncio.run(main())\n",
+            "while x < 3:\n    x += 1\n",
+        ] {
+            assert!(!may_run_until_stopped(code), "{code}");
+        }
     }
 
     #[test]
