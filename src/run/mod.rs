@@ -87,23 +87,14 @@ pub fn run_in_order<J: Sync, T: Send>(
     f: impl Fn(&J) -> T + Sync + Send,
 ) -> Vec<T> {
     debug_assert_eq!(order.len(), jobs.len());
-    let work = || {
-        let mut done: Vec<(usize, T)> = order
-            .iter()
-            .par_bridge()
-            .map(|&i| (i, f(&jobs[i])))
-            .collect();
-        done.sort_unstable_by_key(|(i, _)| *i);
-        done.into_iter().map(|(_, t)| t).collect()
-    };
-    match rayon::ThreadPoolBuilder::new().num_threads(threads).build() {
-        Ok(pool) => pool.install(work),
-        Err(_) => {
-            let mut done: Vec<(usize, T)> = order.iter().map(|&i| (i, f(&jobs[i]))).collect();
-            done.sort_unstable_by_key(|(i, _)| *i);
-            done.into_iter().map(|(_, t)| t).collect()
-        }
-    }
+    let one = |&i: &usize| (i, f(&jobs[i]));
+    let mut done: Vec<(usize, T)> =
+        match rayon::ThreadPoolBuilder::new().num_threads(threads).build() {
+            Ok(pool) => pool.install(|| order.iter().par_bridge().map(one).collect()),
+            Err(_) => order.iter().map(one).collect(),
+        };
+    done.sort_unstable_by_key(|(i, _)| *i);
+    done.into_iter().map(|(_, t)| t).collect()
 }
 
 /// Runs `jobs` on `threads` threads, starting them in the order of `order` (a permutation of
