@@ -310,6 +310,7 @@ pub fn main() -> i32 {
     };
     // Nothing is reported once interrupted; then orphaned daemons go (see `interrupt`).
     interrupt::hold_if_interrupted();
+    docmatrix::sys::container::remove_leftovers();
     interrupt::reap_orphans();
     match result {
         Ok(code) => code,

@@ -149,9 +149,17 @@ impl Engine {
         let _ = self.quick(&args);
     }
 
-    /// The names of the containers (running or not) that carry docmatrix's owner label.
+    /// The names of the containers (running or not) that carry docmatrix's owner label:
+    /// any run's, or `owner`'s alone (an owner tag, `o<pid>.<start>.<pidns>`).
     pub fn owned_containers(&self) -> Vec<String> {
-        let filter = format!("label={OWNER_LABEL}");
+        self.containers_of(None)
+    }
+
+    fn containers_of(&self, owner: Option<&str>) -> Vec<String> {
+        let filter = match owner {
+            Some(o) => format!("label={OWNER_LABEL}={o}"),
+            None => format!("label={OWNER_LABEL}"),
+        };
         let Some(r) = self.quick(&["ps", "--all", "--filter", &filter, "--format", "{{.Names}}"])
         else {
             return Vec::new();
@@ -164,6 +172,54 @@ impl Engine {
             .map(str::to_string)
             .collect()
     }
+
+    /// Removes every container of the run `owner` (its tag) that is still there, looking
+    /// again after each removal, for a few tries: what it removed.
+    pub fn remove_run_containers(&self, owner: &str) -> Vec<String> {
+        let mut removed = Vec::new();
+        for pause in [50, 200, 500, 1000, 0] {
+            let left = self.containers_of(Some(owner));
+            if left.is_empty() {
+                break;
+            }
+            self.remove(&left);
+            for n in left {
+                if !removed.contains(&n) {
+                    removed.push(n);
+                }
+            }
+            std::thread::sleep(Duration::from_millis(pause));
+        }
+        removed
+    }
+}
+
+/// At the end of a run, once its executors have ended: removes whatever container of this
+/// run is still there, for each engine that started one. Each container is removed where it
+/// ends, but an engine's client that was killed while it removed its container (`--rm`), or
+/// a removal that raced the engine's own, can leave one behind (seen once, a warm worker's, on a
+/// loaded CI machine); this is the run's last word on it. Runs before docmatrix reaps its
+/// orphans (the engine's monitors among them): a container whose monitor was killed can stay
+/// "stopping". Returns the names it removed.
+pub fn remove_leftovers() -> Vec<String> {
+    let Some(owner) = super::interrupt::owner_tag() else {
+        return Vec::new();
+    };
+    let mut removed = Vec::new();
+    for program in super::interrupt::engines_used() {
+        let kind = if program.file_name().is_some_and(|n| n == "docker") {
+            EngineKind::Docker
+        } else {
+            EngineKind::Podman
+        };
+        let engine = Engine {
+            kind,
+            program,
+            version: String::new(),
+        };
+        removed.extend(engine.remove_run_containers(&owner));
+    }
+    removed
 }
 
 /// Removes the containers of docmatrix runs that are gone (killed by SIGKILL: nothing of

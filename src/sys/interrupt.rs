@@ -38,6 +38,8 @@ struct Live {
     folders: BTreeSet<PathBuf>,
     /// Containers started (by engine program and name), until they are gone.
     containers: BTreeSet<(PathBuf, String)>,
+    /// The engines that started a container in this run (kept to the end).
+    engines: BTreeSet<PathBuf>,
 }
 
 /// The refusal of a spawn or folder after an interrupt.
@@ -53,6 +55,7 @@ impl Registry {
                 pids: BTreeSet::new(),
                 folders: BTreeSet::new(),
                 containers: BTreeSet::new(),
+                engines: BTreeSet::new(),
             }),
         }
     }
@@ -117,9 +120,10 @@ impl Registry {
         if *gate {
             return Err(refused());
         }
-        self.live()
-            .containers
+        let mut live = self.live();
+        live.containers
             .insert((engine.to_path_buf(), name.to_string()));
+        live.engines.insert(engine.to_path_buf());
         Ok(())
     }
 
@@ -268,9 +272,14 @@ pub(crate) fn forget_container(engine: &Path, name: &str) {
     }
 }
 
+/// The engines (their programs) that started a container in this run.
+pub(crate) fn engines_used() -> Vec<PathBuf> {
+    REGISTRY.live().engines.iter().cloned().collect()
+}
+
 /// This process's owner tag (`o<pid>.<start>.<pidns>`), which its job folders and containers
 /// are named with; `None` without `/proc`.
-pub(crate) fn owner_tag() -> Option<String> {
+pub fn owner_tag() -> Option<String> {
     me().map(|m| m.tag())
 }
 

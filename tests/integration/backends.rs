@@ -429,6 +429,43 @@ fn removing_containers_at_once_removes_them_all_when_one_is_gone_already() {
     }
 }
 
+#[test]
+fn a_runs_leftover_containers_are_removed_and_only_its_own() {
+    let Some(engine) = engine() else { return };
+    // This test process's tag: a live owner, so no concurrent run's sweep takes them.
+    let tag = docmatrix::sys::interrupt::owner_tag().unwrap();
+    let make = |name: &str, label: &str, verb: &[&str]| {
+        let out = Command::new(&engine.program)
+            .args(verb)
+            .args(["--pull=never", "--name", name])
+            .args(docmatrix::sys::container::inherited_ulimits())
+            .args(["--label", &format!("docmatrix.owner={label}")])
+            .args(["python:3.12-slim", "sleep", "600"])
+            .output()
+            .unwrap();
+        assert!(out.status.success(), "{}", stderr(&out));
+    };
+    // What a run can leave: a running container and one created, never started.
+    let (running, created) = (
+        format!("docmatrix-{tag}-left-w0"),
+        format!("docmatrix-{tag}-left-j0"),
+    );
+    make(&running, &tag, &["run", "--detach"]);
+    make(&created, &tag, &["create"]);
+    // Another owner's (a label that only begins like ours).
+    let other = format!("docmatrix-{tag}-other");
+    make(&other, &format!("{tag}.0"), &["run", "--detach"]);
+    let mut removed = engine.remove_run_containers(&tag);
+    removed.sort();
+    assert_eq!(removed, [created.clone(), running.clone()]);
+    assert!(containers_left(engine, Some(&running)).is_empty());
+    assert!(containers_left(engine, Some(&created)).is_empty());
+    assert_eq!(containers_left(engine, Some(&other)), [other.clone()]);
+    assert!(engine.remove_run_containers(&tag).is_empty());
+    engine.remove(std::slice::from_ref(&other));
+    assert_no_container_of(engine, Some(&other));
+}
+
 /// The one test here that needs the package index: an image derived from the base image with
 /// the declared dependencies, built once, reused, and removed by `cache clear`.
 #[test]
