@@ -460,7 +460,10 @@ fn a_runs_leftover_containers_are_removed_and_only_its_own() {
     assert_eq!(removed, [created.clone(), running.clone()]);
     assert!(containers_left(engine, Some(&running)).is_empty());
     assert!(containers_left(engine, Some(&created)).is_empty());
-    assert_eq!(containers_left(engine, Some(&other)), [other.clone()]);
+    assert_eq!(
+        containers_left(engine, Some(&other)),
+        std::slice::from_ref(&other)
+    );
     assert!(engine.remove_run_containers(&tag).is_empty());
     engine.remove(std::slice::from_ref(&other));
     assert_no_container_of(engine, Some(&other));
