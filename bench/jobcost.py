@@ -26,6 +26,8 @@ CPU figures come from /proc/PID/stat (utime + stime, cutime + cstime; clock tick
 so N should be several hundred). Nothing here is timed against a target: it explains the
 cold-run figures of bench/run.py (see docs/benchmarks.md).
 """
+from __future__ import annotations
+
 import argparse
 import os
 import re
@@ -100,7 +102,14 @@ with contextlib.redirect_stdout(io.StringIO()):
 '''
 
 
-def interpreter(version: str) -> str:
+def interpreter(version: str, envs: Path | None = None) -> str:
+    if envs is not None:
+        found = [d / "bin" / "python" for d in sorted(envs.iterdir())
+                 if re.search(rf"(^|[^0-9.]){re.escape(version)}([^0-9]|$)", d.name)
+                 and (d / "bin" / "python").exists()]
+        if len(found) != 1:
+            sys.exit(f"no single environment of {version} in {envs}: {found}")
+        return str(found[0])
     root = Path(os.environ.get("PYENV_ROOT", Path.home() / ".pyenv")) / "versions"
     found = sorted(root.glob(f"{version}.*/bin/python{version}"),
                    key=lambda p: int(p.parts[-3].split(".")[2]) if p.parts[-3].count(".") == 2
@@ -135,7 +144,10 @@ def proc_stat(pid: int):
 def drive(py: str, snippet: str, n: int, preload: str, driver: Path = DRIVER,
           in_flight: int = 2):
     """Per-job (worker ms, worker faults, child ms, child faults) over n jobs."""
-    base = Path(tempfile.mkdtemp(prefix="jobcost-", dir="/dev/shm" if os.path.isdir("/dev/shm") else None))
+    # Laid out as docmatrix lays out a worker's folder (the worker empties its HOME and TMPDIR
+    # between jobs, and refuses any that are not a docmatrix job folder's).
+    base = Path(tempfile.mkdtemp(prefix="docmatrix-jobcost-",
+                                 dir="/dev/shm" if os.path.isdir("/dev/shm") else None))
     try:
         jobs = []
         for i in range(n):
@@ -146,8 +158,13 @@ def drive(py: str, snippet: str, n: int, preload: str, driver: Path = DRIVER,
             for f in ("out", "err", "status"):
                 os.mkfifo(d / f)
             jobs.append(d)
-        worker = subprocess.Popen([py, "-I", "-c", driver.read_text(), "serve", preload],
-                                  stdin=subprocess.PIPE, stdout=subprocess.PIPE)
+        home = base / "w0"
+        (home / "work").mkdir(parents=True)
+        (home / "tmp").mkdir()
+        env = {"PATH": os.environ.get("PATH", "/usr/bin:/bin"), "HOME": str(home / "work"),
+               "TMPDIR": str(home / "tmp")}
+        worker = subprocess.Popen([py, "-I", "-c", driver.read_text(), "serve", preload, "shared"],
+                                  stdin=subprocess.PIPE, stdout=subprocess.PIPE, env=env)
         if not worker.stdout.readline().startswith(b"ready"):
             sys.exit(f"{py}: the worker did not start")
         before = proc_stat(worker.pid)
@@ -212,6 +229,10 @@ def main() -> None:
     ap.add_argument("--corpus", type=Path,
                     help="one example of each kind of a generated corpus (bench/gen_corpus.py, "
                          "../shared/bench/gen.py) as the snippets")
+    ap.add_argument("--envs", type=Path,
+                    help="take each version's interpreter from the environment folder under ENVS "
+                         "whose name holds the version (bench/thirdparty.py's WORK/peers: "
+                         "venv-3.12), to preload third-party libraries")
     args = ap.parse_args()
     if args.corpus:
         snippets = corpus_kinds(args.corpus)
@@ -228,7 +249,7 @@ def main() -> None:
     rich = [m for m in args.rich.split(",") if m]
     rich_preload = ",".join([args.preload] + rich)
     for v in args.versions.split(","):
-        py = interpreter(v)
+        py = interpreter(v, args.envs.resolve() if args.envs else None)
         fork_ms = {p: bare_fork(py, p) for p in {args.preload, rich_preload}}
         for name, code in snippets:
             imports = re.findall(r"^\s*(?:import|from)\s+(\w+)", code, re.M)

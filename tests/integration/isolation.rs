@@ -723,3 +723,52 @@ os.chmod(".", 0o500)"#;
     }
     assert_eq!(warm.started(), 3 * 4, "one new worker per stuck job");
 }
+
+/// Starts the driver's worker (`serve`, no preloads, not isolated) with `HOME` and `TMPDIR` set
+/// so, its input closed at once: its exit code and what it printed on stdout.
+fn serve_with(home: &std::path::Path, tmp: &std::path::Path) -> (Option<i32>, String) {
+    let out = std::process::Command::new("/root/.pyenv/versions/3.12.1/bin/python3.12")
+        .args(["-I", "-c", python::DRIVER, "serve", "", "shared"])
+        .env_clear()
+        .env("HOME", home)
+        .env("TMPDIR", tmp)
+        .stdin(std::process::Stdio::null())
+        .output()
+        .unwrap();
+    (
+        out.status.code(),
+        String::from_utf8_lossy(&out.stdout).into_owned(),
+    )
+}
+
+#[test]
+fn a_worker_refuses_to_empty_folders_that_are_not_a_docmatrix_jobs() {
+    // The worker empties HOME and TMPDIR between jobs: started with a real HOME (by a script
+    // that runs the driver by hand), it must refuse before serving, and leave HOME as it was.
+    let dir = tempfile::tempdir().unwrap();
+    let (home, tmp) = (dir.path().join("home"), dir.path().join("tmp"));
+    let job = dir.path().join("docmatrix-warm-o1.2.3-abcdef").join("w0");
+    for d in [&home, &tmp, &job.join("work"), &job.join("tmp")] {
+        std::fs::create_dir_all(d).unwrap();
+        std::fs::write(d.join("precious.txt"), "keep me").unwrap();
+    }
+    for (h, t) in [
+        (home.clone(), tmp.clone()),
+        // One of the two outside the job folder is enough to refuse.
+        (job.join("work"), tmp.clone()),
+        (home.clone(), job.join("tmp")),
+        // Relative paths are refused too.
+        (PathBuf::from("work"), PathBuf::from("tmp")),
+    ] {
+        let (code, stdout) = serve_with(&h, &t);
+        assert_eq!(code, Some(2), "HOME={h:?} TMPDIR={t:?}: {stdout}");
+        assert!(!stdout.contains("ready"), "{stdout}");
+    }
+    for d in [&home, &tmp, &job.join("work"), &job.join("tmp")] {
+        assert!(d.join("precious.txt").is_file(), "{d:?} was emptied");
+    }
+    // The folders docmatrix gives a worker: it serves (and ends at the end of its input).
+    let (code, stdout) = serve_with(&job.join("work"), &job.join("tmp"));
+    assert_eq!(code, Some(0), "{stdout}");
+    assert!(stdout.starts_with("ready "), "{stdout}");
+}

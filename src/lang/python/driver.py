@@ -590,6 +590,21 @@ def _empty(path, keep):
     return ok
 
 
+def _scratch_folders():
+    """The job's HOME and TMPDIR, which the worker empties between jobs, and the worker's job
+    folder that holds them. docmatrix makes both inside the worker's job folder
+    (.../docmatrix-warm-.../wN/work and .../tmp); anything else ends the worker before it says
+    `ready`: a worker started with a real HOME (by hand, by a script) must not empty it."""
+    home, tmp = os.environ.get("HOME", ""), os.environ.get("TMPDIR", "")
+    keep = os.path.dirname(home)
+    if not (os.path.isabs(home) and os.path.isabs(tmp) and os.path.dirname(tmp) == keep
+            and os.path.basename(os.path.dirname(keep)).startswith("docmatrix-")):
+        sys.stderr.write("docmatrix worker: HOME (%r) and TMPDIR (%r) are not the scratch folders "
+                         "of a docmatrix job folder; refusing to empty them\n" % (home, tmp))
+        sys.exit(2)
+    return [home, tmp], keep
+
+
 def _alone_with_init():
     """Whether this process's parent is pid 1 and /proc shows no other process: a PID namespace
     of its own."""
@@ -1233,11 +1248,10 @@ def _serve(preload, mode, statements=None):
     # container's, the worker some low pid after the runtime's own). Killing "every other
     # process" anywhere else would be a disaster: both must hold.
     isolated = mode == "isolated" and _alone_with_init()
-    scratch = [os.environ.get("HOME", ""), os.environ.get("TMPDIR", "")]
+    scratch, keep = _scratch_folders()
     if isolated:
         scratch += ["/tmp", "/dev/shm"]
-    scratch = [d for d in scratch if d and os.path.isdir(d)]
-    keep = os.path.dirname(os.environ.get("HOME", "/"))
+    scratch = [d for d in scratch if os.path.isdir(d)]
     sys.stdout.write("ready %d\n" % os.getpid())
     sys.stdout.flush()
     sys.stderr.flush()  # nothing is written to either after this: children inherit no buffer
