@@ -142,7 +142,7 @@ def proc_stat(pid: int):
 
 
 def drive(py: str, snippet: str, n: int, preload: str, driver: Path = DRIVER,
-          in_flight: int = 2):
+          in_flight: int = 2, statements: list[str] | None = None):
     """Per-job (worker ms, worker faults, child ms, child faults) over n jobs."""
     # Laid out as docmatrix lays out a worker's folder (the worker empties its HOME and TMPDIR
     # between jobs, and refuses any that are not a docmatrix job folder's).
@@ -163,8 +163,12 @@ def drive(py: str, snippet: str, n: int, preload: str, driver: Path = DRIVER,
         (home / "tmp").mkdir()
         env = {"PATH": os.environ.get("PATH", "/usr/bin:/bin"), "HOME": str(home / "work"),
                "TMPDIR": str(home / "tmp")}
-        worker = subprocess.Popen([py, "-I", "-c", driver.read_text(), "serve", preload, "shared"],
-                                  stdin=subprocess.PIPE, stdout=subprocess.PIPE, env=env)
+        argv = [py, "-I", "-c", driver.read_text(), "serve", preload, "shared"]
+        if statements:
+            # The import statements a rich worker replays (docmatrix's preload.py).
+            (home / "preload.py").write_text("\n".join(statements) + "\n")
+            argv.append(str(home / "preload.py"))
+        worker = subprocess.Popen(argv, stdin=subprocess.PIPE, stdout=subprocess.PIPE, env=env)
         if not worker.stdout.readline().startswith(b"ready"):
             sys.exit(f"{py}: the worker did not start")
         before = proc_stat(worker.pid)
@@ -233,6 +237,10 @@ def main() -> None:
                     help="take each version's interpreter from the environment folder under ENVS "
                          "whose name holds the version (bench/thirdparty.py's WORK/peers: "
                          "venv-3.12), to preload third-party libraries")
+    ap.add_argument("--replay", action="store_true",
+                    help="a rich worker also replays the snippet's own top-level import "
+                         "statements, as docmatrix's rich worker replays the examples' (without "
+                         "it, only the --rich modules are imported)")
     args = ap.parse_args()
     if args.corpus:
         snippets = corpus_kinds(args.corpus)
@@ -255,7 +263,12 @@ def main() -> None:
             imports = re.findall(r"^\s*(?:import|from)\s+(\w+)", code, re.M)
             preload = rich_preload if any(m in rich for m in imports) else args.preload
             try:
-                w, wf, c, cf = drive(py, code, args.jobs, preload, args.driver, args.in_flight)
+                replay = None
+                if args.replay and preload != args.preload:
+                    replay = [line for line in code.splitlines()
+                              if re.match(r"(import|from)\s+\w", line) and "(" not in line]
+                w, wf, c, cf = drive(py, code, args.jobs, preload, args.driver, args.in_flight,
+                                     replay)
             except SnippetFailed as e:
                 if not args.corpus:
                     sys.exit(str(e))
