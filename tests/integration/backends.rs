@@ -641,3 +641,61 @@ fn the_interpreters_command_shows_the_images() {
         stdout(&out)
     );
 }
+
+#[test]
+fn a_session_whose_output_the_engine_lost_runs_again() {
+    let Some(engine) = engine() else { return };
+    // An engine that loses the output of the first session it runs, as podman did once for a
+    // short-lived container on a loaded CI machine: the session exits 0 and says nothing.
+    let h = hidden_with(&["cat", "rm"]);
+    let wrapper = h.bin.path().join("podman");
+    std::fs::remove_file(&wrapper).unwrap();
+    let count = h.home.path().join("sessions-run");
+    std::fs::write(
+        &wrapper,
+        format!(
+            "#!/bin/bash\n\
+             case \" $* \" in *session.sh*)\n\
+               echo run >> {count}\n\
+               if [ \"$(/usr/bin/wc -l < {count})\" -eq 1 ]; then\n\
+                 {real} \"$@\" > /dev/null; exit $?\n\
+               fi ;;\n\
+             esac\n\
+             exec {real} \"$@\"\n",
+            count = count.display(),
+            real = engine.program.display()
+        ),
+    )
+    .unwrap();
+    std::fs::set_permissions(
+        &wrapper,
+        std::os::unix::fs::PermissionsExt::from_mode(0o755),
+    )
+    .unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let guide = write_guide(
+        dir.path(),
+        "g.md",
+        "# g\n\n```console run\n$ echo made > made.txt && cat made.txt\nmade\n```\n",
+    );
+    let out = h
+        .command()
+        .args(["validate", "--format", "json", "--no-config", "--no-cache"])
+        .args([
+            "--no-progress",
+            "--backend",
+            "container",
+            "--python",
+            "3.12",
+        ])
+        .arg(&guide)
+        .output()
+        .unwrap();
+    let json = json_of(&out);
+    let cell = &json["examples"][0]["results"]["3.12"];
+    assert_eq!(cell["status"], "pass", "{cell:#}\n{}", stderr(&out));
+    // Run twice, the second time in emptied folders (`made.txt` is made again).
+    let runs = std::fs::read_to_string(&count).unwrap();
+    assert_eq!(runs.lines().count(), 2, "{runs}");
+    assert_eq!(json["summary"]["jobs"]["pass"], 1);
+}

@@ -29,6 +29,12 @@ use crate::sys::tail;
 const BEGIN: &str = "\u{1e}DM ";
 /// Marks its end: `\x1eDMEND <n> <status>`.
 const END: &str = "\u{1e}DMEND ";
+/// What the session driver prints as the shell exits (its EXIT trap).
+const EXIT: &str = "\u{1e}DMEXIT ";
+/// How many times a session in a container runs when it exits 0 without a word on its
+/// standard output: the engine lost the output of a short-lived container (seen once, on a
+/// loaded CI machine, with podman 4.3), which is not the session's doing.
+const OUTPUT_LOST_TRIES: usize = 3;
 /// A bash script's failing line: `\x1eDMERR <line> <status>`.
 const ERR: &str = "\u{1e}DMERR ";
 
@@ -183,7 +189,22 @@ impl Runner {
                 let inside = Path::new("/bin").join(name);
                 env.extend(crate::sys::container_env(&home, &tmp));
                 env.push(("PATH", path_after(IMAGE_PATH.into())));
-                t.run(&inside, &args, &work, &view, &env, &limits)?
+                let mut tries = 0;
+                loop {
+                    let r = t.run(&inside, &args, &work, &view, &env, &limits)?;
+                    tries += 1;
+                    let lost = session.is_some()
+                        && r.exit == Exit::Code(0)
+                        && !r.stdout.text().contains(EXIT);
+                    if !lost || tries == OUTPUT_LOST_TRIES {
+                        break r;
+                    }
+                    // Again from scratch: what the lost run left is gone.
+                    for d in [&work, &home, &tmp] {
+                        std::fs::remove_dir_all(d)?;
+                        std::fs::create_dir(d)?;
+                    }
+                }
             }
             None => {
                 let mut cmd = self.sandbox.command(&program, &args, &work, &view)?;
@@ -325,6 +346,10 @@ fn session_driver(cmds: &[session::Command]) -> String {
     // Each command sees the previous one's `$?` (`$ echo $?` after a failing program), not the
     // status of the driver's markers: `__dm_status` keeps it and `__dm_return` restores it.
     let mut s = String::from("exec 2>&1\n__dm_status=0\n__dm_return() { return \"$1\"; }\n");
+    // The shell's last word, whatever ends it (an `exit` in the session too): a session that
+    // exited 0 without it lost its output on the way (see `OUTPUT_LOST_TRIES`).
+    let exit = EXIT.replace('\u{1e}', "\\036");
+    s.push_str(&format!("trap 'printf \"\\n{exit}%s\\n\" \"$?\"' EXIT\n"));
     for (i, c) in cmds.iter().enumerate() {
         s.push_str(&format!(
             "printf '\\036DM {i}\\n'\n__dm_return \"$__dm_status\"\n"
