@@ -18,6 +18,7 @@ BENCH = Path(__file__).resolve().parent
 sys.path.insert(0, str(BENCH))
 
 import check  # noqa: E402
+import cowcost  # noqa: E402
 import fresh  # noqa: E402
 import gen_corpus  # noqa: E402
 import jobcost  # noqa: E402
@@ -224,6 +225,49 @@ class JobcostTests(unittest.TestCase):
             self.assertEqual(jobcost.corpus_kinds(Path(d)),
                              [("JSON round trip", "import json\n"),
                               ("Regular expressions", "import re\n")])
+
+
+class CowcostTests(unittest.TestCase):
+    def test_statements_are_the_top_level_imports_once_each(self):
+        kinds = [("a", "import json\nfrom re import compile as c\nx = 1\n    import os\n"),
+                 ("b", "import json\nimport math, sys\n")]
+        self.assertEqual(cowcost.statements(kinds),
+                         ["import json", "from re import compile as c", "import math, sys"])
+
+    def test_a_real_run_prints_a_row_per_kind(self):
+        # A real interpreter forks real children: the figures are not checked (they are the
+        # machine's), only that every kind was measured and the run's shape is right.
+        version = "%d.%d" % sys.version_info[:2]
+        with tempfile.TemporaryDirectory() as d:
+            Path(d, "guide_01.md").write_text(textwrap.dedent("""\
+                ## 1. JSON round trip
+
+                ```python
+                import json
+                assert json.loads(json.dumps([1])) == [1]
+                ```
+
+                ## 2. A failing block
+
+                ```python
+                raise ValueError("measured all the same")
+                ```
+                """))
+            out = subprocess.run(
+                [sys.executable, str(BENCH / "cowcost.py"), "--corpus", d, "--versions",
+                 version, "--children", "3"], capture_output=True, text=True, timeout=300)
+            self.assertEqual(out.returncode, 0, out.stderr)
+            rows = [line for line in out.stdout.splitlines()
+                    if line.startswith(("JSON round trip", "A failing block"))]
+            self.assertEqual(len(rows), 2, out.stdout)
+            for row in rows:
+                self.assertEqual(row.count("flt"), 4, row)
+            self.assertIn("fork + exit + wait of a null child", out.stdout)
+            bad = subprocess.run(
+                [sys.executable, str(BENCH / "cowcost.py"), "--corpus", d, "--versions",
+                 version, "--kinds", "nothing like it"], capture_output=True, text=True)
+            self.assertNotEqual(bad.returncode, 0)
+            self.assertIn("no kind of example matches", bad.stderr)
 
 
 class GeneratorTests(unittest.TestCase):
