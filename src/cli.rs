@@ -418,6 +418,9 @@ fn validate(a: ValidateArgs) -> Result<i32, Error> {
                 "docmatrix: warning: cache disabled: {}: {why}",
                 dir.display()
             );
+            if config.run.env_dir.as_ref() == Some(dir) {
+                config.run.env_dir = None;
+            }
             config.run.cache_dir = None;
         }
     }

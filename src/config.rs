@@ -245,6 +245,10 @@ pub struct RunOptions {
     pub isolation: Isolation,
     /// The result cache's folder; `None` when the cache is off.
     pub cache_dir: Option<PathBuf>,
+    /// The folder that holds the dependency environments: the cache folder, also when the
+    /// result cache is off (`--no-cache` neither reads nor writes results, and still reuses
+    /// the environments built there).
+    pub env_dir: Option<PathBuf>,
 }
 
 /// What fails the run.
@@ -502,15 +506,17 @@ impl Config {
             return Err(cerr(no_jobs("jobs =")));
         }
         let jobs = o.jobs.or(file.jobs).unwrap_or(default_jobs).max(1);
+        let env_dir = o
+            .cache_dir
+            .clone()
+            .or_else(|| file.cache_dir.as_ref().map(rebase))
+            .or_else(crate::cache::Cache::default_dir)
+            // Absolute: the interpreters of its environments run in the job folders.
+            .map(|d| std::path::absolute(&d).unwrap_or(d));
         let cache_dir = if o.no_cache || file.cache == Some(false) {
             None
         } else {
-            o.cache_dir
-                .clone()
-                .or_else(|| file.cache_dir.as_ref().map(rebase))
-                .or_else(crate::cache::Cache::default_dir)
-                // Absolute: the interpreters of its environments run in the job folders.
-                .map(|d| std::path::absolute(&d).unwrap_or(d))
+            env_dir.clone()
         };
         let fail_on = o.fail_on.or(file.fail_on).unwrap_or(Severity::Error);
         let shell = file.shell.unwrap_or_default();
@@ -611,6 +617,7 @@ impl Config {
                 sandbox,
                 isolation,
                 cache_dir,
+                env_dir,
             },
             policy: PolicyOptions {
                 allow_missing: o.allow_missing || file.allow_missing.unwrap_or(false),

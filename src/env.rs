@@ -678,10 +678,22 @@ pub(crate) fn classify(output: &str, what: &str) -> EnvError {
         .or_else(|| lines.iter().rev().find(|l| l.starts_with("ERROR:")))
         .or_else(|| lines.iter().rev().find(|l| l.starts_with("error:")))
         .or_else(|| lines.last());
-    EnvError::Unavailable(format!(
-        "{what} failed: {}",
-        telling.map_or("the installer failed".into(), |l| one_line(l))
-    ))
+    let mut why = telling.map_or("the installer failed".into(), |l| one_line(l));
+    // uv's resolver explains over several lines, the packages on the next ones (`… does not
+    // satisfy Python>=3.10 and all of:`): its last sentence names what was required.
+    if why.ends_with(':') {
+        if let Some(req) = lines.iter().rev().find_map(|l| {
+            let at = l.find("you require ")? + "you require ".len();
+            let rest = &l[at..];
+            Some(rest[..rest.find([',', '.']).unwrap_or(rest.len())].trim())
+        }) {
+            why = format!(
+                "{} … (you require {req})",
+                why.trim_end_matches(':').trim_end()
+            );
+        }
+    }
+    EnvError::Unavailable(format!("{what} failed: {why}"))
 }
 
 fn one_line(l: &str) -> String {
@@ -964,6 +976,12 @@ mod tests {
         let uv = "  × No solution found when resolving dependencies:\n  ╰─▶ Because the current Python version (3.9.18) does not satisfy Python>=3.10 and newonly==1.0 depends on Python>=3.10, we can conclude that newonly==1.0 cannot be used.";
         assert!(
             matches!(classify(uv, "installing"), EnvError::Unavailable(r) if r.contains("Because the current Python version (3.9.18)"))
+        );
+        // uv's explanation over several lines: the requirement its last sentence names.
+        let uv_long = "error: No solution found when resolving dependencies\n  cause: Because the current Python version (3.9.18) does not satisfy Python>=3.10 and all of:\n             newonly<=0.8.0\n             newonly>=0.9.1\n         depend on Python>=3.10, we can conclude that all of:\n             newonly<=0.8.0\n          cannot be used.\n         And because newonly==0.9.0 was yanked and you require newonly, we can conclude that your requirements are unsatisfiable.";
+        assert_eq!(
+            classify(uv_long, "installing"),
+            EnvError::Unavailable("installing failed: Because the current Python version (3.9.18) does not satisfy Python>=3.10 and all of … (you require newonly)".into())
         );
     }
 

@@ -144,7 +144,14 @@ impl Includes {
                 return Ok(real);
             }
         }
-        let looked: Vec<String> = dirs.iter().map(|d| self.shown(d)).collect();
+        // Each folder once: the Markdown file's folder is often the root itself.
+        let mut looked: Vec<String> = Vec::new();
+        for d in dirs.iter() {
+            let shown = self.shown(d);
+            if !looked.contains(&shown) {
+                looked.push(shown);
+            }
+        }
         Err(format!(
             "included file not found: `{written}` (looked in {})",
             looked.join(", ")

@@ -81,10 +81,19 @@ pub fn judge(
     };
     let failed = with(&|o| o.status == Status::Fail);
     let timed_out = with(&|o| o.status == Status::Timeout);
-    let missing = if allow_missing {
-        Vec::new()
+    // Unavailable: no interpreter, or one whose environment cannot be installed.
+    let no_deps = |o: &Outcome| {
+        o.reason
+            .as_deref()
+            .is_some_and(|r| r.starts_with("dependencies:"))
+    };
+    let (missing, uninstallable) = if allow_missing {
+        (Vec::new(), Vec::new())
     } else {
-        with(&|o| o.status == Status::Unavailable)
+        (
+            with(&|o| o.status == Status::Unavailable && !no_deps(o)),
+            with(&|o| o.status == Status::Unavailable && no_deps(o)),
+        )
     };
     let not_reached = with(&|o| o.not_reached.is_some());
     let mut problems = Vec::new();
@@ -102,6 +111,12 @@ pub fn judge(
     }
     if !missing.is_empty() {
         problems.push(format!("no interpreter for {}", version_list(&missing)));
+    }
+    if !uninstallable.is_empty() {
+        problems.push(format!(
+            "dependencies cannot be installed on {}",
+            version_list(&uninstallable)
+        ));
     }
     if !problems.is_empty() {
         let expected = match declared {

@@ -156,17 +156,16 @@ pub fn prepare_with(
         if deps.is_empty() {
             continue;
         }
-        let claimed = config.versions.iter().copied().filter(|&v| {
-            unit.iter().all(|&i| {
-                let ann = &examples[i].annotations;
-                ann.skip.is_none() && ann.requires.as_ref().is_none_or(|r| r.matches(v))
-            })
-        });
+        let claimed = config
+            .versions
+            .iter()
+            .copied()
+            .filter(|&v| plan::unit_runs_on(&examples, &unit, v));
         own.entry(deps).or_default().extend(claimed);
     }
     let root = config
         .run
-        .cache_dir
+        .env_dir
         .clone()
         .or_else(cache::Cache::default_dir)
         .unwrap_or_else(std::env::temp_dir);

@@ -119,15 +119,78 @@ impl Sites {
 }
 
 /// The dependencies the blocks of `unit` declare themselves (`deps`, inline script metadata),
+/// and those of the page's programs a console session of it runs ([`session_programs`]),
 /// sorted and without repeats: a unit is one program, so it runs in one environment.
 pub fn unit_deps(examples: &[Snippet], unit: &[usize]) -> Vec<String> {
+    let programs = unit
+        .first()
+        .map(|&i| session_programs(examples, i))
+        .unwrap_or_default();
     let mut deps: Vec<String> = unit
         .iter()
-        .flat_map(|&i| examples[i].annotations.deps.iter().cloned())
+        .copied()
+        .chain(programs.into_iter().map(|(_, k)| k))
+        .flat_map(|i| examples[i].annotations.deps.iter().cloned())
         .collect();
     deps.sort();
     deps.dedup();
     deps
+}
+
+/// Whether the blocks of `unit`, and the programs a console session of it runs, let it run on
+/// `v`: none is skipped and none rules `v` out.
+pub fn unit_runs_on(examples: &[Snippet], unit: &[usize], v: PyVersion) -> bool {
+    let programs = unit
+        .first()
+        .map(|&i| session_programs(examples, i))
+        .unwrap_or_default();
+    unit.iter()
+        .copied()
+        .chain(programs.into_iter().map(|(_, k)| k))
+        .all(|i| {
+            let ann = &examples[i].annotations;
+            ann.skip.is_none() && ann.requires.as_ref().is_none_or(|r| r.matches(v))
+        })
+}
+
+/// What becomes of a console session on `v` that its programs decide before it runs: the
+/// session runs each program as the page shows it, so a program that could not be included
+/// fails the session, and one that is skipped or rules `v` out (its `requires`, its tab's,
+/// its `_py310` file name) skips it or leaves it out there. Each says which program.
+fn decided_by_programs(
+    examples: &[Snippet],
+    programs: &[(String, usize)],
+    v: PyVersion,
+) -> Option<Outcome> {
+    let at = |name: &str, k: usize| {
+        let p = &examples[k];
+        format!("its program `{name}` ({}:{})", p.file.display(), p.line)
+    };
+    for (name, k) in programs {
+        if let Some((line, message)) = &examples[*k].include_error {
+            let mut o = Outcome::bare(Status::Fail);
+            o.error = Some(format!("{} could not be included: {message}", at(name, *k)));
+            o.error_type = Some("IncludeError".into());
+            o.md_line = Some(*line);
+            return Some(o);
+        }
+    }
+    for (name, k) in programs {
+        if let Some(r) = &examples[*k].annotations.skip {
+            let why = if r.is_empty() { "skip annotation" } else { r };
+            let reason = format!("{} is skipped: {why}", at(name, *k));
+            return Some(Outcome::decided(Status::Skipped, reason));
+        }
+    }
+    for (name, k) in programs {
+        if let Some(req) = &examples[*k].annotations.requires {
+            if !req.matches(v) {
+                let reason = format!("{} requires {req}", at(name, *k));
+                return Some(Outcome::decided(Status::NotApplicable, reason));
+            }
+        }
+    }
+    None
 }
 
 /// The file name a block's info string gives it (`title="main.py"`, `filename=…`), without
@@ -284,15 +347,31 @@ pub(crate) fn session_programs(examples: &[Snippet], i: usize) -> Vec<(String, u
             None => untitled.push(name),
         }
     }
+    // Where the last earlier session of the page that runs a program is: the blocks after it
+    // are this session's own, those before it the earlier one's (a page of several programs,
+    // each followed by its session).
+    let since = examples[..i]
+        .iter()
+        .rposition(|p| {
+            p.file == s.file && p.lang == Lang::Session && {
+                let (names, more) = python_files(&crate::lang::shell::session::parse(&p.code));
+                more && !names.is_empty()
+            }
+        })
+        .map_or(0, |j| before.partition_point(|(k, _)| *k < j));
     for name in untitled {
         // The last untitled program block before the session; one whose code comes from a
         // file (an include) first: pages that include their programs show fragments of them
-        // inline, and a fragment is not what the session runs.
+        // inline, and a fragment is not what the session runs. Those since the last earlier
+        // session first; a page that runs one program in several sessions reaches back.
         let free = |k: &usize| !taken.contains(k) && title_of(before[*k].1).is_none();
-        let k = (0..before.len())
-            .rev()
-            .find(|k| free(k) && !before[*k].1.sources.is_empty())
-            .or_else(|| (0..before.len()).rev().find(free));
+        let last = |from: usize| {
+            (from..before.len())
+                .rev()
+                .find(|k| free(k) && !before[*k].1.sources.is_empty())
+                .or_else(|| (from..before.len()).rev().find(free))
+        };
+        let k = last(since).or_else(|| last(0));
         if let Some(k) = k {
             taken.push(k);
             files.push((name, before[k].0));
@@ -422,7 +501,13 @@ pub fn plan(examples: &[Snippet], versions: &[PyVersion], sites: &Sites, opts: &
             let by = run.first().and_then(|i| run_by.get(i));
             if let (&[k], Some(&by)) = (&run[..], by) {
                 let s = &examples[k];
-                if s.annotations.args.is_none() && s.annotations.group.is_none() && !is_page(s) {
+                // Where it rules the version out, it is not applicable there, as on its own.
+                let applies = s.annotations.requires.as_ref().is_none_or(|r| r.matches(v));
+                if applies
+                    && s.annotations.args.is_none()
+                    && s.annotations.group.is_none()
+                    && !is_page(s)
+                {
                     let b = &examples[by];
                     let reason = format!(
                         "run by the console session at {}:{}",
@@ -438,9 +523,10 @@ pub fn plan(examples: &[Snippet], versions: &[PyVersion], sites: &Sites, opts: &
                 continue;
             }
             let first = &examples[run[0]];
-            let files: Vec<(String, std::sync::Arc<str>)> = session_programs(examples, run[0])
-                .into_iter()
-                .map(|(name, k)| (name, examples[k].code.clone()))
+            let programs = session_programs(examples, run[0]);
+            let files: Vec<(String, std::sync::Arc<str>)> = programs
+                .iter()
+                .map(|(name, k)| (name.clone(), examples[*k].code.clone()))
                 .collect();
             let kind = match kind_of(first, opts, !files.is_empty()) {
                 Ok(k) => k,
@@ -452,6 +538,14 @@ pub fn plan(examples: &[Snippet], versions: &[PyVersion], sites: &Sites, opts: &
                     continue;
                 }
             };
+            if kind == JobKind::Session {
+                if let Some(o) = decided_by_programs(examples, &programs, v) {
+                    for &i in &run {
+                        out.decided.push((i, v, o.clone()));
+                    }
+                    continue;
+                }
+            }
             // On a page, a block that rules a version out is left out of the page's program there.
             let page = is_page(&examples[unit[0]]);
             if page {

@@ -92,6 +92,8 @@ const FOREIGN: &[&str] = &[
     "id",
     "class",
     "test",
+    "output",
+    "rewrite_assert",
     "annotate",
     "copy",
     "showLineNumbers",
@@ -119,8 +121,17 @@ pub(crate) fn apply(
             }
             ("skip", Some("false" | "no" | "0")) => ann.skip = None,
             ("skip", Some(v)) => ann.skip = Some(v.to_string()),
-            ("test", Some("skip")) => {
-                ann.skip.get_or_insert_with(String::new);
+            // pytest-examples' settings (pydantic's docs): `test="skip"`, `test="skip - why"`;
+            // `test="xfail…"` is not run there either (`pytest.xfail`).
+            ("test", Some(v)) if v.starts_with("skip") || v.starts_with("xfail") => {
+                let (mark, rest) = v.split_at(if v.starts_with("skip") { 4 } else { 5 });
+                let why = rest.trim_start_matches([' ', '-', ':']).trim();
+                ann.skip = Some(match (mark, why.is_empty()) {
+                    ("skip", true) => String::new(),
+                    ("skip", false) => why.to_string(),
+                    (_, true) => "marked xfail (`test=\"xfail\"`)".to_string(),
+                    (_, false) => format!("marked xfail: {why}"),
+                });
             }
             ("reason", Some(v)) => reason = Some(v.to_string()),
             ("requires", Some(v)) => match v.parse::<Specifier>() {
@@ -229,6 +240,24 @@ mod tests {
         assert_eq!(ann.timeout, Some(2.0));
         assert_eq!(f, vec![r#"title="x.py""#]);
         assert_eq!(w, vec!["unknown annotation key `frob`"]);
+
+        // pytest-examples' `test=` (pydantic's docs) and its other settings.
+        for (written, skip) in [
+            (r#"test="skip""#, Some("")),
+            (r#"test="skip - needs a broker""#, Some("needs a broker")),
+            (r#"test="skip: no key""#, Some("no key")),
+            (r#"test="xfail""#, Some("marked xfail (`test=\"xfail\"`)")),
+            (
+                r#"test="xfail - a known bug""#,
+                Some("marked xfail: a known bug"),
+            ),
+            (r#"test="true" output="json" rewrite_assert="false""#, None),
+        ] {
+            let mut ann = Annotations::default();
+            let (w, _) = apply(&tokenize(written), Origin::InfoString, &mut ann);
+            assert_eq!(ann.skip.as_deref(), skip, "{written}");
+            assert!(w.is_empty(), "{written}: {w:?}");
+        }
 
         let mut ann = Annotations::default();
         let (w, _) = apply(

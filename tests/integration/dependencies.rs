@@ -972,6 +972,62 @@ fn console_sessions_run_their_programs_in_the_environment() {
     assert_eq!(code, 0);
 }
 
+/// `--no-cache` turns the result cache off, not the cache folder: the environments built there
+/// are used again, and none is built anywhere else.
+#[test]
+fn without_the_result_cache_the_environments_of_the_cache_folder_are_reused() {
+    let Some(uv) = uv() else { return };
+    let p = project("dependencies = [\"dmdemo_parcel\"]\n");
+    let ((code, doc), err) = p.validate_err(Some(&uv), &[], &[]);
+    assert_eq!(code, 0, "{doc:#}\n{err}");
+    assert!(err.contains("building"), "{err}");
+    let built = p.envs();
+    assert_eq!(built.len(), 4, "{built:?}");
+    let xdg = p.dir.path().join("xdg");
+    let xdg_env = xdg.to_str().unwrap();
+    for flag in [&["--no-cache"][..], &[]] {
+        let ((code, doc), err) = p.validate_err(Some(&uv), flag, &[("XDG_CACHE_HOME", xdg_env)]);
+        assert_eq!(code, 0, "{flag:?}: {doc:#}\n{err}");
+        assert!(!err.contains("building"), "{flag:?}: {err}");
+        assert_eq!(statuses(&doc["examples"][0]), "pass pass pass pass");
+    }
+    assert_eq!(p.envs(), built);
+    assert!(
+        !xdg.join("docmatrix").exists(),
+        "an environment was built in XDG_CACHE_HOME"
+    );
+}
+
+/// A session that runs a program block with its own `deps=` runs in that program's
+/// environment: the program's packages are there when the session runs it.
+#[test]
+fn a_session_runs_its_program_with_the_programs_own_dependencies() {
+    let Some(uv) = uv() else { return };
+    let p = project("");
+    std::fs::write(
+        p.dir.path().join("docs/guide.md"),
+        "```python {deps=\"dmdemo_parcel\"}\nimport sys\nimport dmdemo_parcel\nprint(dmdemo_parcel.VALUE, sys.argv[1])\n```\n\n\
+         ```console\n$ python main.py Ada\n42 Ada\n```\n",
+    )
+    .unwrap();
+    let (code, doc) = p.validate(Some(&uv), &[], &[]);
+    let got: Vec<String> = doc["examples"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| format!("{}: {}", e["line"], statuses(e)))
+        .collect();
+    assert_eq!(
+        got,
+        [
+            "1: skipped skipped skipped skipped",
+            "7: pass pass pass pass"
+        ],
+        "{doc:#}"
+    );
+    assert_eq!(code, 0);
+}
+
 /// The `.pyc` files of the demo package under an environment.
 fn demo_bytecode(env: &Path) -> Vec<PathBuf> {
     fn walk(dir: &Path, out: &mut Vec<PathBuf>) {

@@ -171,3 +171,62 @@ fn a_bare_run_of_the_program_leaves_the_program_its_own_verdict() {
         "not run: static checks only (the `run` annotation runs it)"
     );
 }
+
+/// What a program declares about itself holds for the session that runs it: its version
+/// (its file name, `requires`, its tab) leaves the session out where it rules the version
+/// out, a `skip` skips the session, and a program that could not be included fails it with
+/// that cause, naming the program, not with what its include line does as Python.
+#[test]
+fn a_session_takes_what_its_program_declares() {
+    let (code, doc) = validate_json(&["fixtures/programs/gated.md"]);
+    assert_eq!(code, 1, "{doc:#}");
+    assert_eq!(
+        shown(&doc),
+        [
+            "8 not-applicable skipped skipped skipped",
+            "12 not-applicable pass pass pass",
+            "19 not-applicable skipped skipped skipped",
+            "29 not-applicable pass pass pass",
+            "38 not-applicable skipped skipped skipped",
+            "44 not-applicable pass pass pass",
+            "51 skipped skipped skipped skipped",
+            "55 skipped skipped skipped skipped",
+            "62 fail fail fail fail",
+            "66 fail fail fail fail",
+        ]
+    );
+    let cell = |line: u64, v: &str| example(&doc, "gated.md", line)["results"][v].clone();
+    assert_eq!(cell(8, "3.9")["reason"], "requires >=3.10");
+    assert_eq!(
+        cell(8, "3.10")["reason"],
+        "run by the console session at fixtures/programs/gated.md:12"
+    );
+    // Each session runs the program shown since the session before it.
+    assert_eq!(
+        cell(12, "3.9")["reason"],
+        "its program `main.py` (fixtures/programs/gated.md:8) requires >=3.10"
+    );
+    assert_eq!(
+        cell(29, "3.9")["reason"],
+        "its program `main.py` (fixtures/programs/gated.md:19) requires >=3.10"
+    );
+    assert_eq!(
+        cell(44, "3.9")["reason"],
+        "its program `main.py` (fixtures/programs/gated.md:38) requires >=3.10"
+    );
+    assert_eq!(
+        cell(55, "3.12")["reason"],
+        "its program `main.py` (fixtures/programs/gated.md:51) is skipped: posts to the team's chat server"
+    );
+    let missing = cell(66, "3.12");
+    assert_eq!(missing["error_type"], "IncludeError");
+    assert_eq!(missing["md_line"], 63);
+    let error = missing["error"].as_str().unwrap();
+    assert!(
+        error.starts_with(
+            "its program `main.py` (fixtures/programs/gated.md:62) could not be included: "
+        ),
+        "{error}"
+    );
+    assert!(error.contains("src/no_such_program.py"), "{error}");
+}
