@@ -84,6 +84,11 @@ pub fn extract(file: &Path, text: &str) -> Extracted {
     let mut file_attrs: Vec<(usize, Vec<Attr>)> = Vec::new();
     let mut pending: Option<Pending> = None;
     let mut current: Option<Open> = None;
+    // List items open around the current event.
+    let mut items = 0usize;
+    // An indented code block inside a list item that Python-Markdown, whose list items nest
+    // their content by four columns, reads as part of the item (see `Open::in_item`).
+    let mut in_item: Option<Open> = None;
 
     let opts = Options::ENABLE_TABLES
         | Options::ENABLE_FOOTNOTES
@@ -106,6 +111,8 @@ pub fn extract(file: &Path, text: &str) -> Extracted {
                     fenced: true,
                 });
             }
+            Event::Start(Tag::Item) => items += 1,
+            Event::End(TagEnd::Item) => items = items.saturating_sub(1),
             // `{* path ln[..] hl[..] *}` on its own line: the file is a Python example.
             Event::Start(Tag::Paragraph) if !forms.braces.is_empty() => {
                 let line = index.line(range.start);
@@ -128,14 +135,35 @@ pub fn extract(file: &Path, text: &str) -> Extracted {
                 }
             }
             Event::Start(Tag::CodeBlock(CodeBlockKind::Indented)) => {
-                out.unread.push(Unread {
-                    file: file.to_path_buf(),
-                    line: index.line(range.start),
-                    reason: "indented code block".into(),
-                });
+                // CommonMark nests a list item's content by the width of its marker (2 for
+                // `* `), Python-Markdown (MkDocs) by four columns: a line indented by 6 under
+                // `* ` is code to the one and the item's own text, or a fence, to the other.
+                let line_start = text[..range.start].rfind('\n').map_or(0, |i| i + 1);
+                let indent = text[line_start..]
+                    .bytes()
+                    .take_while(|&b| b == b' ')
+                    .count();
+                if items > 0 && indent < 4 * items + 4 {
+                    in_item = Some(Open {
+                        range: range.clone(),
+                        info: String::new(),
+                        comment: pending
+                            .take()
+                            .filter(|p| only_markers_between(&text[p.end..range.start])),
+                        code: String::new(),
+                        pieces: Vec::new(),
+                        fenced: false,
+                    });
+                } else {
+                    out.unread.push(Unread {
+                        file: file.to_path_buf(),
+                        line: index.line(range.start),
+                        reason: "indented code block".into(),
+                    });
+                }
             }
             Event::Text(t) => {
-                if let Some(open) = &mut current {
+                if let Some(open) = current.as_mut().or(in_item.as_mut()) {
                     open.pieces.push((open.code.len(), range.start));
                     open.code.push_str(&t);
                 }
@@ -144,6 +172,13 @@ pub fn extract(file: &Path, text: &str) -> Extracted {
                 if let Some(open) = current.take() {
                     let snippet = open.finish(file, text, &index, &forms, &mut out.warnings);
                     out.snippets.push(snippet);
+                } else if let Some(open) = in_item.take() {
+                    // A whole fence is an example, as the docs site shows it; anything else
+                    // is the item's text there (an annotation list, a paragraph), not code.
+                    if let Some(open) = open.into_fence() {
+                        let snippet = open.finish(file, text, &index, &forms, &mut out.warnings);
+                        out.snippets.push(snippet);
+                    }
                 }
             }
             Event::Html(html) | Event::InlineHtml(html) => {
@@ -228,6 +263,68 @@ struct Open {
 }
 
 impl Open {
+    /// The fence that the code of an indented code block is, opening line to closing line,
+    /// with its info string; `None` when it is not one whole fence.
+    fn into_fence(mut self) -> Option<Open> {
+        let first = self.code.lines().next()?;
+        let dedent = first.len() - first.trim_start_matches(' ').len();
+        let opener = &first[dedent..];
+        let ch = opener.bytes().next().filter(|&b| b == b'`' || b == b'~')?;
+        let width = opener.bytes().take_while(|&b| b == ch).count();
+        let info = &opener[width..];
+        if width < 3 || (ch == b'`' && info.contains('`')) {
+            return None;
+        }
+        // The first line after it that closes it; what follows (an annotation list, more
+        // of the item's text) is not code.
+        let code_start = first.len() + 1;
+        let mut last_start = None;
+        let mut at = code_start;
+        while at < self.code.len() {
+            let end = self.code[at..]
+                .find('\n')
+                .map_or(self.code.len(), |i| at + i + 1);
+            let t = self.code[at..end].trim();
+            if t.len() >= width && t.bytes().all(|b| b == ch) {
+                last_start = Some(at);
+                break;
+            }
+            at = end;
+        }
+        let last_start = last_start?;
+        let md_at = |at: usize| {
+            let piece = self
+                .pieces
+                .partition_point(|&(c, _)| c <= at)
+                .saturating_sub(1);
+            let (c, src) = self.pieces.get(piece).copied().unwrap_or((0, 0));
+            src + (at - c)
+        };
+        // The block ends with its closing line.
+        let closer = self.code[last_start..].trim_end_matches(['\n', '\r']);
+        let closer = closer.split('\n').next().unwrap_or(closer);
+        self.range.end = md_at(last_start) + closer.trim_end_matches('\r').len();
+        let info = info.trim().to_string();
+        // The lines between the fences, with where each starts in the Markdown.
+        let mut code = String::new();
+        let mut pieces = Vec::new();
+        let mut at = code_start;
+        while at < last_start {
+            let end = self.code[at..]
+                .find('\n')
+                .map_or(self.code.len(), |i| at + i + 1);
+            let line = &self.code[at..end];
+            let cut = line.bytes().take(dedent).take_while(|&b| b == b' ').count();
+            pieces.push((code.len(), md_at(at) + cut));
+            code.push_str(&line[cut..]);
+            at = end;
+        }
+        self.info = info;
+        self.code = code;
+        self.pieces = pieces;
+        Some(self)
+    }
+
     fn finish(
         mut self,
         file: &Path,

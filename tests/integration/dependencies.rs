@@ -972,6 +972,29 @@ fn console_sessions_run_their_programs_in_the_environment() {
     assert_eq!(code, 0);
 }
 
+/// An environment kept under /tmp (this project's cache folder is) is bound at its own path in
+/// the sandbox's private /tmp: the worker that empties that /tmp between jobs leaves the
+/// binding and the folders that lead to it, removes what a job wrote beside them, and serves
+/// the next job (before, every job ended its worker, which then never learned a module).
+#[test]
+fn an_environment_under_tmp_keeps_its_workers_and_what_jobs_leave_there_goes() {
+    let p = project("dependencies = [\"dmdemo_parcel\"]\n");
+    assert!(
+        p.cache.starts_with(std::env::temp_dir()),
+        "{}",
+        p.cache.display()
+    );
+    std::fs::write(
+        p.dir.path().join("docs/guide.md"),
+        "```python\nimport os, sys, dmdemo_parcel\nbeside = os.path.dirname(sys.prefix)\nopen(os.path.join(beside, 'left.txt'), 'w').write('x')\nprint(os.getppid())\n```\n\n\
+         ```python\nimport os, sys, dmdemo_parcel\nassert not os.path.exists(os.path.join(os.path.dirname(sys.prefix), 'left.txt'))\nassert dmdemo_parcel.VALUE == 42\n# The worker of the first job, not a second one started after it ended.\nassert os.environ['HOME'].endswith('/w0/work'), os.environ['HOME']\n```\n",
+    )
+    .unwrap();
+    let ((code, doc), err) = p.validate_err(None, &["--jobs", "1", "--python", "3.12"], &[]);
+    assert_eq!(code, 0, "{doc:#}\n{err}");
+    assert_eq!(statuses_on(&doc["examples"][1], &["3.12"]), "pass");
+}
+
 /// `--no-cache` turns the result cache off, not the cache folder: the environments built there
 /// are used again, and none is built anywhere else.
 #[test]

@@ -563,16 +563,16 @@ def _fill_pools():
 
 
 def _empty(path, keep):
-    """Removes everything inside the folder path but the folder keep (the job folder, which
-    can be under /tmp or /dev/shm) and the folders that lead to it; False if something could
-    not be removed."""
+    """Removes everything inside the folder path but the folders of keep (the job folder, which
+    can be under /tmp or /dev/shm, and the sandbox's own mounts there: _mounts_in) and the
+    folders that lead to them; False if something could not be removed."""
     try:
         entries = list(os.scandir(path))
     except OSError:
         return False
     ok = True
     for e in entries:
-        if e.path == keep:
+        if e.path in keep:
             continue
         try:
             if e.is_dir(follow_symlinks=False):
@@ -581,13 +581,33 @@ def _empty(path, keep):
                 except OSError:
                     pass
                 ok = _empty(e.path, keep) and ok
-                if not keep.startswith(e.path + "/"):
+                lead = e.path + "/"
+                if not any(k.startswith(lead) for k in keep):
                     os.rmdir(e.path)
             else:
                 os.unlink(e.path)
         except OSError:
             ok = False
     return ok
+
+
+def _mounts_in(top):
+    """The mount points under the folder top (not top itself): the sandbox binds an
+    environment or an interpreter kept under /tmp (`--cache-dir /tmp/…`) at its own path in
+    its private /tmp, and emptying that /tmp between jobs must leave them and the folders that
+    lead to them (the job cannot remove them either: they are read-only)."""
+    found = []
+    try:
+        entries = list(os.scandir(top))
+    except OSError:
+        return found
+    for e in entries:
+        if e.is_dir(follow_symlinks=False):
+            if os.path.ismount(e.path):
+                found.append(e.path)
+            else:
+                found += _mounts_in(e.path)
+    return found
 
 
 def _scratch_folders():
@@ -1249,8 +1269,10 @@ def _serve(preload, mode, statements=None):
     # process" anywhere else would be a disaster: both must hold.
     isolated = mode == "isolated" and _alone_with_init()
     scratch, keep = _scratch_folders()
+    keep = (keep,)
     if isolated:
         scratch += ["/tmp", "/dev/shm"]
+        keep += tuple(m for d in ("/tmp", "/dev/shm") for m in _mounts_in(d) if m != keep[0])
     scratch = [d for d in scratch if os.path.isdir(d)]
     sys.stdout.write("ready %d\n" % os.getpid())
     sys.stdout.flush()
