@@ -113,7 +113,7 @@ pub fn render(r: &Report) -> String {
             };
             let title = format!("docmatrix: {what} on Python {versions}");
             let mut msg = format!("Python {versions}: {}", f.text());
-            if let (Some(l), Some(code)) = (f.outcome.md_line, &f.outcome.code) {
+            if let Some((l, code)) = super::code_line(f.outcome) {
                 let _ = write!(msg, "\n    {l} | {}", code.trim_end());
             }
             if let Some(src) = &f.outcome.source {

@@ -199,7 +199,7 @@ fn failure_details(out: &mut String, e: &Example, i: usize, links: &Links) {
             esc(&file),
             esc(f.text())
         );
-        if let (Some(l), Some(code)) = (f.outcome.md_line, &f.outcome.code) {
+        if let Some((l, code)) = super::code_line(f.outcome) {
             let _ = write!(
                 out,
                 "<pre class=\"code\"><span class=\"ln\">{l}</span>{}</pre>",

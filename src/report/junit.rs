@@ -161,7 +161,7 @@ fn test_case(file: &str, e: &Example, v: PyVersion, o: &Outcome) -> TestCase {
 /// The failure's text: where, the code line, then the tail of stderr.
 fn description(file: &str, e: &Example, o: &Outcome) -> String {
     let mut text = format!("{file}:{}", o.md_line.unwrap_or(e.line));
-    if let (Some(l), Some(code)) = (o.md_line, &o.code) {
+    if let Some((l, code)) = super::code_line(o) {
         text.push_str(&format!("\n    {l} | {}", code.trim_end()));
     }
     if let Some(policy) = &e.policy_message {

@@ -374,6 +374,18 @@ impl Failure<'_> {
 }
 
 /// `"s"` unless `n` is 1, for plurals in the reports.
+/// The failing code line of `o` and the number to show beside it: its line in the file it
+/// was included from (`source`, `docs_src/app.py:12`), else its Markdown line.
+pub(crate) fn code_line(o: &Outcome) -> Option<(usize, &str)> {
+    let code = o.code.as_deref()?;
+    let in_source = o
+        .source
+        .as_deref()
+        .and_then(|s| s.rsplit_once(':'))
+        .and_then(|(_, n)| n.parse().ok());
+    Some((in_source.or(o.md_line)?, code))
+}
+
 pub(crate) fn plural(n: usize) -> &'static str {
     if n == 1 {
         ""

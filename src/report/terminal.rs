@@ -372,7 +372,7 @@ fn failures(out: &mut String, r: &Report, style: Style) {
             };
             let text = o.error.as_deref().or(o.reason.as_deref()).unwrap_or("");
             let _ = writeln!(out, "  [{versions}] {at}: {}", style.paint(RED, text));
-            if let (Some(l), Some(code)) = (o.md_line, &o.code) {
+            if let Some((l, code)) = super::code_line(o) {
                 let _ = writeln!(
                     out,
                     "    {} | {}",

@@ -103,6 +103,26 @@ fn a_failure_in_included_code_names_the_file_line_and_the_include() {
         )),
         "{text}"
     );
+    // Beside the failing line of the included file, its number in that file, not the
+    // include's Markdown line; in the JUnit and GitHub reports too.
+    assert!(
+        text.contains(&format!("    {failing} | ")) && !text.contains(&format!("    {include} | ")),
+        "{text}"
+    );
+    for format in ["junit", "github"] {
+        let out = docmatrix(&[
+            "validate",
+            "--no-config",
+            "--format",
+            format,
+            "fixtures/realdocs/includes/docs/includes.md",
+        ]);
+        let text = stdout(&out);
+        assert!(
+            text.contains(&format!("{failing} | ")) && !text.contains(&format!("{include} | ")),
+            "{format}: {text}"
+        );
+    }
 }
 
 #[test]
