@@ -169,7 +169,14 @@ pub fn report(
         foreign: Vec::new(),
         elapsed: Default::default(),
     };
-    for ((s, results), findings) in examples.iter().zip(cells).zip(findings) {
+    for (i, ((s, results), findings)) in examples.iter().zip(cells).zip(findings).enumerate() {
+        let programs = crate::plan::session_programs(examples, i)
+            .into_iter()
+            .map(|(name, k)| {
+                let p = &examples[k];
+                format!("{name} = {}:{}", p.file.display(), p.line)
+            })
+            .collect();
         let requires = s.annotations.requires.as_ref().map(ToString::to_string);
         let mut verdict = judge::judge(
             &config.versions,
@@ -189,6 +196,7 @@ pub fn report(
             requires,
             deps: s.annotations.deps.clone(),
             skip: s.annotations.skip.clone(),
+            programs,
             results,
             measured: verdict.measured,
             policy: verdict.policy,

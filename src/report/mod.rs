@@ -73,6 +73,10 @@ pub struct Example {
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub deps: Vec<String>,
     pub skip: Option<String>,
+    /// A console session that runs the page's programs: each file it writes, and the block it
+    /// took it from (`main.py = docs/guide.md:12`).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub programs: Vec<String>,
     pub results: BTreeMap<PyVersion, Outcome>,
     pub measured: String,
     pub policy: Policy,

@@ -169,6 +169,9 @@ macro_rules! walk {
                     text(d, Line);
                 }
                 opt!(e.skip, Line);
+                for p in & $($m)? e.programs {
+                    text(p, Line);
+                }
                 for (_, o) in & $($m)? e.results {
                     opt!(o.error, Line);
                     opt!(o.error_type, Line);
@@ -489,6 +492,7 @@ mod tests {
                 requires: Some(s(">=3.9")),
                 deps: Vec::new(),
                 skip: Some(s("why")),
+                programs: vec![s("main.py = docs/guide.md:1")],
                 results,
                 measured: s("none"),
                 policy: crate::judge::Policy::Fail,

@@ -357,6 +357,14 @@ fn failures(out: &mut String, r: &Report, style: Style) {
             style.paint(BOLD, &e.location()),
             e.policy_message.as_deref().unwrap_or("")
         );
+        // What a session ran: the page's blocks it wrote out as files.
+        if !e.programs.is_empty() {
+            let _ = writeln!(
+                out,
+                "  {}",
+                style.paint(DIM, &format!("ran {}", e.programs.join(", ")))
+            );
+        }
         for f in super::failures(e) {
             let o = f.outcome;
             let versions = f

@@ -196,6 +196,12 @@ fn a_session_takes_what_its_program_declares() {
         ]
     );
     let cell = |line: u64, v: &str| example(&doc, "gated.md", line)["results"][v].clone();
+    // Each session says which block it runs as which file.
+    assert_eq!(
+        example(&doc, "gated.md", 29)["programs"],
+        serde_json::json!(["main.py = fixtures/programs/gated.md:19"])
+    );
+    assert!(example(&doc, "gated.md", 19).get("programs").is_none());
     assert_eq!(cell(8, "3.9")["reason"], "requires >=3.10");
     assert_eq!(
         cell(8, "3.10")["reason"],
