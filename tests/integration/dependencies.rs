@@ -954,14 +954,8 @@ fn console_sessions_run_their_programs_in_the_environment() {
     )
     .unwrap();
     let (code, doc) = p.validate(Some(&uv), &[], &[]);
-    let got: Vec<String> = doc["examples"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|e| format!("{}: {}", e["line"], statuses(e)))
-        .collect();
     assert_eq!(
-        got,
+        statuses_by_line(&doc),
         [
             "1: skipped skipped skipped skipped",
             "8: pass pass pass pass",
@@ -1034,14 +1028,8 @@ fn a_session_runs_its_program_with_the_programs_own_dependencies() {
     )
     .unwrap();
     let (code, doc) = p.validate(Some(&uv), &[], &[]);
-    let got: Vec<String> = doc["examples"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|e| format!("{}: {}", e["line"], statuses(e)))
-        .collect();
     assert_eq!(
-        got,
+        statuses_by_line(&doc),
         [
             "1: skipped skipped skipped skipped",
             "7: pass pass pass pass"
@@ -1049,6 +1037,16 @@ fn a_session_runs_its_program_with_the_programs_own_dependencies() {
         "{doc:#}"
     );
     assert_eq!(code, 0);
+}
+
+/// Each example of a report as `LINE: STATUSES`, in order.
+fn statuses_by_line(doc: &serde_json::Value) -> Vec<String> {
+    doc["examples"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| format!("{}: {}", e["line"], statuses(e)))
+        .collect()
 }
 
 /// The `.pyc` files of the demo package under an environment.

@@ -202,28 +202,21 @@ fn a_session_takes_what_its_program_declares() {
         serde_json::json!(["main.py = fixtures/programs/gated.md:19"])
     );
     assert!(example(&doc, "gated.md", 19).get("programs").is_none());
-    assert_eq!(cell(8, "3.9")["reason"], "requires >=3.10");
-    assert_eq!(
-        cell(8, "3.10")["reason"],
-        "run by the console session at fixtures/programs/gated.md:12"
-    );
     // Each session runs the program shown since the session before it.
-    assert_eq!(
-        cell(12, "3.9")["reason"],
-        "its program `main.py` (fixtures/programs/gated.md:8) requires >=3.10"
-    );
-    assert_eq!(
-        cell(29, "3.9")["reason"],
-        "its program `main.py` (fixtures/programs/gated.md:19) requires >=3.10"
-    );
-    assert_eq!(
-        cell(44, "3.9")["reason"],
-        "its program `main.py` (fixtures/programs/gated.md:38) requires >=3.10"
-    );
-    assert_eq!(
-        cell(55, "3.12")["reason"],
-        "its program `main.py` (fixtures/programs/gated.md:51) is skipped: posts to the team's chat server"
-    );
+    for (line, v, reason) in [
+        (8, "3.9", "requires >=3.10"),
+        (8, "3.10", "run by the console session at fixtures/programs/gated.md:12"),
+        (12, "3.9", "its program `main.py` (fixtures/programs/gated.md:8) requires >=3.10"),
+        (29, "3.9", "its program `main.py` (fixtures/programs/gated.md:19) requires >=3.10"),
+        (44, "3.9", "its program `main.py` (fixtures/programs/gated.md:38) requires >=3.10"),
+        (
+            55,
+            "3.12",
+            "its program `main.py` (fixtures/programs/gated.md:51) is skipped: posts to the team's chat server",
+        ),
+    ] {
+        assert_eq!(cell(line, v)["reason"], reason, "{line} on {v}");
+    }
     let missing = cell(66, "3.12");
     assert_eq!(missing["error_type"], "IncludeError");
     assert_eq!(missing["md_line"], 63);
