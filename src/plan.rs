@@ -347,31 +347,19 @@ pub(crate) fn session_programs(examples: &[Snippet], i: usize) -> Vec<(String, u
             None => untitled.push(name),
         }
     }
-    // Where the last earlier session of the page that runs a program is: the blocks after it
-    // are this session's own, those before it the earlier one's (a page of several programs,
-    // each followed by its session).
-    let since = examples[..i]
-        .iter()
-        .rposition(|p| {
-            p.file == s.file && p.lang == Lang::Session && {
-                let (names, more) = python_files(&crate::lang::shell::session::parse(&p.code));
-                more && !names.is_empty()
-            }
-        })
-        .map_or(0, |j| before.partition_point(|(k, _)| *k < j));
     for name in untitled {
         // The last untitled program block before the session; one whose code comes from a
         // file (an include) first: pages that include their programs show fragments of them
-        // inline, and a fragment is not what the session runs. Those since the last earlier
-        // session first; a page that runs one program in several sessions reaches back.
+        // inline, also after a session that ran the program and before one that runs it
+        // again, and a fragment is not what the session runs.
         let free = |k: &usize| !taken.contains(k) && title_of(before[*k].1).is_none();
-        let last = |from: usize| {
-            (from..before.len())
-                .rev()
-                .find(|k| free(k) && !before[*k].1.sources.is_empty())
-                .or_else(|| (from..before.len()).rev().find(free))
-        };
-        let k = last(since).or_else(|| last(0));
+        let k = (0..before.len())
+            .rev()
+            .find(|k| {
+                let b = before[*k].1;
+                free(k) && (!b.sources.is_empty() || b.include_error.is_some())
+            })
+            .or_else(|| (0..before.len()).rev().find(free));
         if let Some(k) = k {
             taken.push(k);
             files.push((name, before[k].0));

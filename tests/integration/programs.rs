@@ -184,13 +184,13 @@ fn a_session_takes_what_its_program_declares() {
         shown(&doc),
         [
             "8 not-applicable skipped skipped skipped",
-            "12 not-applicable pass pass pass",
-            "19 not-applicable skipped skipped skipped",
-            "29 not-applicable pass pass pass",
-            "38 not-applicable skipped skipped skipped",
-            "44 not-applicable pass pass pass",
-            "51 skipped skipped skipped skipped",
-            "55 skipped skipped skipped skipped",
+            "18 not-applicable pass pass pass",
+            "27 not-applicable skipped skipped skipped",
+            "33 not-applicable pass pass pass",
+            "40 skipped skipped skipped skipped",
+            "44 skipped skipped skipped skipped",
+            "51 not-applicable skipped skipped skipped",
+            "55 not-applicable pass pass pass",
             "62 fail fail fail fail",
             "66 fail fail fail fail",
         ]
@@ -198,21 +198,20 @@ fn a_session_takes_what_its_program_declares() {
     let cell = |line: u64, v: &str| example(&doc, "gated.md", line)["results"][v].clone();
     // Each session says which block it runs as which file.
     assert_eq!(
-        example(&doc, "gated.md", 29)["programs"],
-        serde_json::json!(["main.py = fixtures/programs/gated.md:19"])
+        example(&doc, "gated.md", 33)["programs"],
+        serde_json::json!(["main.py = fixtures/programs/gated.md:27"])
     );
-    assert!(example(&doc, "gated.md", 19).get("programs").is_none());
-    // Each session runs the program shown since the session before it.
+    assert!(example(&doc, "gated.md", 27).get("programs").is_none());
     for (line, v, reason) in [
         (8, "3.9", "requires >=3.10"),
-        (8, "3.10", "run by the console session at fixtures/programs/gated.md:12"),
-        (12, "3.9", "its program `main.py` (fixtures/programs/gated.md:8) requires >=3.10"),
-        (29, "3.9", "its program `main.py` (fixtures/programs/gated.md:19) requires >=3.10"),
-        (44, "3.9", "its program `main.py` (fixtures/programs/gated.md:38) requires >=3.10"),
+        (8, "3.10", "run by the console session at fixtures/programs/gated.md:18"),
+        (18, "3.9", "its program `main.py` (fixtures/programs/gated.md:8) requires >=3.10"),
+        (33, "3.9", "its program `main.py` (fixtures/programs/gated.md:27) requires >=3.10"),
+        (55, "3.9", "its program `main.py` (fixtures/programs/gated.md:51) requires >=3.10"),
         (
-            55,
+            44,
             "3.12",
-            "its program `main.py` (fixtures/programs/gated.md:51) is skipped: posts to the team's chat server",
+            "its program `main.py` (fixtures/programs/gated.md:40) is skipped: posts to the team's chat server",
         ),
     ] {
         assert_eq!(cell(line, v)["reason"], reason, "{line} on {v}");
