@@ -156,11 +156,12 @@ pub fn prepare_with(
         if deps.is_empty() {
             continue;
         }
+        let blocks = plan::unit_blocks(&examples, &unit);
         let claimed = config
             .versions
             .iter()
             .copied()
-            .filter(|&v| plan::unit_runs_on(&examples, &unit, v));
+            .filter(|&v| plan::blocks_run_on(&examples, &blocks, v));
         own.entry(deps).or_default().extend(claimed);
     }
     let root = config

@@ -118,28 +118,9 @@ impl Sites {
     }
 }
 
-/// The dependencies the blocks of `unit` declare themselves (`deps`, inline script metadata),
-/// and those of the page's programs a console session of it runs ([`session_programs`]),
-/// sorted and without repeats: a unit is one program, so it runs in one environment.
-pub fn unit_deps(examples: &[Snippet], unit: &[usize]) -> Vec<String> {
-    let programs = unit
-        .first()
-        .map(|&i| session_programs(examples, i))
-        .unwrap_or_default();
-    let mut deps: Vec<String> = unit
-        .iter()
-        .copied()
-        .chain(programs.into_iter().map(|(_, k)| k))
-        .flat_map(|i| examples[i].annotations.deps.iter().cloned())
-        .collect();
-    deps.sort();
-    deps.dedup();
-    deps
-}
-
-/// Whether the blocks of `unit`, and the programs a console session of it runs, let it run on
-/// `v`: none is skipped and none rules `v` out.
-pub fn unit_runs_on(examples: &[Snippet], unit: &[usize], v: PyVersion) -> bool {
+/// The blocks of `unit`, then the page's programs a console session of it runs
+/// ([`session_programs`]): what one run of the unit executes.
+pub fn unit_blocks(examples: &[Snippet], unit: &[usize]) -> Vec<usize> {
     let programs = unit
         .first()
         .map(|&i| session_programs(examples, i))
@@ -147,10 +128,29 @@ pub fn unit_runs_on(examples: &[Snippet], unit: &[usize], v: PyVersion) -> bool 
     unit.iter()
         .copied()
         .chain(programs.into_iter().map(|(_, k)| k))
-        .all(|i| {
-            let ann = &examples[i].annotations;
-            ann.skip.is_none() && ann.requires.as_ref().is_none_or(|r| r.matches(v))
-        })
+        .collect()
+}
+
+/// The dependencies the blocks of `unit` and its session's programs declare themselves
+/// (`deps`, inline script metadata), sorted and without repeats: a unit is one program, so it
+/// runs in one environment.
+pub fn unit_deps(examples: &[Snippet], unit: &[usize]) -> Vec<String> {
+    let mut deps: Vec<String> = unit_blocks(examples, unit)
+        .into_iter()
+        .flat_map(|i| examples[i].annotations.deps.iter().cloned())
+        .collect();
+    deps.sort();
+    deps.dedup();
+    deps
+}
+
+/// Whether `blocks` (a unit's, [`unit_blocks`]) let it run on `v`: none is skipped and none
+/// rules `v` out.
+pub fn blocks_run_on(examples: &[Snippet], blocks: &[usize], v: PyVersion) -> bool {
+    blocks.iter().all(|&i| {
+        let ann = &examples[i].annotations;
+        ann.skip.is_none() && ann.requires.as_ref().is_none_or(|r| r.matches(v))
+    })
 }
 
 /// What becomes of a console session on `v` that its programs decide before it runs: the

@@ -87,7 +87,7 @@ pub fn extract(file: &Path, text: &str) -> Extracted {
     // List items open around the current event.
     let mut items = 0usize;
     // An indented code block inside a list item that Python-Markdown, whose list items nest
-    // their content by four columns, reads as part of the item (see `Open::in_item`).
+    // their content by four columns, reads as part of the item (see `Open::into_fence`).
     let mut in_item: Option<Open> = None;
 
     let opts = Options::ENABLE_TABLES
@@ -263,6 +263,16 @@ struct Open {
 }
 
 impl Open {
+    /// Where byte `at` of the code is in the Markdown.
+    fn md_offset(&self, at: usize) -> usize {
+        let piece = self
+            .pieces
+            .partition_point(|&(c, _)| c <= at)
+            .saturating_sub(1);
+        let (c, src) = self.pieces.get(piece).copied().unwrap_or((0, 0));
+        src + (at - c)
+    }
+
     /// The fence that the code of an indented code block is, opening line to closing line,
     /// with its info string; `None` when it is not one whole fence.
     fn into_fence(mut self) -> Option<Open> {
@@ -292,18 +302,10 @@ impl Open {
             at = end;
         }
         let last_start = last_start?;
-        let md_at = |at: usize| {
-            let piece = self
-                .pieces
-                .partition_point(|&(c, _)| c <= at)
-                .saturating_sub(1);
-            let (c, src) = self.pieces.get(piece).copied().unwrap_or((0, 0));
-            src + (at - c)
-        };
         // The block ends with its closing line.
         let closer = self.code[last_start..].trim_end_matches(['\n', '\r']);
         let closer = closer.split('\n').next().unwrap_or(closer);
-        self.range.end = md_at(last_start) + closer.trim_end_matches('\r').len();
+        self.range.end = self.md_offset(last_start) + closer.trim_end_matches('\r').len();
         let info = info.trim().to_string();
         // The lines between the fences, with where each starts in the Markdown.
         let mut code = String::new();
@@ -315,7 +317,7 @@ impl Open {
                 .map_or(self.code.len(), |i| at + i + 1);
             let line = &self.code[at..end];
             let cut = line.bytes().take(dedent).take_while(|&b| b == b' ').count();
-            pieces.push((code.len(), md_at(at) + cut));
+            pieces.push((code.len(), self.md_offset(at) + cut));
             code.push_str(&line[cut..]);
             at = end;
         }
@@ -511,12 +513,7 @@ impl Open {
         let mut lines = Vec::new();
         let mut at = 0;
         while at < self.code.len() {
-            let piece = self
-                .pieces
-                .partition_point(|&(c, _)| c <= at)
-                .saturating_sub(1);
-            let (c, src) = self.pieces.get(piece).copied().unwrap_or((0, 0));
-            lines.push(index.line(src + (at - c)));
+            lines.push(index.line(self.md_offset(at)));
             at = match memchr::memchr(b'\n', &self.code.as_bytes()[at..]) {
                 Some(i) => at + i + 1,
                 None => self.code.len(),
